@@ -1,0 +1,65 @@
+package samplers
+
+import (
+	"context"
+	"math"
+	"strconv"
+)
+
+// Cell is one sampled value: the string as the sampler produced it, and the
+// number it holds where it parses as one.
+type Cell struct {
+	Raw   string
+	Num   float64
+	IsNum bool
+}
+
+// Text returns a cell holding s, parsed as a number where it is one.
+func Text(s string) Cell {
+	c := Cell{Raw: s}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		c.Num, c.IsNum = f, true
+	}
+	return c
+}
+
+// Number returns a cell holding v formatted with prec digits after the point.
+func Number(v float64, prec int) Cell {
+	s := strconv.FormatFloat(v, 'f', prec, 64)
+	f, _ := strconv.ParseFloat(s, 64)
+	return Cell{Raw: s, Num: f, IsNum: true}
+}
+
+// Int returns a cell holding an integer.
+func Int(v int64) Cell {
+	return Cell{Raw: strconv.FormatInt(v, 10), Num: float64(v), IsNum: true}
+}
+
+// Row is one row of a dataview: its name and one cell per column.
+type Row struct {
+	Name  string
+	Cells []Cell
+}
+
+// Headline is a named cell that belongs to the dataview as a whole.
+type Headline struct {
+	Name  string
+	Value Cell
+}
+
+// Dataview is a table a sampler fills in on each tick: named columns, rows
+// keyed by name (in the order the sampler gives them) and headline cells.
+// Every row has exactly one cell per column.
+type Dataview struct {
+	Name      string
+	Columns   []string
+	Rows      []Row
+	Headlines []Headline
+}
+
+// Sampler produces dataviews. Sample is called on the sampler's tick, never
+// concurrently with itself, and must return promptly when ctx is done.
+// A sampler is not safe for concurrent use.
+type Sampler interface {
+	Sample(ctx context.Context) ([]Dataview, error)
+}
