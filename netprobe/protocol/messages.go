@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
 )
 
 // Version is the protocol version this package speaks. Peers exchange it in
