@@ -1,0 +1,128 @@
+// Command gateway runs Watchfloor's gateway.
+//
+//	gateway --config FILE          serve the configuration in FILE
+//	gateway --demo [--listen ADDR] demo mode: loopback only, with a netprobe for this machine
+//	gateway token                  print a new probe token and the hash for the config
+//
+// SIGHUP rereads the configuration file; SIGINT and SIGTERM stop the
+// gateway cleanly.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchfloor/watchfloor/gateway"
+	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/demo"
+	_ "github.com/watchfloor/watchfloor/samplers/all"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) > 0 && args[0] == "token" {
+		return newToken()
+	}
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	cfgFile := fs.String("config", "", "configuration `file` (YAML)")
+	demoMode := fs.Bool("demo", false, "demo mode: no config file, loopback only, with an in-process netprobe for this machine")
+	listen := fs.String("listen", "", "with --demo: loopback `address` to listen on (default "+demo.DefaultListen+")")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	metrics.ExposeMetadata(true)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch {
+	case *demoMode && *cfgFile != "":
+		fmt.Fprintln(os.Stderr, "gateway: --demo and --config exclude each other")
+		return 2
+	case *demoMode:
+		err := demo.Run(ctx, demo.Options{Listen: *listen, Logger: log, Ready: func(url string) {
+			fmt.Printf("Open %s\n", url)
+		}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gateway:", err)
+			return 1
+		}
+		return 0
+	case *cfgFile == "":
+		fmt.Fprintln(os.Stderr, "gateway: --config FILE or --demo is required")
+		fs.Usage()
+		return 2
+	case *listen != "":
+		fmt.Fprintln(os.Stderr, "gateway: --listen is for --demo; set listen in the configuration file")
+		return 2
+	}
+
+	cfg, err := config.Load(*cfgFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	gw, err := gateway.New(gateway.Options{Config: cfg, ConfigFile: *cfgFile, Logger: log})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		return 1
+	}
+	if err := gw.Listen(); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		return 1
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := gw.Reload(); err != nil {
+					log.Error("configuration reload refused; the running configuration stays", "err", err)
+				}
+			}
+		}
+	}()
+	if err := gw.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		return 1
+	}
+	return 0
+}
+
+// newToken prints a fresh probe token and the hash that goes in the
+// gateway's configuration.
+func newToken() int {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		return 1
+	}
+	token := hex.EncodeToString(secret)
+	fmt.Printf("token:        %s\ntoken_sha256: %s\n", token, config.HashToken(token))
+	fmt.Println("Give the token to the netprobe (NETPROBE_TOKEN or --token-file); put token_sha256 in the gateway's probes list.")
+	return 0
+}

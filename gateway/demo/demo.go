@@ -1,0 +1,146 @@
+// Package demo wires Watchfloor's demo: a gateway bound to loopback and a
+// netprobe for this machine in the same process, connected over the same
+// loopback WebSocket a remote netprobe would use, running every sampler
+// type's sample configuration. It needs no configuration file.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/watchfloor/watchfloor/gateway"
+	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/netprobe"
+	"github.com/watchfloor/watchfloor/samplers"
+	_ "github.com/watchfloor/watchfloor/samplers/all" // the demo runs every sampler type
+)
+
+// DefaultListen is where the demo listens unless told otherwise.
+const DefaultListen = "127.0.0.1:7039"
+
+// Options configure a demo.
+type Options struct {
+	// Listen is a loopback host:port; DefaultListen if empty. Port 0 picks
+	// a free port.
+	Listen string
+	Logger *slog.Logger
+	// Ready, if set, is called with the dashboard's URL once the gateway
+	// listens.
+	Ready func(url string)
+}
+
+// Config returns the demo's gateway configuration for a probe named probe
+// with the given token: one entity for this machine running the sample
+// configuration of every registered sampler type.
+func Config(listen, probe, token string) (*config.Config, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "listen: %q\n", listen)
+	fmt.Fprintf(&b, "probes:\n  - name: %q\n    token_sha256: %q\n", probe, config.HashToken(token))
+	b.WriteString("samplers:\n")
+	var names []string
+	for _, typ := range samplers.TypeNames() {
+		t, _ := samplers.Lookup(typ)
+		if t.SampleConfig == "" {
+			continue
+		}
+		b.WriteString(indentItem(t.SampleConfig))
+		names = append(names, typ)
+	}
+	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo}\n    samplers: [%s]\n",
+		probe, probe, strings.Join(names, ", "))
+	return config.Parse("demo", []byte(b.String()))
+}
+
+// indentItem turns a YAML document into one item of a YAML list.
+func indentItem(doc string) string {
+	var b strings.Builder
+	first := true
+	for _, line := range strings.Split(strings.TrimRight(doc, "\n"), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		if first {
+			b.WriteString("  - " + line + "\n")
+			first = false
+		} else {
+			b.WriteString("    " + line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// Run starts the demo and blocks until ctx is done.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	host, _, err := net.SplitHostPort(opts.Listen)
+	if err != nil {
+		return fmt.Errorf("demo listen address %q: %w", opts.Listen, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("demo mode binds loopback only; %q is not a loopback address", opts.Listen)
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	addr := ln.Addr().String()
+
+	probe, err := os.Hostname()
+	if err != nil || probe == "" {
+		probe = "localhost"
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		ln.Close()
+		return err
+	}
+	token := hex.EncodeToString(secret)
+	cfg, err := Config(addr, probe, token)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("demo configuration: %w", err)
+	}
+	gw, err := gateway.New(gateway.Options{Config: cfg, Listener: ln, Logger: opts.Logger})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	np, err := netprobe.New(netprobe.Options{Gateway: "ws://" + addr, Name: probe, Token: token, Logger: opts.Logger})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	gwErr := make(chan error, 1)
+	go func() { gwErr <- gw.Run(ctx) }()
+	probeDone := make(chan struct{})
+	go func() {
+		defer close(probeDone)
+		np.Run(ctx)
+	}()
+	if opts.Ready != nil {
+		opts.Ready("http://" + addr + "/")
+	}
+	err = <-gwErr
+	cancel()
+	<-probeDone
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,411 @@
+// Package gateway is Watchfloor's central server: the probe hub and the
+// probes' actors, the live data tree, configuration and its reload, the
+// REST API, /metrics and the dashboard's WebSocket.
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/gorilla/websocket"
+	"github.com/labstack/echo/v5"
+	"github.com/watchfloor/watchfloor/dashboard"
+	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/netprobe/protocol"
+)
+
+// Options configure a Gateway.
+type Options struct {
+	// Config is the configuration to start with.
+	Config *config.Config
+	// ConfigFile, if set, is reread by Reload; without it (demo mode)
+	// reloads are refused.
+	ConfigFile string
+	// Listener, if set, is served instead of listening on Config.Listen.
+	Listener net.Listener
+	Logger   *slog.Logger
+	// MaxMessage bounds a probe's messages (protocol.DefaultMaxMessage).
+	MaxMessage int
+	// Hub tunes the dashboard hub.
+	Hub dashboard.Options
+}
+
+// Gateway is one running gateway. Create it with New and run it with Run.
+type Gateway struct {
+	opts       Options
+	log        *slog.Logger
+	maxMessage int
+	metrics    *metrics.Set
+	m          gatewayMetrics
+	tree       *tree
+	hub        *dashboard.Hub
+	echo       *echo.Echo
+	roles      map[string]Role // "METHOD path" → role needed
+	ln         net.Listener
+	ctx        context.Context // set by Run; the actors' and connections' parent
+
+	reloadMu sync.Mutex // serialises reloads
+
+	mu         sync.RWMutex
+	cfg        *config.Config
+	authTable  probeAuth
+	actors     map[string]*actorHandle
+	samplerIDs map[string]uint32 // "entity\x00sampler" → stable instance ID
+	nextID     uint32
+	conns      map[*websocket.Conn]struct{}
+	stopping   bool
+
+	wg sync.WaitGroup // actors
+}
+
+type actorHandle struct {
+	a      *probeActor
+	cancel context.CancelFunc
+	done   chan struct{}
+	token  [sha256.Size]byte
+}
+
+type gatewayMetrics struct {
+	batches, bytes, cellUpdates, protocolErrors, gaps, authFailures, probeConnects, reloads, reloadFailures *metrics.Counter
+}
+
+// New validates what it can and returns a gateway; it starts nothing.
+func New(opts Options) (*Gateway, error) {
+	if opts.Config == nil {
+		return nil, errors.New("gateway: no configuration")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxMessage <= 0 {
+		opts.MaxMessage = protocol.DefaultMaxMessage
+	}
+	set := metrics.NewSet()
+	g := &Gateway{
+		opts:       opts,
+		log:        opts.Logger,
+		maxMessage: opts.MaxMessage,
+		metrics:    set,
+		tree:       newTree(),
+		actors:     make(map[string]*actorHandle),
+		samplerIDs: make(map[string]uint32),
+		conns:      make(map[*websocket.Conn]struct{}),
+		cfg:        opts.Config,
+	}
+	g.m = gatewayMetrics{
+		batches:        set.NewCounter("watchfloor_probe_batches_received_total"),
+		bytes:          set.NewCounter("watchfloor_probe_bytes_received_total"),
+		cellUpdates:    set.NewCounter("watchfloor_cell_updates_received_total"),
+		protocolErrors: set.NewCounter("watchfloor_probe_protocol_errors_total"),
+		gaps:           set.NewCounter("watchfloor_probe_sequence_gaps_total"),
+		authFailures:   set.NewCounter("watchfloor_probe_auth_failures_total"),
+		probeConnects:  set.NewCounter("watchfloor_probe_connects_total"),
+		reloads:        set.NewCounter("watchfloor_config_reloads_total"),
+		reloadFailures: set.NewCounter("watchfloor_config_reload_failures_total"),
+	}
+	set.NewGauge("watchfloor_probes_connected", func() float64 { return float64(g.connectedProbes()) })
+	set.NewGauge("watchfloor_probes_configured", func() float64 {
+		g.mu.RLock()
+		defer g.mu.RUnlock()
+		return float64(len(g.actors))
+	})
+	set.NewGauge("watchfloor_dataviews", func() float64 {
+		g.tree.mu.RLock()
+		defer g.tree.mu.RUnlock()
+		return float64(len(g.tree.dataviews))
+	})
+	hubOpts := opts.Hub
+	hubOpts.Logger = opts.Logger
+	hubOpts.Metrics = set
+	g.hub = dashboard.NewHub(g.tree, hubOpts)
+	if _, err := g.buildAuth(opts.Config); err != nil {
+		return nil, err
+	}
+	g.echo = g.routes()
+	return g, nil
+}
+
+// Metrics returns the gateway's metric set, for embedding callers.
+func (g *Gateway) Metrics() *metrics.Set { return g.metrics }
+
+// Addr returns the address the gateway listens on, once Run has started
+// listening (nil before).
+func (g *Gateway) Addr() net.Addr {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.ln == nil {
+		return nil
+	}
+	return g.ln.Addr()
+}
+
+// Listen binds the configured address (or takes the given listener) so
+// Addr is known before Run; Run calls it if the caller did not.
+func (g *Gateway) Listen() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ln != nil {
+		return nil
+	}
+	if g.opts.Listener != nil {
+		g.ln = g.opts.Listener
+		return nil
+	}
+	ln, err := net.Listen("tcp", g.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", g.cfg.Listen, err)
+	}
+	g.ln = ln
+	return nil
+}
+
+// Run serves until ctx is done, then stops the HTTP server, closes every
+// probe and browser connection and waits for every goroutine it started.
+func (g *Gateway) Run(ctx context.Context) error {
+	if err := g.Listen(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g.mu.Lock()
+	g.ctx = ctx
+	g.mu.Unlock()
+
+	if err := g.applyConfig(g.opts.Config); err != nil {
+		return err
+	}
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		g.hub.Run(ctx)
+	}()
+
+	srv := &http.Server{
+		Handler:           g.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() {
+		var err error
+		if t := g.cfg.TLS; t != nil {
+			err = srv.ServeTLS(g.ln, t.CertFile, t.KeyFile)
+		} else {
+			err = srv.Serve(g.ln)
+		}
+		serveErr <- err
+	}()
+	g.log.Info("gateway listening", "addr", g.ln.Addr().String())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		cancel()
+	}
+	shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	g.mu.Lock()
+	g.stopping = true
+	for c := range g.conns {
+		c.Close() // hijacked connections are not closed by Shutdown
+	}
+	g.mu.Unlock()
+	if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
+		err = serr
+	}
+	if err == nil {
+		<-serveErr
+	}
+	<-hubDone
+	g.wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (g *Gateway) trackConn(c *websocket.Conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopping {
+		return false
+	}
+	g.conns[c] = struct{}{}
+	return true
+}
+
+func (g *Gateway) untrackConn(c *websocket.Conn) {
+	g.mu.Lock()
+	delete(g.conns, c)
+	g.mu.Unlock()
+}
+
+func (g *Gateway) auth() probeAuth {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.authTable
+}
+
+func (g *Gateway) actor(name string) *probeActor {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if h := g.actors[name]; h != nil {
+		return h.a
+	}
+	return nil
+}
+
+func (g *Gateway) connectedProbes() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	n := 0
+	for _, h := range g.actors {
+		if h.a.connected.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+func (g *Gateway) buildAuth(cfg *config.Config) (probeAuth, error) {
+	pa := make(probeAuth, len(cfg.Probes))
+	for _, p := range cfg.Probes {
+		h, err := parseTokenHash(p.TokenSHA256)
+		if err != nil {
+			return nil, fmt.Errorf("probe %s: %w", p.Name, err)
+		}
+		pa[h] = p.Name
+	}
+	return pa, nil
+}
+
+// Reload rereads the configuration file. A configuration with errors is
+// refused with all of them, and the running one stays.
+func (g *Gateway) Reload() error {
+	if g.opts.ConfigFile == "" {
+		return errNoConfigFile
+	}
+	cfg, err := config.Load(g.opts.ConfigFile)
+	if err != nil {
+		g.m.reloadFailures.Inc()
+		return err
+	}
+	if err := g.applyConfig(cfg); err != nil {
+		g.m.reloadFailures.Inc()
+		return err
+	}
+	g.m.reloads.Inc()
+	g.log.Info("configuration reloaded", "file", g.opts.ConfigFile)
+	return nil
+}
+
+var errNoConfigFile = errors.New("the gateway runs without a configuration file (demo mode); nothing to reload")
+
+// applyConfig makes the running gateway match cfg: actors for new probes,
+// actors stopped for removed ones, new sampler sets sent to connected
+// probes whose samplers changed. Listen address and TLS changes need a
+// restart.
+func (g *Gateway) applyConfig(cfg *config.Config) error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	auth, err := g.buildAuth(cfg)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	if cfg != g.cfg && (cfg.Listen != g.cfg.Listen || !sameTLS(cfg.TLS, g.cfg.TLS)) {
+		g.log.Warn("listen address and TLS changes take effect at the next restart")
+	}
+	g.cfg = cfg
+	g.authTable = auth
+	tokens := make(map[string][sha256.Size]byte, len(cfg.Probes))
+	for h, name := range auth {
+		tokens[name] = h
+	}
+	type cfgUpdate struct {
+		a   *probeActor
+		cfg *probeConfig
+	}
+	var updates []cfgUpdate
+	var stopped []*actorHandle
+	for name, h := range g.actors {
+		tok, keep := tokens[name]
+		if !keep || tok != h.token {
+			// A removed probe, or one whose credential changed: its
+			// connection was authorised by the old token.
+			delete(g.actors, name)
+			stopped = append(stopped, h)
+		}
+	}
+	for _, p := range cfg.Probes {
+		pc := g.probeConfig(cfg, p.Name)
+		if h := g.actors[p.Name]; h != nil {
+			updates = append(updates, cfgUpdate{h.a, pc})
+			continue
+		}
+		actx, cancel := context.WithCancel(g.ctx)
+		h := &actorHandle{a: newProbeActor(g, p.Name, pc), cancel: cancel, done: make(chan struct{}), token: tokens[p.Name]}
+		g.actors[p.Name] = h
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			defer close(h.done)
+			h.a.run(actx)
+		}()
+	}
+	ctx := g.ctx
+	g.mu.Unlock()
+
+	for _, h := range stopped {
+		h.cancel()
+		<-h.done
+	}
+	for _, u := range updates {
+		u.a.send(ctx, event{kind: evConfig, cfg: u.cfg})
+	}
+	return nil
+}
+
+func sameTLS(a, b *config.TLS) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// probeConfig computes the samplers a probe runs. Instance IDs stay the same
+// for the same entity and sampler name across reloads. Called with g.mu held.
+func (g *Gateway) probeConfig(cfg *config.Config, probe string) *probeConfig {
+	pc := &probeConfig{instances: make(map[uint32]instance)}
+	for _, e := range cfg.EntitiesOf(probe) {
+		for _, sname := range e.Samplers {
+			s, ok := cfg.Sampler(sname)
+			if !ok {
+				continue // config validation refuses this
+			}
+			key := e.Name + "\x00" + sname
+			id, ok := g.samplerIDs[key]
+			if !ok {
+				g.nextID++
+				id = g.nextID
+				g.samplerIDs[key] = id
+			}
+			pc.msg.Samplers = append(pc.msg.Samplers, protocol.SamplerConfig{
+				ID: id, Entity: e.Name, Name: sname, Type: s.Type, Interval: s.Interval, Params: s.Params,
+			})
+			pc.instances[id] = instance{entity: e.Name, sampler: sname, typ: s.Type}
+		}
+	}
+	slices.SortFunc(pc.msg.Samplers, func(a, b protocol.SamplerConfig) int { return int(a.ID) - int(b.ID) })
+	return pc
+}

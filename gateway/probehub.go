@@ -1,0 +1,263 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/watchfloor/watchfloor/netprobe/protocol"
+)
+
+// WebSocket close codes the probe hub uses.
+const (
+	closeGoingAway = websocket.CloseGoingAway
+	closePolicy    = websocket.ClosePolicyViolation
+	closeTooBig    = websocket.CloseMessageTooBig
+	closeData      = websocket.CloseUnsupportedData
+)
+
+const (
+	handshakeTimeout = 10 * time.Second
+	probeWriteWait   = 10 * time.Second
+	// A probe that sends nothing for this long (no tick, no pong) is
+	// considered gone; probes tick at least every few seconds.
+	probeReadTimeout  = 60 * time.Second
+	probePingInterval = 20 * time.Second
+)
+
+// probeConn is the gateway's side of one probe connection. The handler
+// goroutine reads; writeLoop writes what send queues.
+type probeConn struct {
+	ws   *websocket.Conn
+	out  chan []byte
+	done chan struct{}
+	once sync.Once
+}
+
+func newProbeConn(ws *websocket.Conn) *probeConn {
+	return &probeConn{ws: ws, out: make(chan []byte, 16), done: make(chan struct{})}
+}
+
+// send queues a message for the probe. Control messages are few; a probe
+// that lets sixteen pile up is not reading, and is cut off.
+func (c *probeConn) send(msg []byte) {
+	select {
+	case c.out <- msg:
+	case <-c.done:
+	default:
+		c.close(closePolicy, "probe is not reading its control messages")
+	}
+}
+
+// close says why, then closes the socket. Safe to call more than once and
+// from any goroutine.
+func (c *probeConn) close(code int, reason string) {
+	c.once.Do(func() {
+		if len(reason) > 120 {
+			reason = reason[:120] // a close frame carries at most 123 bytes
+		}
+		msg := websocket.FormatCloseMessage(code, reason)
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		c.ws.Close()
+		close(c.done)
+	})
+}
+
+func (c *probeConn) writeLoop() {
+	ping := time.NewTicker(probePingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case msg := <-c.out:
+			c.ws.SetWriteDeadline(time.Now().Add(probeWriteWait))
+			if err := c.ws.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+				c.close(closeGoingAway, "write failed")
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(probeWriteWait)); err != nil {
+				c.close(closeGoingAway, "ping failed")
+				return
+			}
+		}
+	}
+}
+
+// probeAuth maps token hashes to probe names.
+type probeAuth map[[sha256.Size]byte]string
+
+// lookup finds the probe whose token hashes to the bearer token's hash.
+// Comparing fixed-size hashes in constant time leaks nothing about a
+// token; the map lookup is keyed by a hash the caller cannot invert.
+func (pa probeAuth) lookup(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(token))
+	for k, name := range pa {
+		if subtle.ConstantTimeCompare(k[:], sum[:]) == 1 {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+func parseTokenHash(s string) ([sha256.Size]byte, error) {
+	var out [sha256.Size]byte
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != sha256.Size {
+		return out, fmt.Errorf("token_sha256 %q is not a hex SHA-256", s)
+	}
+	copy(out[:], b)
+	return out, nil
+}
+
+// serveProbe authenticates a netprobe, upgrades, shakes hands and feeds its
+// actor until the connection ends. A missing or wrong token gets 401 and no
+// upgrade.
+func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
+	name, ok := g.auth().lookup(r)
+	if !ok {
+		g.m.authFailures.Inc()
+		g.log.Warn("probe refused: missing or unknown token", "remote", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="watchfloor-probe"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	a := g.actor(name)
+	if a == nil {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	up := websocket.Upgrader{
+		HandshakeTimeout: handshakeTimeout,
+		// Probes are not browsers: the token, not the origin, is what
+		// authenticates them.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		g.log.Warn("probe upgrade failed", "probe", name, "err", err)
+		return
+	}
+	if !g.trackConn(ws) {
+		ws.Close()
+		return
+	}
+	defer g.untrackConn(ws)
+
+	c := newProbeConn(ws)
+	defer c.close(closeGoingAway, "")
+	ws.SetReadLimit(int64(g.maxMessage))
+	if err := g.handshake(c, name); err != nil {
+		g.m.protocolErrors.Inc()
+		g.log.Warn("probe handshake failed", "probe", name, "remote", r.RemoteAddr, "err", err)
+		c.close(closePolicy, err.Error())
+		return
+	}
+	go c.writeLoop()
+	ctx := g.ctx
+	if !a.send(ctx, event{kind: evConnect, conn: c}) {
+		return
+	}
+	g.m.probeConnects.Inc()
+	g.log.Info("probe connected", "probe", name, "remote", r.RemoteAddr)
+	err = g.readProbe(ctx, a, c)
+	a.send(ctx, event{kind: evDisconnect, conn: c})
+	g.log.Info("probe disconnected", "probe", name, "reason", err)
+}
+
+func (g *Gateway) handshake(c *probeConn, name string) error {
+	c.ws.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	typ, data, err := c.ws.ReadMessage()
+	if err != nil {
+		return fmt.Errorf("read hello: %w", err)
+	}
+	if typ != websocket.BinaryMessage {
+		return errors.New("hello must be a binary message")
+	}
+	var hello protocol.Hello
+	if err := hello.Decode(data); err != nil {
+		return fmt.Errorf("decode hello: %w", err)
+	}
+	if hello.Version != protocol.Version {
+		return fmt.Errorf("protocol version %d not supported (gateway speaks %d)", hello.Version, protocol.Version)
+	}
+	if hello.Name != name {
+		return fmt.Errorf("hello names probe %q but the token belongs to %q", hello.Name, name)
+	}
+	welcome := protocol.Welcome{Version: protocol.Version, MaxMessage: uint32(g.maxMessage)}
+	c.ws.SetWriteDeadline(time.Now().Add(probeWriteWait))
+	return c.ws.WriteMessage(websocket.BinaryMessage, welcome.Append(nil))
+}
+
+// readProbe reads batches, checks their sequence and hands them to the
+// actor. Anything malformed closes this connection, and only it.
+func (g *Gateway) readProbe(ctx context.Context, a *probeActor, c *probeConn) error {
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(probeReadTimeout))
+	})
+	var (
+		next          uint64 = 1 // the sequence number expected
+		awaitSnapshot bool
+	)
+	for {
+		c.ws.SetReadDeadline(time.Now().Add(probeReadTimeout))
+		typ, data, err := c.ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				g.m.protocolErrors.Inc()
+				g.log.Warn("closing probe connection: message too big", "probe", a.name, "limit", g.maxMessage)
+				c.close(closeTooBig, fmt.Sprintf("message exceeds %d bytes", g.maxMessage))
+			}
+			return err
+		}
+		fail := func(code int, err error) error {
+			g.m.protocolErrors.Inc()
+			g.log.Warn("closing probe connection", "probe", a.name, "err", err)
+			c.close(code, err.Error())
+			return err
+		}
+		if typ != websocket.BinaryMessage {
+			return fail(closeData, errors.New("text message on the probe protocol"))
+		}
+		b := new(protocol.Batch)
+		if err := b.Decode(data); err != nil {
+			return fail(closePolicy, fmt.Errorf("bad batch: %w", err))
+		}
+		g.m.batches.Inc()
+		g.m.bytes.Add(len(data))
+		switch {
+		case b.Seq < next:
+			return fail(closePolicy, fmt.Errorf("batch sequence %d out of order (expected %d)", b.Seq, next))
+		case b.Seq > next:
+			g.m.gaps.Inc()
+			g.log.Warn("gap in probe sequence; asking for a snapshot", "probe", a.name, "expected", next, "got", b.Seq)
+			req := protocol.SnapshotRequest{Reason: fmt.Sprintf("gap: expected batch %d, got %d", next, b.Seq)}
+			c.send(req.Append(nil))
+			awaitSnapshot = true
+		}
+		next = b.Seq + 1
+		if awaitSnapshot {
+			if b.Flags&protocol.SnapshotStart == 0 {
+				continue // deltas against state the gateway may not have
+			}
+			awaitSnapshot = false
+		}
+		if !a.send(ctx, event{kind: evBatch, conn: c, batch: b}) {
+			return ctx.Err()
+		}
+	}
+}
