@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -160,7 +161,6 @@ func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
 
 	c := newProbeConn(ws)
 	defer c.close(closeGoingAway, "")
-	ws.SetReadLimit(int64(g.maxMessage))
 	if err := g.handshake(c, name); err != nil {
 		g.m.protocolErrors.Inc()
 		g.log.Warn("probe handshake failed", "probe", name, "remote", r.RemoteAddr, "err", err)
@@ -181,7 +181,7 @@ func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) handshake(c *probeConn, name string) error {
 	c.ws.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	typ, data, err := c.ws.ReadMessage()
+	typ, data, err := g.readMessage(c.ws)
 	if err != nil {
 		return fmt.Errorf("read hello: %w", err)
 	}
@@ -203,6 +203,30 @@ func (g *Gateway) handshake(c *probeConn, name string) error {
 	return c.ws.WriteMessage(websocket.BinaryMessage, welcome.Append(nil))
 }
 
+var errTooBig = errors.New("message too big")
+
+// readMessage reads one message of at most maxMessage bytes. It enforces
+// the limit itself rather than through SetReadLimit so that the close
+// frame can say why.
+func (g *Gateway) readMessage(ws *websocket.Conn) (int, []byte, error) {
+	typ, r, err := ws.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, int64(g.maxMessage)+1))
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(data) > g.maxMessage {
+		// Drain a bounded amount of the rest, briefly, so the probe finishes
+		// its write and reads the close frame instead of a reset.
+		ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+		io.Copy(io.Discard, io.LimitReader(r, 64<<20))
+		return 0, nil, fmt.Errorf("%w: over %d bytes", errTooBig, g.maxMessage)
+	}
+	return typ, data, nil
+}
+
 // readProbe reads batches, checks their sequence and hands them to the
 // actor. Anything malformed closes this connection, and only it.
 func (g *Gateway) readProbe(ctx context.Context, a *probeActor, c *probeConn) error {
@@ -215,19 +239,17 @@ func (g *Gateway) readProbe(ctx context.Context, a *probeActor, c *probeConn) er
 	)
 	for {
 		c.ws.SetReadDeadline(time.Now().Add(probeReadTimeout))
-		typ, data, err := c.ws.ReadMessage()
-		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				g.m.protocolErrors.Inc()
-				g.log.Warn("closing probe connection: message too big", "probe", a.name, "limit", g.maxMessage)
-				c.close(closeTooBig, fmt.Sprintf("message exceeds %d bytes", g.maxMessage))
-			}
-			return err
-		}
+		typ, data, err := g.readMessage(c.ws)
 		fail := func(code int, err error) error {
 			g.m.protocolErrors.Inc()
 			g.log.Warn("closing probe connection", "probe", a.name, "err", err)
 			c.close(code, err.Error())
+			return err
+		}
+		if errors.Is(err, errTooBig) {
+			return fail(closeTooBig, err)
+		}
+		if err != nil {
 			return err
 		}
 		if typ != websocket.BinaryMessage {
