@@ -1,0 +1,41 @@
+# Watchfloor. `make run` starts the demo; `make test` runs every test.
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+
+.PHONY: run build test lint bench fuzz clean
+
+## run: build and start the gateway in demo mode on 127.0.0.1:7039
+run: build
+	./bin/gateway --demo
+
+## build: build the gateway and netprobe binaries into bin/
+build:
+	$(GO) build -o bin/ ./cmd/gateway ./cmd/netprobe
+
+## test: lint, then every test with the race detector (browser tests included)
+test: lint
+	$(GO) test -race -count=1 -timeout 8m ./...
+
+## lint: gofmt, go vet and staticcheck must be clean
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: the Go micro-benchmarks (load runs are documented in docs/benchmarks.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: run each fuzz target briefly (FUZZTIME per target)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzBatchDecode$$' -fuzztime $(FUZZTIME) ./netprobe/protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzConfigDecode$$' -fuzztime $(FUZZTIME) ./netprobe/protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzHelloDecode$$' -fuzztime $(FUZZTIME) ./netprobe/protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzPathRoundTrip$$' -fuzztime $(FUZZTIME) ./samplers
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCellPath$$' -fuzztime $(FUZZTIME) ./samplers
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./gateway/config
+
+clean:
+	rm -rf bin
