@@ -3,6 +3,7 @@ package dashboard
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ const (
 type client struct {
 	hub    *Hub
 	conn   *websocket.Conn
+	remote string
 	send   chan *websocket.PreparedMessage
 	resync chan struct{}
 
@@ -103,6 +105,11 @@ func (c *client) writeLoop(done <-chan struct{}) {
 		case pm := <-c.send:
 			c.conn.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteTimeout))
 			if err := c.conn.WritePreparedMessage(pm); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					c.hub.slowDisconnects.Inc()
+					c.hub.log.Warn("dashboard client stopped reading, disconnecting", "remote", c.remote,
+						"write_timeout", c.hub.opts.WriteTimeout)
+				}
 				return
 			}
 		case <-ping.C:
@@ -128,7 +135,7 @@ func (c *client) doResync() bool {
 	c.resyncTimes = append(keep, now)
 	if len(c.resyncTimes) > maxResyncs {
 		c.hub.slowDisconnects.Inc()
-		c.hub.log.Warn("dashboard client too slow, disconnecting", "remote", c.conn.RemoteAddr().String(),
+		c.hub.log.Warn("dashboard client too slow, disconnecting", "remote", c.remote,
 			"resyncs", len(c.resyncTimes), "window", resyncWindow)
 		return false
 	}

@@ -314,6 +314,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &client{
 		hub:    h,
 		conn:   conn,
+		remote: r.RemoteAddr,
 		send:   make(chan *websocket.PreparedMessage, h.opts.QueueLen),
 		resync: make(chan struct{}, 1),
 		subs:   make(map[string]*topic),
@@ -334,10 +335,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer h.wg.Done()
 		c.writeLoop(done)
 	}()
-	func() {
-		defer h.wg.Done()
-		c.readLoop()
-	}()
+	defer h.wg.Done()
+	c.readLoop()
 	close(done)
 	h.removeClient(c)
 }
