@@ -1,0 +1,234 @@
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real binaries as separate processes: flags,
+// signals and exit codes are what this package owns.
+
+const wait = 30 * time.Second
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "watchfloor-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-o", dir, "github.com/watchfloor/watchfloor/cmd/gateway", "github.com/watchfloor/watchfloor/cmd/netprobe")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build binaries:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func start(t *testing.T, env []string, name string, args ...string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd, bufio.NewScanner(out)
+}
+
+// stop sends sig and expects a clean exit with status 0.
+func stop(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) {
+	t.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s after %v: %v", cmd.Path, sig, err)
+		}
+	case <-time.After(wait):
+		t.Fatalf("%s did not stop within %v of %v", cmd.Path, wait, sig)
+	}
+}
+
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func get(url string, v any) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && (v == nil || json.NewDecoder(resp.Body).Decode(v) == nil)
+}
+
+func paths(base string) map[string]bool {
+	var list []struct{ Path string }
+	out := map[string]bool{}
+	if get(base+"/api/v1/dataviews", &list) {
+		for _, dv := range list {
+			out[dv.Path] = true
+		}
+	}
+	return out
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// The operator's path: mint a token, configure, start both binaries,
+// change the configuration and SIGHUP, then stop both with signals.
+func TestBinariesTokenConfigReloadAndSignals(t *testing.T) {
+	out, err := exec.Command(filepath.Join(binDir, "gateway"), "token").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var token, hash string
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "token:"); ok {
+			token = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "token_sha256:"); ok {
+			hash = strings.TrimSpace(v)
+		}
+	}
+	if len(token) < 32 || len(hash) != 64 {
+		t.Fatalf("gateway token printed %q", out)
+	}
+
+	addr := freePort(t)
+	cfg := filepath.Join(t.TempDir(), "gateway.yaml")
+	writeConfig := func(samplers string) {
+		t.Helper()
+		yaml := fmt.Sprintf(`listen: %q
+probes:
+  - name: srv1
+    token_sha256: %s
+samplers:
+  - {name: cpu, type: cpu, interval: 200ms}
+  - {name: memory, type: memory, interval: 200ms}
+entities:
+  - name: OMS
+    probe: srv1
+    samplers: [%s]
+`, addr, hash, samplers)
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConfig("cpu")
+	gw, _ := start(t, nil, "gateway", "--config", cfg)
+	base := "http://" + addr
+	poll(t, "the gateway to answer /healthz", func() bool { return get(base+"/healthz", nil) })
+
+	np, _ := start(t, []string{"NETPROBE_TOKEN=" + token}, "netprobe", "--gateway", "ws://"+addr, "--name", "srv1")
+	poll(t, "the cpu dataview", func() bool { return paths(base)["srv1/OMS/cpu/cpu"] })
+
+	writeConfig("cpu, memory")
+	if err := gw.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "SIGHUP to start the memory sampler on the running netprobe", func() bool {
+		return paths(base)["srv1/OMS/memory/memory"]
+	})
+
+	stop(t, np, syscall.SIGTERM)
+	poll(t, "the probe to show as down", func() bool {
+		var probes []struct{ Connected bool }
+		return get(base+"/api/v1/probes", &probes) && len(probes) == 1 && !probes[0].Connected
+	})
+	stop(t, gw, syscall.SIGTERM)
+}
+
+func TestDemoPrintsURLAndStopsOnInterrupt(t *testing.T) {
+	gw, stdout := start(t, nil, "gateway", "--demo", "--listen", "127.0.0.1:0")
+	url := ""
+	for stdout.Scan() {
+		if u, ok := strings.CutPrefix(stdout.Text(), "Open "); ok {
+			url = strings.TrimSuffix(u, "/")
+			break
+		}
+	}
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("demo printed no Open line (got %q)", url)
+	}
+	poll(t, "the demo's cpu and memory dataviews", func() bool {
+		n := 0
+		for p := range paths(url) {
+			if strings.HasSuffix(p, "/cpu/cpu") || strings.HasSuffix(p, "/memory/memory") {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if !get(url+"/", nil) {
+		t.Fatal("the dashboard page is not served")
+	}
+	stop(t, gw, syscall.SIGINT)
+}
+
+func TestDemoRefusesNonLoopback(t *testing.T) {
+	cmd := exec.Command(filepath.Join(binDir, "gateway"), "--demo", "--listen", "0.0.0.0:0")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "loopback") {
+		t.Fatalf("demo on 0.0.0.0: err=%v output=%q, want a refusal naming loopback", err, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"--demo", "--config", "x.yaml"}, {"--config", "x.yaml", "--listen", "127.0.0.1:1"}, {"--bogus"}} {
+		err := exec.Command(filepath.Join(binDir, "gateway"), args...).Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("gateway %v: %v, want exit status 2", args, err)
+		}
+	}
+	cfg := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(cfg, []byte("listen: \"127.0.0.1:0\"\nprobs: []\n"), 0o600)
+	out, err := exec.Command(filepath.Join(binDir, "gateway"), "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yaml:2:1") {
+		t.Errorf("bad config: err=%v output=%q, want file:line:col", err, out)
+	}
+}
