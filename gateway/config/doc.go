@@ -1,0 +1,83 @@
+// Package config reads the gateway's configuration file: where it listens,
+// the probes allowed to connect, the samplers they run and the managed
+// entities those samplers watch.
+//
+// # The file
+//
+// The configuration is one YAML document:
+//
+//	listen: ":7039"
+//	tls:
+//	  cert_file: /etc/watchfloor/gw.crt
+//	  key_file: /etc/watchfloor/gw.key
+//	allow_insecure_http: false
+//	probes:
+//	  - name: trading-1
+//	    token_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+//	samplers:
+//	  - name: cpu-fast
+//	    type: cpu
+//	    interval: 500ms
+//	    params: {percpu: true}
+//	entities:
+//	  - name: OMS-primary
+//	    probe: trading-1
+//	    attributes: {region: emea, system: oms, environment: production, client: acme}
+//	    samplers: [cpu-fast]
+//
+// Top-level keys:
+//
+//   - listen: the gateway's host:port; default ":7039" (every interface).
+//     The port is a number; the host is empty, an IP address or a host name.
+//   - tls: cert_file and key_file, both required when tls is given. Whether
+//     the files exist and hold a matching pair is checked when the gateway
+//     starts, not when the file is read.
+//   - allow_insecure_http: true or false, default false. The gateway serves
+//     plain HTTP only on loopback (127.0.0.0/8, ::1, localhost). Any other
+//     listen address, including the default, needs tls, or this explicit
+//     opt-out, which accepts that dashboards, the API and probe tokens
+//     cross the network unencrypted.
+//   - probes: the netprobes allowed to connect. name is what the probe
+//     calls itself; token_sha256 is the SHA-256 of its token as 64
+//     lowercase hex characters (print it with `printf %s "$TOKEN" |
+//     sha256sum`). The token itself is never written here. Each probe has
+//     its own token.
+//   - samplers: sampler instances. type is a registered sampler type (each
+//     documents its params in its package); interval is a Go duration
+//     (500ms, 2s, 1m), default 1s, at least 100ms; params is a mapping,
+//     passed to the sampler as a JSON object (YAML nulls, booleans, numbers
+//     and strings become their JSON counterparts). The sampler is built
+//     from its params when the file is read, so bad params are reported
+//     then, not when a probe connects.
+//   - entities: managed entities. probe names one of probes; attributes
+//     map names to values (region, system, environment, client, …), used by
+//     rules and views; samplers lists names from samplers, each at most
+//     once.
+//
+// Probe, sampler and entity names must be present and not empty, and are
+// unique among their kind (entity names across all probes). They may hold
+// any character, "/" included: paths percent-encode them. Wherever a
+// string is expected any scalar is taken as written, so `client: 007` is
+// the string "007"; booleans must be true or false. A key given with no
+// value (`listen:`) counts as absent and takes its default. Anchors and
+// aliases may be used, as long as they do not expand the file many times
+// over; merge keys (<<) may not.
+//
+// # Errors
+//
+// Nothing is ignored: an unknown key (a typo) is an error, as is a
+// duplicate key, a second YAML document, or a value of the wrong kind.
+// Parse reports every problem it finds, not just the first, as Errors in
+// file order, each formatted as
+//
+//	file:line:column: field: message
+//
+// for example
+//
+//	gateway.yaml:14:5: entities[0].sampelrs: unknown key (known: name, probe, attributes, samplers)
+//	gateway.yaml:9:15: samplers[0].interval: 50ms is below the minimum interval 100ms
+//
+// Field paths index lists from 0 and show keys that are not simple words
+// in quoted brackets: entities[2].attributes["cost centre"]. YAML syntax
+// errors come from the YAML parser with a line only, and stop parsing.
+package config
