@@ -163,7 +163,9 @@ func (b *Batch) Decode(msg []byte) error {
 	b.Seq = d.uvarint()
 	b.Flags = d.byte()
 	b.Removes = d.u32s(b.Removes)
-	n := d.count(8)
+	// The smallest declaration and update are seven and six bytes: one
+	// byte for each of their fields, counts included.
+	n := d.count(7)
 	for range n {
 		b.Declares = append(b.Declares, d.declare())
 	}

@@ -42,8 +42,13 @@ func SplitSnapshot(decls []Declare, budget int) []Batch {
 		uSize := len(u.append(nil))
 		for _, r := range rows {
 			rn := len(appendRows(nil, []RowDecl{r}))
-			if size+uSize+rn > budget && len(u.AddRows) > 0 {
-				cur.Updates = append(cur.Updates, u)
+			// A row that does not fit starts the next batch, even the
+			// first row after the declaration; only a row too big for
+			// an empty batch is sent over the budget.
+			if size+uSize+rn > budget && len(u.AddRows)+len(cur.Declares)+len(cur.Updates) > 0 {
+				if len(u.AddRows) > 0 {
+					cur.Updates = append(cur.Updates, u)
+				}
 				flush()
 				u = Update{ID: d.ID, SampleTime: d.SampleTime}
 				uSize = len(u.append(nil))
