@@ -24,10 +24,10 @@ func Text(s string) Cell {
 }
 
 // Number returns a cell holding v formatted with prec digits after the point.
+// NaN and infinities are text, as Text reads them, so a cell means the same
+// wherever its raw text is read again.
 func Number(v float64, prec int) Cell {
-	s := strconv.FormatFloat(v, 'f', prec, 64)
-	f, _ := strconv.ParseFloat(s, 64)
-	return Cell{Raw: s, Num: f, IsNum: true}
+	return Text(strconv.FormatFloat(v, 'f', prec, 64))
 }
 
 // Int returns a cell holding an integer.
