@@ -68,8 +68,9 @@ func (p DataviewPath) HeadlineCell(name string) CellPath {
 }
 
 // EscapeSegment percent-encodes one path segment. Every byte other than
-// ASCII letters, digits and "-._~" is encoded, with upper-case hex, so each
-// name has exactly one encoding.
+// ASCII letters, digits and "-._~" is encoded, with upper-case hex, and so
+// are the names "." and "..", so each name has exactly one encoding and no
+// URL normalisation can change a path.
 func EscapeSegment(s string) string {
 	var b strings.Builder
 	appendSegment(&b, s)
@@ -84,6 +85,11 @@ func unreserved(c byte) bool {
 }
 
 func appendSegment(b *strings.Builder, s string) {
+	if s == "." || s == ".." {
+		// URL dot segments: encoded, so no client or router resolves them.
+		b.WriteString(strings.Repeat("%2E", len(s)))
+		return
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if unreserved(c) {
@@ -101,6 +107,9 @@ func appendSegment(b *strings.Builder, s string) {
 func UnescapeSegment(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("empty segment")
+	}
+	if s == "." || s == ".." {
+		return "", fmt.Errorf("dot segment %q must be percent-encoded", s)
 	}
 	if !strings.Contains(s, "%") {
 		for i := 0; i < len(s); i++ {
@@ -125,7 +134,7 @@ func UnescapeSegment(s string) (string, error) {
 				return "", fmt.Errorf("bad escape %q at %d (hex digits are upper-case)", s[i:i+3], i)
 			}
 			d := byte(hi<<4 | lo)
-			if unreserved(d) {
+			if unreserved(d) && !(d == '.' && (s == "%2E" || s == "%2E%2E")) {
 				return "", fmt.Errorf("escape %q at %d encodes a byte that must appear as itself", s[i:i+3], i)
 			}
 			out = append(out, d)
