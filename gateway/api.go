@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/labstack/echo/v5"
 	"github.com/watchfloor/watchfloor/assets"
 	"github.com/watchfloor/watchfloor/gateway/config"
@@ -81,7 +82,7 @@ func (g *Gateway) routes() *echo.Echo {
 	g.route(e, http.MethodGet, "/metrics", RolePublic, func(c *echo.Context) error {
 		var buf bytes.Buffer
 		g.metrics.WritePrometheus(&buf)
-		c.Response().Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		metrics.WriteProcessMetrics(&buf)
 		return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", buf.Bytes())
 	})
 	g.route(e, http.MethodGet, "/ws/probe", RoleProbe, func(c *echo.Context) error {

@@ -1,0 +1,190 @@
+// Command load measures the spine at estate scale: a real gateway (a child
+// process by default, or in this process), N simulated netprobes speaking
+// the real protocol over loopback, and K real dashboard WebSocket clients,
+// some of them deliberately slow. It stops by itself after -duration.
+//
+//	go run ./bench/load -probes 100 -dataviews 10 -rows 10 -cols 10 -change 1 -tick 1s -dashboards 10 -duration 30s
+//
+// Each changed cell holds the time its probe sent it, so a dashboard client
+// reads the end-to-end latency straight off the cell. docs/benchmarks.md
+// lists the flags and the figures.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/watchfloor/watchfloor/gateway"
+	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/samplers"
+)
+
+// childEnv makes this binary serve as the gateway under test.
+const childEnv = "WATCHFLOOR_LOAD_GATEWAY_CONFIG"
+
+// The gateway's configuration needs a sampler type for the simulated
+// probes' dataviews; the probes never run it, they only send its data.
+type loadSampler struct{}
+
+func (loadSampler) Sample(context.Context) ([]samplers.Dataview, error) { return nil, nil }
+
+func init() {
+	samplers.Register(samplers.Type{Name: "load", New: func(p json.RawMessage) (samplers.Sampler, error) {
+		return loadSampler{}, samplers.DecodeParams(p, &struct{}{})
+	}})
+}
+
+type params struct {
+	mode                          string
+	probes, dataviews, rows, cols int
+	change                        float64
+	tick                          time.Duration
+	dashboards, subs, slow        int
+	slowDelay                     time.Duration
+	duration, warmup              time.Duration
+	jsonOut                       string
+}
+
+func main() {
+	if file := os.Getenv(childEnv); file != "" {
+		os.Exit(serveChild(file))
+	}
+	var p params
+	flag.StringVar(&p.mode, "gateway", "child", "run the gateway as a `child` process or `inprocess`")
+	flag.IntVar(&p.probes, "probes", 100, "simulated netprobes")
+	flag.IntVar(&p.dataviews, "dataviews", 10, "dataviews per probe")
+	flag.IntVar(&p.rows, "rows", 10, "rows per dataview")
+	flag.IntVar(&p.cols, "cols", 10, "columns per dataview")
+	flag.Float64Var(&p.change, "change", 1, "fraction of each probe's cells that change every tick (0–1)")
+	flag.DurationVar(&p.tick, "tick", time.Second, "each probe's tick")
+	flag.IntVar(&p.dashboards, "dashboards", 10, "dashboard WebSocket clients")
+	flag.IntVar(&p.subs, "subs", 10, "dataviews each dashboard subscribes to")
+	flag.IntVar(&p.slow, "slow", 0, "how many of the dashboards are slow")
+	flag.DurationVar(&p.slowDelay, "slow-delay", 500*time.Millisecond, "a slow dashboard's pause after each frame")
+	flag.DurationVar(&p.duration, "duration", 30*time.Second, "measured run time")
+	flag.DurationVar(&p.warmup, "warmup", 5*time.Second, "time after connecting before measuring")
+	flag.StringVar(&p.jsonOut, "json", "", "also write the report as JSON to this `file` (- for stdout)")
+	flag.Parse()
+	if err := run(p); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func serveChild(file string) int {
+	cfg, err := config.Load(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	gw, err := gateway.New(gateway.Options{Config: cfg, Logger: log})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	if err := gw.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func token(i int) string     { return fmt.Sprintf("load-probe-token-%06d", i) }
+func probeName(i int) string { return fmt.Sprintf("probe%04d", i) }
+
+func configYAML(addr string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "listen: %q\nsamplers:\n  - {name: load, type: load}\nprobes:\n", addr)
+	for i := range n {
+		fmt.Fprintf(&b, "  - {name: %s, token_sha256: %s}\n", probeName(i), config.HashToken(token(i)))
+	}
+	b.WriteString("entities:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - {name: e%04d, probe: %s, samplers: [load]}\n", i, probeName(i))
+	}
+	return b.String()
+}
+
+// gatewayUnderTest is the gateway being measured.
+type gatewayUnderTest struct {
+	addr string
+	pid  int // 0 when in this process
+	stop func() error
+}
+
+func startGateway(p params) (*gatewayUnderTest, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	yaml := configYAML(addr, p.probes)
+	if p.mode == "inprocess" {
+		cfg, err := config.Parse("load", []byte(yaml))
+		if err != nil {
+			return nil, err
+		}
+		gw, err := gateway.New(gateway.Options{Config: cfg, Listener: ln,
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- gw.Run(ctx) }()
+		return &gatewayUnderTest{addr: addr, stop: func() error { cancel(); return <-done }}, nil
+	}
+	if p.mode != "child" {
+		return nil, fmt.Errorf("-gateway %q: want child or inprocess", p.mode)
+	}
+	ln.Close()
+	dir, err := os.MkdirTemp("", "watchfloor-load-")
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), childEnv+"="+file)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() error {
+		cmd.Process.Signal(os.Interrupt)
+		err := cmd.Wait()
+		os.RemoveAll(dir)
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("child gateway did not listen on %s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return &gatewayUnderTest{addr: addr, pid: cmd.Process.Pid, stop: stop}, nil
+}

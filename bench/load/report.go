@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// scrape reads the gateway's /metrics into name → value (unlabelled
+// series only).
+func scrape(addr string) (map[string]float64, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' || strings.Contains(line, "{") {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if f, err := strconv.ParseFloat(val, 64); err == nil {
+			out[name] = f
+		}
+	}
+	return out, sc.Err()
+}
+
+// cpuSeconds reads a process's user+system CPU time from /proc.
+func cpuSeconds(pid int) (float64, error) {
+	path := "/proc/self/stat"
+	if pid > 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
+}
+
+func rssBytes(pid int) float64 {
+	path := "/proc/self/status"
+	if pid > 0 {
+		path = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	b, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// Report is what a run measured; it is printed as one line and as JSON.
+type Report struct {
+	Gateway          string   `json:"gateway"`
+	Probes           int      `json:"probes"`
+	CellsPerProbe    int      `json:"cellsPerProbe"`
+	LiveCells        int      `json:"liveCells"`
+	Tick             string   `json:"tick"`
+	Change           float64  `json:"change"`
+	Dashboards       int      `json:"dashboards"`
+	SlowDashboards   int      `json:"slowDashboards"`
+	Seconds          float64  `json:"seconds"`
+	SentPerSec       float64  `json:"cellUpdatesSentPerSec"`
+	IngestedPerSec   float64  `json:"cellUpdatesIngestedPerSec"`
+	LatencyP50Ms     float64  `json:"latencyP50Ms"`
+	LatencyP99Ms     float64  `json:"latencyP99Ms"`
+	LatencyMaxMs     float64  `json:"latencyMaxMs"`
+	LatencySamples   int      `json:"latencySamples"`
+	SlowP99Ms        float64  `json:"slowDashboardP99Ms,omitempty"`
+	FramesSent       float64  `json:"framesSent"`
+	FramesCoalesced  float64  `json:"framesCoalesced"`
+	FramesDropped    float64  `json:"framesDropped"`
+	Resyncs          float64  `json:"resyncs"`
+	SlowCutOff       float64  `json:"slowClientsCutOff"`
+	GatewayCPU       float64  `json:"gatewayCpuCores"`
+	GatewayRSS       float64  `json:"gatewayRssBytes"`
+	HeapPerCell      float64  `json:"heapBytesPerLiveCell"`
+	RSSPerCell       float64  `json:"rssBytesPerLiveCell"`
+	ProbeOverruns    int64    `json:"probeTickOverruns"`
+	SnapshotRequests int64    `json:"snapshotRequests"`
+	ProtocolErrors   float64  `json:"protocolErrors"`
+	FellBehind       bool     `json:"fellBehind"`
+	Errors           []string `json:"errors,omitempty"`
+}
+
+func pct(sorted []time.Duration, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[int(q*float64(len(sorted)-1))]) / 1e6
+}
+
+func run(p params) error {
+	if p.probes < 1 || p.dataviews < 1 || p.rows < 1 || p.cols < 1 || p.change < 0 || p.change > 1 || p.slow > p.dashboards {
+		return fmt.Errorf("bad flags: need probes, dataviews, rows, cols ≥ 1, 0 ≤ change ≤ 1, slow ≤ dashboards")
+	}
+	gw, err := startGateway(p)
+	if err != nil {
+		return err
+	}
+	base, err := scrape(gw.addr)
+	if err != nil {
+		gw.stop()
+		return err
+	}
+	baseRSS := rssBytes(gw.pid)
+
+	ctx, cancel := signalContext()
+	defer cancel()
+	ctx, cancelRun := context.WithTimeout(ctx, p.warmup+p.duration)
+	defer cancelRun()
+	c := &counters{}
+	var wg sync.WaitGroup
+	errs := make(chan error, p.probes+p.dashboards)
+	for i := range p.probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := (&simProbe{i: i, p: p, addr: gw.addr, c: c}).run(ctx); err != nil && ctx.Err() == nil {
+				errs <- err
+			}
+		}()
+	}
+	dashes := make([]*dashClient, p.dashboards)
+	for k := range dashes {
+		d := &dashClient{k: k, slow: k < p.slow, p: p, addr: gw.addr, c: c}
+		dashes[k] = d
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.run(ctx)
+		}()
+	}
+
+	select {
+	case <-time.After(p.warmup):
+	case <-ctx.Done():
+	}
+	before, err := scrape(gw.addr)
+	if err != nil {
+		return err
+	}
+	cpu0, _ := cpuSeconds(gw.pid)
+	t0 := time.Now()
+	c.measuring.Store(true)
+	<-ctx.Done()
+	c.measuring.Store(false)
+	elapsed := time.Since(t0).Seconds()
+	cpu1, _ := cpuSeconds(gw.pid)
+	after, _ := scrape(gw.addr)
+	rss := rssBytes(gw.pid)
+	wg.Wait()
+	if err := gw.stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "load: gateway stop:", err)
+	}
+
+	live := p.probes * p.dataviews * p.rows * p.cols
+	r := Report{
+		Gateway: p.mode, Probes: p.probes, CellsPerProbe: p.dataviews * p.rows * p.cols, LiveCells: live,
+		Tick: p.tick.String(), Change: p.change, Dashboards: p.dashboards, SlowDashboards: p.slow, Seconds: elapsed,
+		SentPerSec:       float64(c.cellsSent.Load()) / elapsed,
+		IngestedPerSec:   (after["watchfloor_cell_updates_received_total"] - before["watchfloor_cell_updates_received_total"]) / elapsed,
+		FramesSent:       after["watchfloor_dashboard_frames_sent_total"] - before["watchfloor_dashboard_frames_sent_total"],
+		FramesCoalesced:  after["watchfloor_dashboard_frames_coalesced_total"] - before["watchfloor_dashboard_frames_coalesced_total"],
+		FramesDropped:    after["watchfloor_dashboard_frames_dropped_total"] - before["watchfloor_dashboard_frames_dropped_total"],
+		Resyncs:          after["watchfloor_dashboard_resyncs_total"] - before["watchfloor_dashboard_resyncs_total"],
+		SlowCutOff:       after["watchfloor_dashboard_slow_disconnects_total"] - before["watchfloor_dashboard_slow_disconnects_total"],
+		ProtocolErrors:   after["watchfloor_probe_protocol_errors_total"],
+		GatewayCPU:       (cpu1 - cpu0) / elapsed,
+		GatewayRSS:       rss,
+		HeapPerCell:      (after["go_memstats_heap_inuse_bytes"] - base["go_memstats_heap_inuse_bytes"]) / float64(live),
+		RSSPerCell:       (rss - baseRSS) / float64(live),
+		ProbeOverruns:    c.overruns.Load(),
+		SnapshotRequests: c.snapshotReqs.Load(),
+	}
+	if gw.pid == 0 {
+		r.GatewayRSS, r.RSSPerCell = 0, 0 // this process holds the generator too
+	}
+	var fast, slow []time.Duration
+	for _, d := range dashes {
+		if d.err != nil {
+			r.Errors = append(r.Errors, d.err.Error())
+		}
+		if d.slow {
+			slow = append(slow, d.lat...)
+		} else {
+			fast = append(fast, d.lat...)
+		}
+	}
+	for len(errs) > 0 {
+		r.Errors = append(r.Errors, (<-errs).Error())
+	}
+	slices.Sort(fast)
+	slices.Sort(slow)
+	r.LatencyP50Ms, r.LatencyP99Ms = pct(fast, 0.5), pct(fast, 0.99)
+	if len(fast) > 0 {
+		r.LatencyMaxMs = float64(fast[len(fast)-1]) / 1e6
+	}
+	r.LatencySamples = len(fast)
+	r.SlowP99Ms = pct(slow, 0.99)
+	r.FellBehind = r.ProbeOverruns > 0 || r.SnapshotRequests > 0 || r.IngestedPerSec < 0.98*r.SentPerSec ||
+		r.ProtocolErrors > 0 || len(r.Errors) > 0
+
+	fmt.Printf("probes=%d cells=%d tick=%s change=%.2f dashboards=%d(slow %d) | sent %.0f/s ingested %.0f/s | "+
+		"latency p50 %.2fms p99 %.2fms max %.2fms (n=%d) | frames %.0f coalesced %.0f dropped %.0f resyncs %.0f cut-off %.0f | "+
+		"gateway cpu %.2f cores rss %.0f MiB heap/cell %.0f B | fell behind: %v\n",
+		r.Probes, r.LiveCells, r.Tick, r.Change, r.Dashboards, r.SlowDashboards, r.SentPerSec, r.IngestedPerSec,
+		r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs, r.LatencySamples, r.FramesSent, r.FramesCoalesced, r.FramesDropped,
+		r.Resyncs, r.SlowCutOff, r.GatewayCPU, r.GatewayRSS/(1<<20), r.HeapPerCell, r.FellBehind)
+	if p.jsonOut != "" {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		if p.jsonOut == "-" {
+			fmt.Println(string(b))
+		} else if err := os.WriteFile(p.jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintln(os.Stderr, "load:", e)
+	}
+	return nil
+}
