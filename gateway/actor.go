@@ -305,6 +305,9 @@ func (a *probeActor) update(dv *Dataview, u *protocol.Update) (int, error) {
 func (dv *Dataview) applyUpdate(u *protocol.Update, watched bool, du *dashboard.Update) error {
 	t := u.SampleTime
 	dv.sampleTime = t
+	if watched {
+		du.Changes = make([]dashboard.Change, 0, len(u.Cells)+len(u.Headlines)+len(u.AddRows)*len(dv.columns))
+	}
 	if dv.stale {
 		dv.stale = false
 		if watched {

@@ -1,0 +1,185 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/samplers"
+	_ "github.com/watchfloor/watchfloor/samplers/all"
+)
+
+// benchActor returns an actor of a gateway that is not serving: apply is
+// called directly, as the actor's goroutine would.
+func benchActor(b *testing.B) *probeActor {
+	b.Helper()
+	yaml := fmt.Sprintf(`listen: "127.0.0.1:0"
+probes: [{name: p, token_sha256: %s}]
+samplers: [{name: cpu, type: cpu}]
+entities: [{name: e, probe: p, samplers: [cpu]}]
+`, config.HashToken("t"))
+	cfg, err := config.Parse("bench", []byte(yaml))
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := New(Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g.mu.Lock()
+	pc := g.probeConfig(cfg, "p")
+	g.mu.Unlock()
+	return newProbeActor(g, "p", pc)
+}
+
+// declareBatch declares dvs dataviews of rows×cols cells.
+func declareBatch(a *probeActor, dvs, rows, cols int) protocol.Batch {
+	var samplerID uint32
+	for id := range a.cfg.instances {
+		samplerID = id
+	}
+	colNames := make([]string, cols)
+	for c := range colNames {
+		colNames[c] = "c" + strconv.Itoa(c)
+	}
+	b := protocol.Batch{Seq: 1, Flags: protocol.SnapshotStart | protocol.SnapshotEnd}
+	for d := range dvs {
+		decl := protocol.Declare{ID: uint32(d + 1), SamplerID: samplerID, Name: "dv" + strconv.Itoa(d), SampleTime: 1, Columns: colNames}
+		for r := range rows {
+			cells := make([]samplers.Cell, cols)
+			for c := range cells {
+				cells[c] = samplers.Number(float64(r*c)+0.25, 2)
+			}
+			decl.Rows = append(decl.Rows, protocol.RowDecl{Index: uint32(r), Name: "row" + strconv.Itoa(r), Cells: cells})
+		}
+		b.Declares = append(b.Declares, decl)
+	}
+	return b
+}
+
+// updateBatch changes every cell of every dataview once.
+func updateBatch(dvs, rows, cols int, v samplers.Cell) protocol.Batch {
+	b := protocol.Batch{Updates: make([]protocol.Update, dvs)}
+	for d := range b.Updates {
+		u := protocol.Update{ID: uint32(d + 1), SampleTime: time.Now().UnixNano(), Cells: make([]protocol.CellChange, 0, rows*cols)}
+		for r := range rows {
+			for c := range cols {
+				u.Cells = append(u.Cells, protocol.CellChange{Row: uint32(r), Col: uint32(c), Value: v})
+			}
+		}
+		b.Updates[d] = u
+	}
+	return b
+}
+
+// BenchmarkApply measures the actor applying one probe's tick of 1,000
+// cell changes (10 dataviews of 10×10), with nobody watching and with a
+// dashboard subscribed to every dataview.
+func BenchmarkApply(b *testing.B) {
+	for _, watched := range []bool{false, true} {
+		b.Run(fmt.Sprintf("watched=%v", watched), func(b *testing.B) {
+			a := benchActor(b)
+			decl := declareBatch(a, 10, 10, 10)
+			if err := a.apply(&decl); err != nil {
+				b.Fatal(err)
+			}
+			if watched {
+				watchAll(b, a, 10)
+			}
+			batches := [2]protocol.Batch{updateBatch(10, 10, 10, samplers.Number(1.5, 2)), updateBatch(10, 10, 10, samplers.Number(2.5, 2))}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if err := a.apply(&batches[i%2]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/cell")
+		})
+	}
+}
+
+// BenchmarkLiveCellMemory measures the heap the gateway keeps per live
+// cell: a probe's tree of 100,000 cells (100 dataviews of 100 rows × 10
+// columns, each value a two-decimal number, as samplers produce), after a
+// full GC. History for charts and incidents is not part of this.
+func BenchmarkLiveCellMemory(b *testing.B) {
+	const dvs, rows, cols = 100, 100, 10
+	for b.Loop() {
+		a := benchActor(b)
+		decl := declareBatch(a, dvs, rows, cols)
+		wire := decl.Append(nil)
+		decl = protocol.Batch{}
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var got protocol.Batch
+		if err := got.Decode(wire); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.apply(&got); err != nil {
+			b.Fatal(err)
+		}
+		got = protocol.Batch{}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(dvs*rows*cols), "B/cell")
+		runtime.KeepAlive(a)
+	}
+}
+
+// watchAll connects a real dashboard client to the actor's hub and
+// subscribes it to dataviews dv0…dv(n-1), reading and discarding frames
+// until the benchmark ends.
+func watchAll(b *testing.B, a *probeActor, n int) {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := httptest.NewServer(a.g.hub)
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		a.g.hub.Run(ctx)
+	}()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn.SetReadLimit(-1)
+	for d := range n {
+		msg := fmt.Sprintf(`{"op":"subscribe","dataview":"p/e/cpu/dv%d"}`, d)
+		if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for d := range n {
+		for !a.g.hub.Watched(fmt.Sprintf("p/e/cpu/dv%d", d)) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	b.Cleanup(func() {
+		cancel()
+		<-hubDone
+		<-readDone
+		conn.CloseNow()
+		srv.Close()
+	})
+}
