@@ -42,20 +42,31 @@ func main() {
 	instances := flag.Int("samplers", 10, "clock sampler instances (each ticks at -interval)")
 	interval := flag.Duration("interval", 100*time.Millisecond, "sampler interval (100ms floor)")
 	flag.Parse()
-	if err := run(*changes, *instances, *interval); err != nil {
+	lat, err := measure(*changes, *instances, *interval)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "latency:", err)
 		os.Exit(1)
 	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))].Round(time.Microsecond) }
+	fmt.Printf("sampler→dashboard latency over %d changes (%d samplers at %v): median %v  p90 %v  p99 %v  max %v\n",
+		len(lat), *instances, *interval, q(0.5), q(0.9), q(0.99), q(1))
 }
 
-func run(changes, instances int, interval time.Duration) error {
+func init() {
 	samplers.Register(samplers.Type{Name: "clock", New: func(p json.RawMessage) (samplers.Sampler, error) {
 		return clock{}, samplers.DecodeParams(p, &struct{}{})
 	}})
+}
+
+// measure runs a gateway and a netprobe with clock samplers and returns
+// the latency of each of the first changes cell changes to reach a
+// dashboard client.
+func measure(changes, instances int, interval time.Duration) ([]time.Duration, error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	addr := ln.Addr().String()
 	const token = "latency-bench-token"
@@ -70,15 +81,15 @@ func run(changes, instances int, interval time.Duration) error {
 	fmt.Fprintf(&y, "entities:\n  - {name: e, probe: bench, samplers: [%s]}\n", strings.Join(names, ", "))
 	cfg, err := config.Parse("latency", []byte(y.String()))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	gw, err := gateway.New(gateway.Options{Config: cfg, Listener: ln, Logger: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	np, err := netprobe.New(netprobe.Options{Gateway: "ws://" + addr, Name: "bench", Token: token, Logger: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -90,13 +101,13 @@ func run(changes, instances int, interval time.Duration) error {
 
 	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/dashboard", nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.CloseNow()
 	for _, name := range names {
 		sub, _ := json.Marshal(map[string]string{"op": "subscribe", "dataview": "bench/e/" + name + "/clock"})
 		if err := conn.Write(ctx, websocket.MessageText, sub); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var lat []time.Duration
@@ -107,14 +118,14 @@ func run(changes, instances int, interval time.Duration) error {
 		now := time.Now()
 		rcancel()
 		if err != nil {
-			return fmt.Errorf("after %d changes: %w", len(lat), err)
+			return nil, fmt.Errorf("after %d changes: %w", len(lat), err)
 		}
 		var f struct {
 			Type  string
 			Cells []struct{ V string }
 		}
 		if err := json.Unmarshal(data, &f); err != nil {
-			return err
+			return nil, err
 		}
 		if f.Type != "delta" {
 			continue
@@ -122,15 +133,10 @@ func run(changes, instances int, interval time.Duration) error {
 		for _, c := range f.Cells {
 			ns, err := strconv.ParseInt(c.V, 10, 64)
 			if err != nil {
-				return fmt.Errorf("cell value %q: %w", c.V, err)
+				return nil, fmt.Errorf("cell value %q: %w", c.V, err)
 			}
 			lat = append(lat, now.Sub(time.Unix(0, ns)))
 		}
 	}
-	slices.Sort(lat)
-	q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
-	fmt.Printf("sampler→dashboard latency over %d changes (%d samplers at %v): median %v  p90 %v  p99 %v  max %v\n",
-		len(lat), instances, interval, q(0.5).Round(time.Microsecond), q(0.9).Round(time.Microsecond),
-		q(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
-	return nil
+	return lat, nil
 }

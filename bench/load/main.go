@@ -74,7 +74,11 @@ func main() {
 	flag.DurationVar(&p.warmup, "warmup", 5*time.Second, "time after connecting before measuring")
 	flag.StringVar(&p.jsonOut, "json", "", "also write the report as JSON to this `file` (- for stdout)")
 	flag.Parse()
-	if err := run(p); err != nil {
+	r, err := run(p)
+	if err == nil {
+		err = r.print(p.jsonOut)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}

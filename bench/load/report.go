@@ -119,18 +119,19 @@ func pct(sorted []time.Duration, q float64) float64 {
 	return float64(sorted[int(q*float64(len(sorted)-1))]) / 1e6
 }
 
-func run(p params) error {
+// run measures one load and returns what it measured.
+func run(p params) (*Report, error) {
 	if p.probes < 1 || p.dataviews < 1 || p.rows < 1 || p.cols < 1 || p.change < 0 || p.change > 1 || p.slow > p.dashboards {
-		return fmt.Errorf("bad flags: need probes, dataviews, rows, cols ≥ 1, 0 ≤ change ≤ 1, slow ≤ dashboards")
+		return nil, fmt.Errorf("bad flags: need probes, dataviews, rows, cols ≥ 1, 0 ≤ change ≤ 1, slow ≤ dashboards")
 	}
 	gw, err := startGateway(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	base, err := scrape(gw.addr)
 	if err != nil {
 		gw.stop()
-		return err
+		return nil, err
 	}
 	baseRSS := rssBytes(gw.pid)
 
@@ -167,7 +168,7 @@ func run(p params) error {
 	}
 	before, err := scrape(gw.addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cpu0, _ := cpuSeconds(gw.pid)
 	t0 := time.Now()
@@ -230,17 +231,22 @@ func run(p params) error {
 	r.FellBehind = r.ProbeOverruns > 0 || r.SnapshotRequests > 0 || r.IngestedPerSec < 0.98*r.SentPerSec ||
 		r.ProtocolErrors > 0 || len(r.Errors) > 0
 
+	return &r, nil
+}
+
+// print writes the one-line summary, and the JSON report where asked.
+func (r *Report) print(jsonOut string) error {
 	fmt.Printf("probes=%d cells=%d tick=%s change=%.2f dashboards=%d(slow %d) | sent %.0f/s ingested %.0f/s | "+
 		"latency p50 %.2fms p99 %.2fms max %.2fms (n=%d) | frames %.0f coalesced %.0f dropped %.0f resyncs %.0f cut-off %.0f | "+
 		"gateway cpu %.2f cores rss %.0f MiB heap/cell %.0f B | fell behind: %v\n",
 		r.Probes, r.LiveCells, r.Tick, r.Change, r.Dashboards, r.SlowDashboards, r.SentPerSec, r.IngestedPerSec,
 		r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs, r.LatencySamples, r.FramesSent, r.FramesCoalesced, r.FramesDropped,
 		r.Resyncs, r.SlowCutOff, r.GatewayCPU, r.GatewayRSS/(1<<20), r.HeapPerCell, r.FellBehind)
-	if p.jsonOut != "" {
+	if jsonOut != "" {
 		b, _ := json.MarshalIndent(r, "", "  ")
-		if p.jsonOut == "-" {
+		if jsonOut == "-" {
 			fmt.Println(string(b))
-		} else if err := os.WriteFile(p.jsonOut, append(b, '\n'), 0o644); err != nil {
+		} else if err := os.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
