@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -97,6 +98,11 @@ func (g *Gateway) routes() *echo.Echo {
 	g.route(e, http.MethodGet, "/api/v1/dataviews", RoleViewer, g.listDataviews)
 	g.route(e, http.MethodGet, "/api/v1/dataviews/*", RoleViewer, g.getDataview)
 	g.route(e, http.MethodPost, "/api/v1/config/reload", RoleAdmin, g.reloadConfig)
+
+	// Profiles for whoever investigates the gateway itself; they expose
+	// internals, so only admins get them.
+	g.route(e, http.MethodGet, "/debug/pprof/profile", RoleAdmin, echo.WrapHandler(http.HandlerFunc(pprof.Profile)))
+	g.route(e, http.MethodGet, "/debug/pprof/*", RoleAdmin, echo.WrapHandler(http.HandlerFunc(pprof.Index)))
 
 	static := http.FileServerFS(assets.FS())
 	g.route(e, http.MethodGet, "/*", RoleViewer, func(c *echo.Context) error {

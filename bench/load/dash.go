@@ -79,7 +79,7 @@ func (d *dashClient) run(ctx context.Context) {
 }
 
 // record scans a delta for cell values without a full JSON decode: every
-// "v":"<digits>" is a send time in Unix nanoseconds.
+// "v":"<digits>" is a send time in Unix microseconds.
 func (d *dashClient) record(data []byte, now time.Time) {
 	key := []byte(`"v":"`)
 	for {
@@ -92,11 +92,11 @@ func (d *dashClient) record(data []byte, now time.Time) {
 		if j < 0 {
 			return
 		}
-		ns, err := strconv.ParseInt(string(data[:j]), 10, 64)
+		us, err := strconv.ParseInt(string(data[:j]), 10, 64)
 		data = data[j:]
-		if err != nil || ns == 0 {
+		if err != nil || us == 0 {
 			continue
 		}
-		d.lat = append(d.lat, now.Sub(time.Unix(0, ns)))
+		d.lat = append(d.lat, now.Sub(time.UnixMicro(us)))
 	}
 }

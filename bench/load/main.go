@@ -51,7 +51,7 @@ type params struct {
 	dashboards, subs, slow        int
 	slowDelay                     time.Duration
 	duration, warmup              time.Duration
-	jsonOut                       string
+	jsonOut, cpuProfile           string
 }
 
 func main() {
@@ -73,6 +73,7 @@ func main() {
 	flag.DurationVar(&p.duration, "duration", 30*time.Second, "measured run time")
 	flag.DurationVar(&p.warmup, "warmup", 5*time.Second, "time after connecting before measuring")
 	flag.StringVar(&p.jsonOut, "json", "", "also write the report as JSON to this `file` (- for stdout)")
+	flag.StringVar(&p.cpuProfile, "cpuprofile", "", "write the gateway's CPU profile over the measured run to this `file`")
 	flag.Parse()
 	r, err := run(p)
 	if err == nil {

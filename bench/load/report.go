@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -173,7 +174,16 @@ func run(p params) (*Report, error) {
 	cpu0, _ := cpuSeconds(gw.pid)
 	t0 := time.Now()
 	c.measuring.Store(true)
+	profileDone := make(chan error, 1)
+	if p.cpuProfile != "" {
+		go func() { profileDone <- fetchProfile(gw.addr, p.cpuProfile, p.duration-time.Second) }()
+	} else {
+		profileDone <- nil
+	}
 	<-ctx.Done()
+	if err := <-profileDone; err != nil {
+		fmt.Fprintln(os.Stderr, "load: cpu profile:", err)
+	}
 	c.measuring.Store(false)
 	elapsed := time.Since(t0).Seconds()
 	cpu1, _ := cpuSeconds(gw.pid)
@@ -228,8 +238,11 @@ func run(p params) (*Report, error) {
 	}
 	r.LatencySamples = len(fast)
 	r.SlowP99Ms = pct(slow, 0.99)
+	// Behind: a probe could not send on time, the gateway lost track of a
+	// probe, ingest trailed what was sent, or dashboards saw data older
+	// than a tick.
 	r.FellBehind = r.ProbeOverruns > 0 || r.SnapshotRequests > 0 || r.IngestedPerSec < 0.98*r.SentPerSec ||
-		r.ProtocolErrors > 0 || len(r.Errors) > 0
+		r.ProtocolErrors > 0 || len(r.Errors) > 0 || r.LatencyP99Ms > float64(p.tick)/1e6
 
 	return &r, nil
 }
@@ -254,4 +267,27 @@ func (r *Report) print(jsonOut string) error {
 		fmt.Fprintln(os.Stderr, "load:", e)
 	}
 	return nil
+}
+
+// fetchProfile takes the gateway's CPU profile through its pprof endpoint,
+// so in child mode it holds the gateway alone.
+func fetchProfile(addr, file string, d time.Duration) error {
+	secs := max(int(d/time.Second), 1)
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

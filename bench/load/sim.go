@@ -119,7 +119,10 @@ func (s *simProbe) run(ctx context.Context) error {
 	for tick := 0; ; tick++ {
 		start := time.Now()
 		now := start.UnixNano()
-		v := samplers.Cell{Raw: strconv.FormatInt(now, 10), Num: float64(now), IsNum: true}
+		// Microseconds: 16 digits, a number like any sampled one (19-digit
+		// nanoseconds would exceed the wire's compact decimal form).
+		us := start.UnixMicro()
+		v := samplers.Cell{Raw: strconv.FormatInt(us, 10), Num: float64(us), IsNum: true}
 		for d := range batch.Updates {
 			u := &batch.Updates[d]
 			u.SampleTime = now

@@ -250,6 +250,21 @@ func formatDecimal(m int64, prec int) samplers.Cell {
 		out = append(out, digits...)
 	}
 	s := string(out)
+	return samplers.Cell{Raw: s, Num: decimalValue(m, prec, s), IsNum: true}
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+
+// decimalValue is m÷10^prec as ParseFloat(s) would give it. When m fits
+// in a float64's 53-bit mantissa both operands are exact, and IEEE
+// division rounds correctly, so the quotient is the correctly rounded
+// value of s (Clinger's fast path) without parsing text.
+func decimalValue(m int64, prec int, s string) float64 {
+	const exact = 1 << 53
+	if m > -exact && m < exact {
+		return float64(m) / pow10[prec]
+	}
 	f, _ := strconv.ParseFloat(s, 64)
-	return samplers.Cell{Raw: s, Num: f, IsNum: true}
+	return f
 }

@@ -2,6 +2,8 @@ package protocol
 
 import (
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -176,5 +178,34 @@ func TestParseDecimal(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The decimal fast path gives exactly what parsing the text gives.
+func TestDecimalValueMatchesParseFloat(t *testing.T) {
+	check := func(m int64, prec int) {
+		t.Helper()
+		c := formatDecimal(m, prec)
+		want, err := strconv.ParseFloat(c.Raw, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Num != want {
+			t.Fatalf("formatDecimal(%d, %d) = %q with Num %v, ParseFloat gives %v", m, prec, c.Raw, c.Num, want)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		prec := rnd.IntN(maxPrec + 1)
+		m := rnd.Int64N(1<<53) - 1<<52
+		if rnd.IntN(4) == 0 {
+			m = rnd.Int64N(100000) - 50000
+		}
+		check(m, prec)
+	}
+	for _, m := range []int64{0, 1, -1, 1<<53 - 1, -(1<<53 - 1), 1 << 53, 1<<62 + 7, -1 << 63} {
+		for prec := range maxPrec + 1 {
+			check(m, prec)
+		}
 	}
 }
