@@ -1,17 +1,13 @@
 package cpu
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/watchfloor/watchfloor/samplers"
+	"github.com/watchfloor/watchfloor/samplers/samplertest"
 )
 
 func TestNewParams(t *testing.T) {
@@ -33,17 +29,9 @@ func TestNewParams(t *testing.T) {
 	good("percpu off", `{"percpu": false}`, config{PerCPU: false})
 	good("percpu on", `{"percpu": true}`, config{PerCPU: true})
 
-	bad := func(name, params, wantInErr string) {
+	bad := func(name, params, want string) {
 		t.Helper()
-		t.Run(name, func(t *testing.T) {
-			_, err := New(json.RawMessage(params))
-			if err == nil {
-				t.Fatalf("New(%s): no error, want one mentioning %q", params, wantInErr)
-			}
-			if !strings.Contains(err.Error(), wantInErr) {
-				t.Errorf("New(%s): error %q does not mention %q", params, err, wantInErr)
-			}
-		})
+		samplertest.BadParams(t, "cpu", name, params, want)
 	}
 	bad("unknown field", `{"percore": true}`, `"percore"`)
 	bad("wrong type", `{"percpu": "yes"}`, "percpu")
@@ -51,63 +39,24 @@ func TestNewParams(t *testing.T) {
 	bad("trailing data", `{"percpu": true} {}`, "trailing")
 }
 
-// TestSampleConfig checks that the embedded sample.yaml is a sampler
-// definition this package accepts, since the demo composes it as is.
+// TestSampleConfig checks the embedded sample.yaml, which the demo
+// composes as is.
 func TestSampleConfig(t *testing.T) {
-	var def struct {
-		Name     string         `yaml:"name"`
-		Type     string         `yaml:"type"`
-		Interval string         `yaml:"interval"`
-		Params   map[string]any `yaml:"params"`
+	params := samplertest.SampleConfig(t, "cpu")
+	if _, ok := params["percpu"]; !ok {
+		t.Errorf("sample config does not document percpu: %v", params)
 	}
-	dec := yaml.NewDecoder(strings.NewReader(sampleConfig))
-	dec.KnownFields(true)
-	if err := dec.Decode(&def); err != nil {
-		t.Fatalf("decode sample.yaml: %v", err)
-	}
-	if def.Name != "cpu" || def.Type != "cpu" {
-		t.Errorf("sample.yaml: name %q, type %q; want cpu, cpu", def.Name, def.Type)
-	}
-	iv, err := time.ParseDuration(def.Interval)
-	if err != nil || iv < samplers.MinInterval {
-		t.Errorf("sample.yaml: interval %q: want a duration of at least %v (err %v)", def.Interval, samplers.MinInterval, err)
-	}
-	if _, ok := def.Params["percpu"]; !ok {
-		t.Errorf("sample.yaml: params do not document percpu: %v", def.Params)
-	}
-	params, err := json.Marshal(def.Params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := New(params); err != nil {
-		t.Errorf("New(sample.yaml params %s): %v", params, err)
-	}
-
-	typ, ok := samplers.Lookup("cpu")
-	if !ok {
-		t.Fatal(`type "cpu" is not registered`)
-	}
-	if typ.SampleConfig != sampleConfig {
+	if typ, _ := samplers.Lookup("cpu"); typ.SampleConfig != sampleConfig {
 		t.Error("registered SampleConfig is not the embedded sample.yaml")
 	}
 }
 
-// TestSampleCancelled checks the lifecycle contract: a sample asked for
-// after its context is done returns that context's error at once.
 func TestSampleCancelled(t *testing.T) {
 	s, err := New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	dvs, err := s.Sample(ctx)
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("Sample with a cancelled context: err = %v, want context.Canceled", err)
-	}
-	if dvs != nil {
-		t.Errorf("Sample with a cancelled context returned dataviews: %v", dvs)
-	}
+	samplertest.Cancelled(t, s)
 }
 
 // lines renders a dataview as one line per row ("name cell cell ...") and
