@@ -47,9 +47,10 @@ type event struct {
 // connection only feeds it events, and a probe that is down keeps its
 // dataviews, marked stale.
 type probeActor struct {
-	g     *Gateway
-	name  string
-	inbox chan event
+	g       *Gateway
+	name    string
+	inbox   chan event
+	stopped chan struct{} // closed when run returns
 
 	connected atomic.Bool
 	lastSeen  atomic.Int64 // Unix nanoseconds
@@ -64,21 +65,25 @@ type probeActor struct {
 
 func newProbeActor(g *Gateway, name string, cfg *probeConfig) *probeActor {
 	return &probeActor{
-		g:     g,
-		name:  name,
-		inbox: make(chan event, 64),
-		cfg:   cfg,
-		byID:  make(map[uint32]*Dataview),
-		dvs:   make(map[string]*Dataview),
+		g:       g,
+		name:    name,
+		inbox:   make(chan event, 64),
+		stopped: make(chan struct{}),
+		cfg:     cfg,
+		byID:    make(map[uint32]*Dataview),
+		dvs:     make(map[string]*Dataview),
 	}
 }
 
 // send delivers an event, waiting while the actor is busy: a probe that
-// sends faster than its actor applies is slowed down, no one else is.
+// sends faster than its actor applies is slowed down, no one else is. It
+// gives up when the actor has stopped (its probe was removed) or ctx ends.
 func (a *probeActor) send(ctx context.Context, ev event) bool {
 	select {
 	case a.inbox <- ev:
 		return true
+	case <-a.stopped:
+		return false
 	case <-ctx.Done():
 		return false
 	}
@@ -87,6 +92,7 @@ func (a *probeActor) send(ctx context.Context, ev event) bool {
 // run handles events until ctx is done. On the way out it closes the
 // connection and removes the probe's dataviews.
 func (a *probeActor) run(ctx context.Context) {
+	defer close(a.stopped)
 	defer func() {
 		if a.conn != nil {
 			a.conn.close(closeGoingAway, "probe removed or gateway stopping")

@@ -313,3 +313,59 @@ func TestDashboardOriginChecked(t *testing.T) {
 		t.Fatalf("cross-origin dial: err=%v resp=%v, want 403", err, resp)
 	}
 }
+
+// Removing a probe from the configuration stops its actor, closes its
+// connection (the reader does not linger) and removes its dataviews; the
+// netprobe is then refused.
+func TestProbeRemovedByReload(t *testing.T) {
+	keep := probeSpec{name: "keep", token: "tok-keep", samplers: []string{"cpu"}}
+	gone := probeSpec{name: "gone", token: "tok-gone", samplers: []string{"cpu"}}
+	addr := freeAddr(t)
+	file := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(file, []byte(configYAML(addr, keep, gone)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := startGateway(t, gateway.Options{Config: cfg, ConfigFile: file, Listener: listenOn(t, addr)})
+	startProbe(t, addr, keep)
+	startProbe(t, addr, gone)
+	eventually(t, "both probes' dataviews", func() bool {
+		dvs := dataviews(t, addr)
+		_, a := dvs[cpuPath(keep.name)]
+		_, b := dvs[cpuPath(gone.name)]
+		return a && b
+	})
+
+	if err := os.WriteFile(file, []byte(configYAML(addr, keep)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, res := postReload(t, addr); code != http.StatusOK {
+		t.Fatalf("reload = %d %+v", code, res)
+	}
+	eventually(t, "the removed probe's dataviews to go and its connection to close", func() bool {
+		_, still := dataviews(t, addr)[cpuPath(gone.name)]
+		return !still && gaugeValue(gw, "watchfloor_probe_connections") == "1"
+	})
+	var probes []struct{ Name string }
+	getJSON(t, "http://"+addr+"/api/v1/probes", &probes)
+	if len(probes) != 1 || probes[0].Name != "keep" {
+		t.Fatalf("probes after removal = %+v", probes)
+	}
+	if _, ok := dataviews(t, addr)[cpuPath(keep.name)]; !ok {
+		t.Fatal("the kept probe lost its dataview")
+	}
+}
+
+func gaugeValue(gw *testGateway, name string) string {
+	var m bytes.Buffer
+	gw.Metrics().WritePrometheus(&m)
+	for _, line := range strings.Split(m.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
+}

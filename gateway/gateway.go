@@ -118,6 +118,11 @@ func New(opts Options) (*Gateway, error) {
 		defer g.mu.RUnlock()
 		return float64(len(g.actors))
 	})
+	set.NewGauge("watchfloor_probe_connections", func() float64 {
+		g.mu.RLock()
+		defer g.mu.RUnlock()
+		return float64(len(g.conns))
+	})
 	set.NewGauge("watchfloor_dataviews", func() float64 {
 		g.tree.mu.RLock()
 		defer g.tree.mu.RUnlock()
