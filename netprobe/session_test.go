@@ -1,0 +1,110 @@
+package netprobe
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/watchfloor/watchfloor/netprobe/protocol"
+)
+
+// peer is the gateway's side of the protocol, scripted: it lets a test
+// send what the real gateway sends only in rare states (a snapshot request
+// after a gap) and check what the probe answers.
+type peer struct {
+	t     *testing.T
+	conns chan *websocket.Conn
+	done  chan struct{}
+}
+
+func startPeer(t *testing.T) (*peer, string) {
+	p := &peer{t: t, conns: make(chan *websocket.Conn, 1), done: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		p.conns <- c
+		<-p.done // a hijacked connection's handler must outlive the test's use of it
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(p.done) })
+	return p, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func (p *peer) read(ctx context.Context, c *websocket.Conn) []byte {
+	p.t.Helper()
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return data
+}
+
+// A snapshot request makes the probe send a full snapshot at once, with
+// its sequence numbers continuing.
+func TestSnapshotOnRequest(t *testing.T) {
+	p, url := startPeer(t)
+	np, err := New(Options{Gateway: url, Name: "n", Token: "t", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		np.Run(runCtx)
+	}()
+	defer func() { stop(); <-done }()
+
+	c := <-p.conns
+	defer c.CloseNow()
+	var hello protocol.Hello
+	if err := hello.Decode(p.read(ctx, c)); err != nil || hello.Name != "n" {
+		t.Fatalf("hello %+v: %v", hello, err)
+	}
+	welcome := protocol.Welcome{Version: protocol.Version, MaxMessage: protocol.DefaultMaxMessage}
+	c.Write(ctx, websocket.MessageBinary, welcome.Append(nil))
+	cfg := protocol.Config{Samplers: []protocol.SamplerConfig{{ID: 7, Entity: "e", Name: "count", Type: "test-count", Interval: 100 * time.Millisecond}}}
+	c.Write(ctx, websocket.MessageBinary, cfg.Append(nil))
+
+	var b protocol.Batch
+	next := func() {
+		t.Helper()
+		if err := b.Decode(p.read(ctx, c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next()
+	if b.Seq != 1 || b.Flags&protocol.SnapshotStart == 0 {
+		t.Fatalf("first batch seq %d flags %b, want the snapshot with seq 1", b.Seq, b.Flags)
+	}
+	// Wait until the sampler's dataview has been declared and updated.
+	for len(b.Updates) == 0 {
+		next()
+	}
+	last := b.Seq
+	req := protocol.SnapshotRequest{Reason: "gap"}
+	c.Write(ctx, websocket.MessageBinary, req.Append(nil))
+	for {
+		next()
+		if b.Seq != last+1 {
+			t.Fatalf("sequence jumped from %d to %d", last, b.Seq)
+		}
+		last = b.Seq
+		if b.Flags&protocol.SnapshotStart != 0 {
+			break
+		}
+	}
+	if len(b.Declares) != 1 || b.Declares[0].SamplerID != 7 || b.Declares[0].Name != "count" || b.Flags&protocol.SnapshotEnd == 0 {
+		t.Fatalf("snapshot after the request = %+v, want the count dataview declared whole", b)
+	}
+}
