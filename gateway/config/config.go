@@ -2,7 +2,6 @@ package config
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -50,12 +49,6 @@ type Probe struct {
 	// TokenSHA256 is the lowercase hex SHA-256 of the probe's token (see
 	// HashToken); the token itself is never stored.
 	TokenSHA256 string
-}
-
-// CheckToken reports whether token is this probe's, comparing hashes in
-// constant time.
-func (p Probe) CheckToken(token string) bool {
-	return subtle.ConstantTimeCompare([]byte(HashToken(token)), []byte(p.TokenSHA256)) == 1
 }
 
 // Sampler is one configured sampler instance: a type from the samplers

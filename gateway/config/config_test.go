@@ -487,24 +487,6 @@ func TestHashToken(t *testing.T) {
 	if got, want := config.HashToken("test"), "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"; got != want {
 		t.Errorf("HashToken(test) = %s, want %s", got, want)
 	}
-	p := config.Probe{Name: "p", TokenSHA256: config.HashToken("secret")}
-	tests := []struct {
-		name  string
-		token string
-		want  bool
-	}{
-		{name: "right token", token: "secret", want: true},
-		{name: "wrong token", token: "secreT"},
-		{name: "empty token", token: ""},
-		{name: "the hash itself", token: p.TokenSHA256},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := p.CheckToken(tt.token); got != tt.want {
-				t.Errorf("CheckToken(%q) = %v, want %v", tt.token, got, tt.want)
-			}
-		})
-	}
 }
 
 func TestLoadMissingFile(t *testing.T) {
