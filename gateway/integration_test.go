@@ -1,12 +1,15 @@
 package gateway_test
 
 import (
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -126,4 +129,53 @@ func startChildGateway(t *testing.T, cfgFile string) *exec.Cmd {
 		cmd.Wait()
 	})
 	return cmd
+}
+
+// /metrics serves the gateway's own counters in Prometheus text format:
+// every sample line parses, and the counters the spine promises are there.
+func TestMetricsPage(t *testing.T) {
+	p := probeSpec{name: "m1", token: "tok-m1", samplers: []string{"cpu"}}
+	gw := startGateway(t, gateway.Options{}, p)
+	startProbe(t, gw.addr, p)
+	eventually(t, "the cpu dataview", func() bool { _, ok := dataviews(t, gw.addr)[cpuPath(p.name)]; return ok })
+	d := dialDashboard(t, gw.addr)
+	d.subscribe(cpuPath(p.name))
+	d.next("a delta", func(f dashFrame) bool { return f.Type == "delta" })
+
+	resp, err := http.Get("http://" + gw.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	values := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		name, v := line[:max(i, 0)], line[i+1:]
+		f, err := strconv.ParseFloat(v, 64)
+		if i <= 0 || err != nil {
+			t.Fatalf("unparsable metrics line %q", line)
+		}
+		values[name] = f
+	}
+	for name, atLeast := range map[string]float64{
+		"watchfloor_probes_connected":               1,
+		"watchfloor_cell_updates_received_total":    1,
+		"watchfloor_dashboard_clients":              1,
+		"watchfloor_dashboard_frames_sent_total":    1,
+		"watchfloor_dashboard_frames_dropped_total": 0,
+		"watchfloor_dashboard_resyncs_total":        0,
+		"process_resident_memory_bytes":             1,
+	} {
+		v, ok := values[name]
+		if !ok || v < atLeast {
+			t.Errorf("%s = %v (present %v), want at least %v", name, v, ok, atLeast)
+		}
+	}
 }
