@@ -122,8 +122,9 @@ func startGateway(t *testing.T, opts gateway.Options, probes ...probeSpec) *test
 	return &testGateway{Gateway: gw, addr: ln.Addr().String()}
 }
 
-// startProbe runs a real netprobe against addr until the test ends.
-func startProbe(t *testing.T, addr string, p probeSpec) {
+// startProbe runs a real netprobe against addr until the test ends or
+// the returned func stops it.
+func startProbe(t *testing.T, addr string, p probeSpec) (stop func()) {
 	t.Helper()
 	np, err := netprobe.New(netprobe.Options{
 		Gateway: "ws://" + addr, Name: p.name, Token: p.token,
@@ -138,10 +139,12 @@ func startProbe(t *testing.T, addr string, p probeSpec) {
 		defer close(done)
 		np.Run(ctx)
 	}()
-	t.Cleanup(func() {
+	stop = func() {
 		cancel()
 		<-done
-	})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // getJSON fetches url into v and returns the status, 0 if the gateway

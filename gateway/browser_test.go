@@ -1,0 +1,44 @@
+package gateway_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/watchfloor/watchfloor/gateway"
+	"github.com/watchfloor/watchfloor/gateway/internal/browsertest"
+)
+
+// On a big screen a changed cell flashes, and when its probe goes away the
+// grid is marked stale and its cells are visibly greyed.
+func TestBrowserFlashAndStale(t *testing.T) {
+	ctx := browsertest.New(t)
+	p := probeSpec{name: "screen-1", token: "tok-screen-1", samplers: []string{"cpu"}}
+	gw := startGateway(t, gateway.Options{}, p)
+	stopProbe := startProbe(t, gw.addr, p)
+	path := cpuPath(p.name)
+	eventually(t, "the cpu dataview", func() bool { _, ok := dataviews(t, gw.addr)[path]; return ok })
+
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+gw.addr+"/#/view/"+path)); err != nil {
+		t.Fatal(err)
+	}
+	cell := browsertest.Cell(path + "/total/utilisation")
+	browsertest.WaitFor[bool](t, ctx, "the grid", cell+` !== null`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		window.flashes = 0;
+		new MutationObserver(ms => ms.forEach(m => {
+			if (m.target.tagName === 'TD' && m.target.classList.contains('flash')) window.flashes++;
+		})).observe(document.querySelector('#grid'), {subtree: true, attributes: true, attributeFilter: ['class']});
+		return true;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitFor[bool](t, ctx, "a changed cell to flash", `window.flashes > 0`)
+	if stale := browsertest.WaitFor[string](t, ctx, "the grid's stale mark", `document.querySelector('#grid').dataset.stale`); stale != "false" {
+		t.Fatalf("a live grid has data-stale=%q", stale)
+	}
+
+	stopProbe()
+	browsertest.WaitFor[bool](t, ctx, "the grid to be marked stale and its cells greyed",
+		`document.querySelector('#grid').dataset.stale === 'true' && parseFloat(getComputedStyle(`+cell+`).opacity) < 1`)
+}

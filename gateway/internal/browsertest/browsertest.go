@@ -1,0 +1,70 @@
+// Package browsertest starts headless Chromium (Debian's chromium) for
+// tests that drive the real dashboard. Without Chromium a test skips on a
+// developer's machine and fails under CI=true.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// ChromiumPath is where Debian's chromium package puts the browser itself
+// (the /usr/bin/chromium wrapper prints shell noise).
+const ChromiumPath = "/usr/lib/chromium/chromium"
+
+// New starts a fresh headless browser for t, with its own profile, and
+// returns a chromedp context for one tab. Everything stops when t ends.
+func New(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(ChromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Chromium is required under CI=true and is missing at %s (apt-get install chromium)", ChromiumPath)
+		}
+		t.Skipf("Chromium not installed at %s (apt-get install chromium); skipping the browser test", ChromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		tcancel()
+		cancel()
+		acancel()
+	})
+	return ctx
+}
+
+// WaitFor polls a JavaScript expression until it is truthy and returns its
+// value, failing the test with what after the timeout.
+func WaitFor[T any](t *testing.T, ctx context.Context, what, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Poll[T](expr,
+		chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+	return v
+}
+
+// Cell returns a JavaScript expression for the element whose data-path is
+// path.
+func Cell(path string) string {
+	return fmt.Sprintf(`document.querySelector('[data-path=%q]')`, path)
+}
