@@ -10,7 +10,8 @@ import (
 )
 
 // On a big screen a changed cell flashes, and when its probe goes away the
-// grid is marked stale and its cells are visibly greyed.
+// grid is marked stale, its cells are visibly greyed and the tree shows the
+// probe down.
 func TestBrowserFlashAndStale(t *testing.T) {
 	ctx := browsertest.New(t)
 	p := probeSpec{name: "screen-1", token: "tok-screen-1", samplers: []string{"cpu"}}
@@ -38,7 +39,11 @@ func TestBrowserFlashAndStale(t *testing.T) {
 		t.Fatalf("a live grid has data-stale=%q", stale)
 	}
 
+	probeItem := `document.querySelector('li.probe[data-probe="` + p.name + `"]')`
+	browsertest.WaitFor[bool](t, ctx, "the tree to show the probe connected", probeItem+` && `+probeItem+`.dataset.connected === 'true'`)
+
 	stopProbe()
 	browsertest.WaitFor[bool](t, ctx, "the grid to be marked stale and its cells greyed",
 		`document.querySelector('#grid').dataset.stale === 'true' && parseFloat(getComputedStyle(`+cell+`).opacity) < 1`)
+	browsertest.WaitFor[bool](t, ctx, "the tree to show the probe down", probeItem+`.dataset.connected === 'false'`)
 }
