@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -368,4 +369,31 @@ func gaugeValue(gw *testGateway, name string) string {
 		}
 	}
 	return ""
+}
+
+// The gateway never sends a probe more than its hello said it accepts: a
+// config too large for it closes the connection with the reason.
+func TestConfigLargerThanProbeAccepts(t *testing.T) {
+	p := probeSpec{name: "tiny", token: "tok-tiny", samplers: []string{"cpu", "memory"}}
+	gw := startGateway(t, gateway.Options{}, p)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws://"+gw.addr+"/ws/probe",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + p.token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	hello := protocol.Hello{Version: protocol.Version, Name: p.name, MaxMessage: 16}
+	if err := conn.Write(ctx, websocket.MessageBinary, hello.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := conn.Read(ctx); err != nil { // welcome
+		t.Fatal(err)
+	}
+	_, _, err = conn.Read(ctx)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusMessageTooBig || !strings.Contains(ce.Reason, "limit of 16") {
+		t.Fatalf("read after a 16-byte limit: %v, want close 1009 naming the limit", err)
+	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -41,6 +42,9 @@ type probeConn struct {
 	out  chan []byte
 	done chan struct{}
 	once sync.Once
+	// peerMax is the largest message the probe said it accepts (0: the
+	// protocol default); set by the handshake, before any send.
+	peerMax int
 }
 
 func newProbeConn(ws *websocket.Conn) *probeConn {
@@ -48,8 +52,14 @@ func newProbeConn(ws *websocket.Conn) *probeConn {
 }
 
 // send queues a message for the probe. Control messages are few; a probe
-// that lets sixteen pile up is not reading, and is cut off.
+// that lets sixteen pile up is not reading, and is cut off. A message
+// larger than the probe accepts would be refused by it, so the connection
+// is closed here with the reason instead.
 func (c *probeConn) send(msg []byte) {
+	if limit := cmp.Or(c.peerMax, protocol.DefaultMaxMessage); len(msg) > limit {
+		c.close(closeTooBig, fmt.Sprintf("a %d-byte message exceeds the probe's limit of %d bytes", len(msg), limit))
+		return
+	}
 	select {
 	case c.out <- msg:
 	case <-c.done:
@@ -198,6 +208,7 @@ func (g *Gateway) handshake(c *probeConn, name string) error {
 	if hello.Name != name {
 		return fmt.Errorf("hello names probe %q but the token belongs to %q", hello.Name, name)
 	}
+	c.peerMax = int(hello.MaxMessage)
 	welcome := protocol.Welcome{Version: protocol.Version, MaxMessage: uint32(g.maxMessage)}
 	c.ws.SetWriteDeadline(time.Now().Add(probeWriteWait))
 	return c.ws.WriteMessage(websocket.BinaryMessage, welcome.Append(nil))
