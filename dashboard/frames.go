@@ -1,8 +1,9 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"slices"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Cell is one cell as a browser sees it: value, severity and the time the
@@ -113,38 +114,129 @@ func (p *pending) reset() {
 	*p = pending{cells: p.cells, order: p.order[:0], removed: p.removed[:0]}
 }
 
-type deltaCell struct {
-	R string `json:"r"`
-	C string `json:"c"`
-	Cell
-}
-
-type delta struct {
-	Type       string      `json:"type"`
-	Dataview   string      `json:"dataview"`
-	SampleTime int64       `json:"sampleTime,omitempty"`
-	Stale      *bool       `json:"stale,omitempty"`
-	Removed    []string    `json:"removed,omitempty"`
-	Cells      []deltaCell `json:"cells,omitempty"`
-	Headlines  []Headline  `json:"headlines,omitempty"`
-}
-
-// encode renders the pending changes as one delta frame.
+// encode renders the pending changes as one delta frame:
+//
+//	{"type":"delta","dataview":…,"sampleTime":…,"stale":…,"removed":[…],
+//	 "cells":[{"r":row,"c":column,"v":…,"s":…,"t":…}],"headlines":[{"name":…,"v":…,"s":…,"t":…}]}
+//
+// with empty parts left out. It appends by hand rather than through
+// encoding/json: this runs for every frame of every watched dataview, and
+// reflection was most of its cost.
 func (p *pending) encode(dataview string) ([]byte, int) {
-	d := delta{Type: "delta", Dataview: dataview, SampleTime: p.sampleTime, Stale: p.stale, Removed: p.removed}
-	for _, k := range p.order {
-		c := p.cells[k]
-		if k.headline {
-			d.Headlines = append(d.Headlines, Headline{Name: k.col, Cell: c})
-		} else {
-			d.Cells = append(d.Cells, deltaCell{R: k.row, C: k.col, Cell: c})
+	b := make([]byte, 0, 64+len(dataview)+48*len(p.order))
+	b = append(b, `{"type":"delta","dataview":`...)
+	b = appendString(b, dataview)
+	if p.sampleTime != 0 {
+		b = append(b, `,"sampleTime":`...)
+		b = strconv.AppendInt(b, p.sampleTime, 10)
+	}
+	if p.stale != nil {
+		b = append(b, `,"stale":`...)
+		b = strconv.AppendBool(b, *p.stale)
+	}
+	if len(p.removed) > 0 {
+		b = append(b, `,"removed":[`...)
+		for i, r := range p.removed {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, r)
+		}
+		b = append(b, ']')
+	}
+	for _, headlines := range []bool{false, true} {
+		first := true
+		for _, k := range p.order {
+			if k.headline != headlines {
+				continue
+			}
+			switch {
+			case !first:
+				b = append(b, ',')
+			case headlines:
+				b = append(b, `,"headlines":[`...)
+			default:
+				b = append(b, `,"cells":[`...)
+			}
+			first = false
+			if headlines {
+				b = append(b, `{"name":`...)
+			} else {
+				b = append(b, `{"r":`...)
+				b = appendString(b, k.row)
+				b = append(b, `,"c":`...)
+			}
+			b = appendString(b, k.col)
+			b = appendCell(b, p.cells[k])
+			b = append(b, '}')
+		}
+		if !first {
+			b = append(b, ']')
 		}
 	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		panic("dashboard: encode delta: " + err.Error()) // plain strings and numbers always encode
+	return append(b, '}'), len(p.order)
+}
+
+// appendCell appends a cell's fields, after others in the same object.
+func appendCell(b []byte, c Cell) []byte {
+	b = append(b, `,"v":`...)
+	b = appendString(b, c.V)
+	b = append(b, `,"s":`...)
+	b = appendString(b, c.S)
+	b = append(b, `,"t":`...)
+	return strconv.AppendInt(b, c.T, 10)
+}
+
+// appendString appends s as a JSON string. Bytes that are not UTF-8 become
+// U+FFFD, as encoding/json does; U+2028 and U+2029 are escaped so the
+// frame is also valid JavaScript.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	return b, len(p.order)
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 type gone struct {
