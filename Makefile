@@ -30,12 +30,11 @@ bench:
 ## fuzz: run each fuzz target briefly (FUZZTIME per target)
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzBatchDecode$$' -fuzztime $(FUZZTIME) ./netprobe/protocol
-	$(GO) test -run '^$$' -fuzz '^FuzzConfigDecode$$' -fuzztime $(FUZZTIME) ./netprobe/protocol
-	$(GO) test -run '^$$' -fuzz '^FuzzHelloDecode$$' -fuzztime $(FUZZTIME) ./netprobe/protocol
-	$(GO) test -run '^$$' -fuzz '^FuzzPathRoundTrip$$' -fuzztime $(FUZZTIME) ./samplers
-	$(GO) test -run '^$$' -fuzz '^FuzzParseCellPath$$' -fuzztime $(FUZZTIME) ./samplers
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./gateway/config
+	@set -e; for t in netprobe/protocol:FuzzBatchDecode netprobe/protocol:FuzzConfigDecode \
+		netprobe/protocol:FuzzHelloDecode netprobe/protocol:FuzzValue samplers:FuzzPathRoundTrip \
+		samplers:FuzzParseCellPath gateway/config:FuzzParse; do \
+		echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$${t%%:*}; \
+	done
 
 clean:
 	rm -rf bin
