@@ -193,7 +193,15 @@ func (v *sentView) update(t int64, dv *samplers.Dataview) protocol.Update {
 		}
 	}
 	slices.Sort(u.RemoveRows)
+	// The first row of a name is the one declared; later duplicates are
+	// ignored here too, or each would be compared with the same stored
+	// cells and the last would win, changing them back and forth.
+	seen := make(map[string]struct{}, len(dv.Rows))
 	for _, r := range dv.Rows {
+		if _, dup := seen[r.Name]; dup {
+			continue
+		}
+		seen[r.Name] = struct{}{}
 		idx, ok := v.rows[r.Name]
 		if !ok {
 			u.AddRows = append(u.AddRows, v.addRow(r, len(v.columns)))

@@ -268,3 +268,40 @@ func TestDifferKeepsReceiverInStep(t *testing.T) {
 		})
 	}
 }
+
+// Rows sharing a name count once, the first winning, in updates as in
+// declarations: a steady sample with duplicates sends no changes.
+func TestDifferDuplicateRowsFirstWins(t *testing.T) {
+	dup := func() map[uint32]*sample {
+		dv := samplers.Dataview{Name: "t", Columns: []string{"v"}, Rows: []samplers.Row{
+			{Name: "x", Cells: []samplers.Cell{samplers.Text("first")}},
+			{Name: "y", Cells: []samplers.Cell{samplers.Text("y")}},
+			{Name: "x", Cells: []samplers.Cell{samplers.Text("second")}},
+		}}
+		return map[uint32]*sample{1: {dvs: []samplers.Dataview{dv}, time: 1}}
+	}
+	d := newDiffer()
+	m := &model{}
+	for _, b := range protocol.SplitSnapshot(d.snapshot(dup()), 1<<20) {
+		m.apply(t, b)
+	}
+	for tick := range 3 {
+		var b protocol.Batch
+		d.delta(dup(), &b)
+		m.apply(t, b)
+		for _, u := range b.Updates {
+			if len(u.Cells)+len(u.AddRows)+len(u.RemoveRows) != 0 {
+				t.Fatalf("tick %d: update %+v for an unchanged sample", tick, u)
+			}
+		}
+	}
+	for _, v := range m.views {
+		got := map[string]string{}
+		for _, r := range v.rows {
+			got[r.name] = r.cells[0]
+		}
+		if want := map[string]string{"x": "first", "y": "y"}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("rows = %v, want %v", got, want)
+		}
+	}
+}
