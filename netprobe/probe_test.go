@@ -3,11 +3,13 @@ package netprobe
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,6 +195,50 @@ func TestRunnerApply(t *testing.T) {
 	}
 }
 
+// An instance restarted by a config change (here its interval) keeps its
+// last sample until it samples again: the next delta must not remove its
+// dataview, and the restarted instance's sample is an update of it.
+func TestRunnerRestartKeepsDataviews(t *testing.T) {
+	gate, params := newGate(t)
+	st := newStore()
+	r := newRunner(context.Background(), slog.New(slog.DiscardHandler), st, testMetrics())
+	defer r.stop()
+	c := protocol.SamplerConfig{ID: 1, Entity: "e", Name: "g", Type: "test-gated", Params: params, Interval: 100 * time.Millisecond}
+	r.apply([]protocol.SamplerConfig{c})
+	gate <- struct{}{}
+	<-st.changed
+	d := newDiffer()
+	if decls := d.snapshot(st.all()); len(decls) != 1 {
+		t.Fatalf("snapshot declares %d dataviews, want 1", len(decls))
+	}
+
+	c.Interval = 200 * time.Millisecond
+	r.apply([]protocol.SamplerConfig{c})
+	var b protocol.Batch
+	d.delta(st.takeDirty(), &b)
+	if len(b.Removes)+len(b.Declares) != 0 {
+		t.Fatalf("delta after an interval change = %+v, want the dataview left alone", b)
+	}
+
+	gate <- struct{}{}
+	<-st.changed
+	b.Reset()
+	d.delta(st.takeDirty(), &b)
+	if len(b.Removes)+len(b.Declares) != 0 || len(b.Updates) != 1 {
+		t.Fatalf("delta after the restarted instance sampled = %+v, want one update", b)
+	}
+
+	// A change whose sampler cannot be built leaves nothing to refresh the
+	// old sample, so the dataview goes.
+	c.Params = json.RawMessage(`{"gate":"none"}`)
+	r.apply([]protocol.SamplerConfig{c})
+	b.Reset()
+	d.delta(st.takeDirty(), &b)
+	if len(b.Removes) != 1 {
+		t.Fatalf("delta after a change that failed to build = %+v, want the dataview removed", b)
+	}
+}
+
 type countSampler struct{ n int }
 
 func (c *countSampler) Sample(context.Context) ([]samplers.Dataview, error) {
@@ -201,11 +247,58 @@ func (c *countSampler) Sample(context.Context) ([]samplers.Dataview, error) {
 		Rows: []samplers.Row{{Name: "n", Cells: []samplers.Cell{samplers.Int(int64(c.n))}}}}}, nil
 }
 
+// gatedSampler samples only when its test lets it, through the gate its
+// params name, so a test decides exactly when a sample lands.
+type gatedSampler struct {
+	gate chan struct{}
+	n    int
+}
+
+func (g *gatedSampler) Sample(ctx context.Context) ([]samplers.Dataview, error) {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	g.n++
+	return []samplers.Dataview{{Name: "gated", Columns: []string{"n"},
+		Rows: []samplers.Row{{Name: "n", Cells: []samplers.Cell{samplers.Int(int64(g.n))}}}}}, nil
+}
+
+var (
+	gates   sync.Map // gate name → chan struct{}
+	gateSeq atomic.Int64
+)
+
+// newGate returns a gate and the params of a test-gated sampler that waits
+// on it.
+func newGate(t *testing.T) (chan struct{}, json.RawMessage) {
+	name := fmt.Sprintf("%s-%d", t.Name(), gateSeq.Add(1))
+	ch := make(chan struct{})
+	gates.Store(name, ch)
+	t.Cleanup(func() { gates.Delete(name) })
+	params, _ := json.Marshal(map[string]string{"gate": name})
+	return ch, params
+}
+
 func init() {
 	samplers.Register(samplers.Type{Name: "test-count", New: func(p json.RawMessage) (samplers.Sampler, error) {
 		var opts struct {
 			PerCPU bool `json:"percpu"`
 		}
 		return &countSampler{}, samplers.DecodeParams(p, &opts)
+	}})
+	samplers.Register(samplers.Type{Name: "test-gated", New: func(p json.RawMessage) (samplers.Sampler, error) {
+		var opts struct {
+			Gate string `json:"gate"`
+		}
+		if err := samplers.DecodeParams(p, &opts); err != nil {
+			return nil, err
+		}
+		ch, ok := gates.Load(opts.Gate)
+		if !ok {
+			return nil, fmt.Errorf("no gate %q", opts.Gate)
+		}
+		return &gatedSampler{gate: ch.(chan struct{})}, nil
 	}})
 }

@@ -118,7 +118,10 @@ func sameConfig(a, b protocol.SamplerConfig) bool {
 }
 
 // apply makes the running samplers match cfg: unchanged instances keep
-// running, changed ones restart, missing ones stop.
+// running, changed ones restart, missing ones stop. A restarted instance's
+// last sample stays in the store until it samples again, so its dataviews
+// do not vanish from the gateway in between; only an instance that is gone
+// (or whose new config cannot be built) loses them.
 func (r *runner) apply(cfg []protocol.SamplerConfig) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -126,14 +129,20 @@ func (r *runner) apply(cfg []protocol.SamplerConfig) {
 	for _, c := range cfg {
 		want[c.ID] = c
 	}
+	restarted := make(map[uint32]bool)
 	for id, in := range r.instances {
-		if c, ok := want[id]; ok && sameConfig(c, in.cfg) {
+		c, kept := want[id]
+		if kept && sameConfig(c, in.cfg) {
 			continue
 		}
 		in.cancel()
 		<-in.done
 		delete(r.instances, id)
-		r.store.remove(id)
+		if kept {
+			restarted[id] = true
+		} else {
+			r.store.remove(id)
+		}
 	}
 	for id, c := range want {
 		if _, running := r.instances[id]; running {
@@ -142,6 +151,9 @@ func (r *runner) apply(cfg []protocol.SamplerConfig) {
 		s, err := samplers.New(c.Type, c.Params)
 		if err != nil {
 			r.log.Error("sampler not started", "entity", c.Entity, "sampler", c.Name, "err", err)
+			if restarted[id] {
+				r.store.remove(id)
+			}
 			continue
 		}
 		ctx, cancel := context.WithCancel(r.ctx)
