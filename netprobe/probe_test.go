@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -22,13 +24,13 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// slowSampler takes longer than its tick and counts how often it runs and
-// whether two samples ever overlapped.
+// slowSampler takes longer than its tick and records when each sample
+// started and whether two samples ever overlapped.
 type slowSampler struct {
 	mu         sync.Mutex
 	running    bool
 	overlapped bool
-	calls      int
+	starts     []time.Time
 	took       time.Duration
 }
 
@@ -38,7 +40,7 @@ func (s *slowSampler) Sample(ctx context.Context) ([]samplers.Dataview, error) {
 		s.overlapped = true
 	}
 	s.running = true
-	s.calls++
+	s.starts = append(s.starts, time.Now())
 	s.mu.Unlock()
 	select {
 	case <-time.After(s.took):
@@ -59,37 +61,51 @@ func testMetrics() *probeMetrics {
 	}
 }
 
-// A sample that takes 2.5 ticks skips the ticks it overlapped: samples never
-// run concurrently or back to back to catch up, and the skips are counted.
+// A sample that takes 2.5 ticks skips the ticks it overlapped: the next
+// sample starts on the first tick after it ends, never back to back to
+// catch up, and the skips are counted. Time is virtual, so the start
+// times are exact.
 func TestOverrunningSampleSkipsTicks(t *testing.T) {
-	const interval = 100 * time.Millisecond
-	s := &slowSampler{took: 250 * time.Millisecond}
-	st := newStore()
-	m := testMetrics()
-	r := newRunner(context.Background(), slog.New(slog.DiscardHandler), st, m)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	start := time.Now()
-	go func() {
-		defer close(done)
-		r.run(ctx, protocol.SamplerConfig{ID: 1, Name: "slow", Interval: interval}, s)
-	}()
-	for m.skippedTicks.Get() < 4 {
-		<-st.changed
-	}
-	cancel()
-	<-done
-	elapsed := time.Since(start)
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 100 * time.Millisecond
+		s := &slowSampler{took: 250 * time.Millisecond}
+		m := testMetrics()
+		r := newRunner(context.Background(), slog.New(slog.DiscardHandler), newStore(), m)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		t0 := time.Now()
+		go func() {
+			defer close(done)
+			r.run(ctx, protocol.SamplerConfig{ID: 1, Name: "slow", Interval: interval}, s)
+		}()
+		// Samples run 0–250, 300–550, 600–850, 900–1150 ms; stop while
+		// the runner waits for the 1200 ms tick.
+		time.Sleep(1190 * time.Millisecond)
+		synctest.Wait()
+		cancel()
+		<-done
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.overlapped {
-		t.Fatal("samples overlapped")
-	}
-	// Stacked ticks would have run a sample per 100 ms tick, catching up.
-	if max := int(elapsed/s.took) + 1; s.calls > max {
-		t.Fatalf("%d samples in %v; at most %d fit without stacking", s.calls, elapsed, max)
-	}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.overlapped {
+			t.Error("samples overlapped")
+		}
+		var got []time.Duration
+		for _, at := range s.starts {
+			got = append(got, at.Sub(t0))
+		}
+		want := []time.Duration{0, 300 * time.Millisecond, 600 * time.Millisecond, 900 * time.Millisecond}
+		if !slices.Equal(got, want) {
+			t.Errorf("samples started at %v, want %v", got, want)
+		}
+		// Each 250 ms sample overlaps two 100 ms ticks.
+		if n := m.skippedTicks.Get(); n != 8 {
+			t.Errorf("skipped ticks = %d, want 8", n)
+		}
+		if n := m.samples.Get(); n != 4 {
+			t.Errorf("samples = %d, want 4", n)
+		}
+	})
 }
 
 // Cancelling Run stops it promptly even while it is backing off from a
