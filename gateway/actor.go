@@ -12,9 +12,9 @@ import (
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
-// maxRowIndex bounds the row indexes a probe may use, so a hostile index
-// cannot make the gateway allocate gigabytes.
-const maxRowIndex = 1 << 20
+// maxDataviews bounds how many dataviews one probe may hold, so a probe
+// cannot grow the gateway's memory without end by declaring names.
+const maxDataviews = 100_000
 
 // instance is one sampler instance a probe runs for one entity.
 type instance struct {
@@ -125,13 +125,9 @@ func (a *probeActor) handle(ev event) {
 		ev.conn.send(a.cfg.msg.Append(nil))
 	case evDisconnect:
 		if ev.conn != a.conn {
-			return // an older connection that was already replaced
+			return // an older connection that was already replaced or cut off
 		}
-		a.conn = nil
-		clear(a.byID)
-		a.snapshot = nil
-		a.connected.Store(false)
-		a.markStale()
+		a.disconnected()
 	case evConfig:
 		unchanged := bytes.Equal(a.cfg.msg.Append(nil), ev.cfg.msg.Append(nil))
 		a.cfg = ev.cfg
@@ -147,8 +143,23 @@ func (a *probeActor) handle(ev event) {
 			a.g.m.protocolErrors.Inc()
 			a.g.log.Warn("closing probe connection: invalid batch", "probe", a.name, "seq", ev.batch.Seq, "err", err)
 			a.conn.close(closePolicy, "invalid batch: "+err.Error())
+			// Batches already queued from this connection build on the
+			// broken one: the connection ends here, not at its reader's
+			// disconnect event.
+			a.disconnected()
 		}
 	}
+}
+
+// disconnected forgets the current connection and marks the probe's
+// dataviews stale; they stay until a new connection's snapshot replaces
+// them.
+func (a *probeActor) disconnected() {
+	a.conn = nil
+	clear(a.byID)
+	a.snapshot = nil
+	a.connected.Store(false)
+	a.markStale()
 }
 
 func (a *probeActor) markStale() {
@@ -161,10 +172,15 @@ func (a *probeActor) markStale() {
 	}
 }
 
+// removeDataview forgets one of this actor's dataviews. The tree entry is
+// removed only while it is still this actor's: after a probe's token
+// changes, its new actor may already hold the same path.
 func (a *probeActor) removeDataview(key string) {
+	dv := a.dvs[key]
 	delete(a.dvs, key)
-	a.g.tree.remove(key)
-	a.g.hub.Gone(key)
+	if a.g.tree.removeIf(key, dv) {
+		a.g.hub.Gone(key)
+	}
 }
 
 // apply applies one batch. An error means the probe broke the protocol; the
@@ -236,6 +252,9 @@ func (a *probeActor) declare(d *protocol.Declare) (int, error) {
 	if d.Name == "" {
 		return 0, fmt.Errorf("dataview %d has no name", d.ID)
 	}
+	if len(a.byID) >= maxDataviews {
+		return 0, fmt.Errorf("more than %d dataviews", maxDataviews)
+	}
 	path := samplers.DataviewPath{Probe: a.name, Entity: inst.entity, Sampler: inst.sampler, Dataview: d.Name}
 	dv := &Dataview{
 		path:       path,
@@ -244,6 +263,7 @@ func (a *probeActor) declare(d *protocol.Declare) (int, error) {
 		columns:    d.Columns,
 		headlines:  d.Headlines,
 		head:       make([]cellState, len(d.Headlines)),
+		rowIndex:   make(map[string]uint32, len(d.Rows)),
 		sampleTime: d.SampleTime,
 	}
 	for i, v := range d.HeadValues {
@@ -271,12 +291,22 @@ func (a *probeActor) declare(d *protocol.Declare) (int, error) {
 	return dv.live*len(dv.columns) + len(dv.headlines), nil
 }
 
+// addRow adds a row at the index the probe chose. A probe takes the lowest
+// free index, so a new row's index is never above the number of live rows;
+// holding probes to that keeps the row table as small as the data sent,
+// whatever a hostile index says.
 func (dv *Dataview) addRow(r *protocol.RowDecl, t int64) error {
-	if r.Index >= maxRowIndex {
-		return fmt.Errorf("row index %d exceeds %d", r.Index, maxRowIndex-1)
+	if int(r.Index) > dv.live {
+		return fmt.Errorf("row index %d is above the %d live rows (a new row takes the lowest free index)", r.Index, dv.live)
 	}
 	if len(r.Cells) != len(dv.columns) {
 		return fmt.Errorf("row %q has %d cells for %d columns", r.Name, len(r.Cells), len(dv.columns))
+	}
+	if r.Name == "" {
+		return fmt.Errorf("row %d has no name", r.Index)
+	}
+	if _, dup := dv.rowIndex[r.Name]; dup {
+		return fmt.Errorf("row %q added twice", r.Name)
 	}
 	if int(r.Index) >= len(dv.rows) {
 		dv.rows = append(dv.rows, make([]*rowState, int(r.Index)+1-len(dv.rows))...)
@@ -289,6 +319,7 @@ func (dv *Dataview) addRow(r *protocol.RowDecl, t int64) error {
 		row.cells[i] = cellState{val: c, changed: t}
 	}
 	dv.rows[r.Index] = row
+	dv.rowIndex[r.Name] = r.Index
 	dv.live++
 	return nil
 }
@@ -301,8 +332,13 @@ func (a *probeActor) update(dv *Dataview, u *protocol.Update) (int, error) {
 	dv.mu.Lock()
 	err := dv.applyUpdate(u, watched, &du)
 	dv.mu.Unlock()
-	if watched {
+	switch {
+	case watched:
 		a.g.hub.Publish(dv.key, du)
+	case a.g.hub.Watched(dv.key):
+		// A browser subscribed while this update was applied: its
+		// snapshot may predate the update, which nobody published.
+		a.g.hub.Reset(dv.key)
 	}
 	return len(u.Cells) + len(u.Headlines) + len(u.AddRows)*len(dv.columns), err
 }
@@ -329,6 +365,7 @@ func (dv *Dataview) applyUpdate(u *protocol.Update, watched bool, du *dashboard.
 		if watched {
 			du.RemovedRows = append(du.RemovedRows, dv.rows[idx].name)
 		}
+		delete(dv.rowIndex, dv.rows[idx].name)
 		dv.rows[idx] = nil
 		dv.live--
 	}

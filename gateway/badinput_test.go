@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,23 @@ func TestMalformedFramesCloseOnlyThatConnection(t *testing.T) {
 			b.Declares[0].Rows[0].Index = 1 << 30
 			p.send(b)
 		}, websocket.StatusPolicyViolation},
+		{"row index above the live rows", func(p *rawProbe) {
+			// Index 2 with no rows live: a probe takes the lowest free
+			// index, so only 0 is possible.
+			b := snapshotOf(p, 1, "7.00")
+			b.Declares[0].Rows[0].Index = 2
+			p.send(b)
+		}, websocket.StatusPolicyViolation},
+		{"duplicate row name", func(p *rawProbe) {
+			b := snapshotOf(p, 1, "7.00")
+			b.Declares[0].Rows = append(b.Declares[0].Rows, protocol.RowDecl{Index: 1, Name: "r", Cells: []samplers.Cell{samplers.Text("8")}})
+			p.send(b)
+		}, websocket.StatusPolicyViolation},
+		{"row without a name", func(p *rawProbe) {
+			b := snapshotOf(p, 1, "7.00")
+			b.Declares[0].Rows[0].Name = ""
+			p.send(b)
+		}, websocket.StatusPolicyViolation},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,6 +207,7 @@ func TestSequenceGapRequestsSnapshot(t *testing.T) {
 	rp.send(updateOf(1, "2.00"))
 	eventually(t, "the first update", func() bool { return rawValue(t, gw.addr, path) == "2.00" })
 
+	updatesBefore := gaugeValue(gw, "watchfloor_cell_updates_received_total")
 	rp.seq++ // lose batch 3
 	rp.send(updateOf(1, "4.00"))
 	var req protocol.SnapshotRequest
@@ -201,6 +220,12 @@ func TestSequenceGapRequestsSnapshot(t *testing.T) {
 	rp.send(updateOf(1, "5.00")) // a delta on state the gateway may lack: ignored
 	rp.send(snapshotOf(rp, 7, "6.00"))
 	eventually(t, "the snapshot to apply", func() bool { return rawValue(t, gw.addr, path) == "6.00" })
+	// Only the snapshot's one cell counts: neither delta sent after the gap
+	// was applied.
+	before, _ := strconv.Atoi(updatesBefore)
+	if after, _ := strconv.Atoi(gaugeValue(gw, "watchfloor_cell_updates_received_total")); after != before+1 {
+		t.Fatalf("cell updates went from %d to %d across the gap, want only the snapshot's 1", before, after)
+	}
 	rp.send(updateOf(7, "8.00"))
 	eventually(t, "deltas to flow again", func() bool { return rawValue(t, gw.addr, path) == "8.00" })
 }
@@ -395,5 +420,30 @@ func TestConfigLargerThanProbeAccepts(t *testing.T) {
 	var ce websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != websocket.StatusMessageTooBig || !strings.Contains(ce.Reason, "limit of 16") {
 		t.Fatalf("read after a 16-byte limit: %v, want close 1009 naming the limit", err)
+	}
+}
+
+// After an invalid batch the connection is over at once: batches it had
+// already queued are not applied, and its dataviews are stale.
+func TestInvalidBatchEndsConnectionAtOnce(t *testing.T) {
+	p := probeSpec{name: "inv", token: "tok-inv", samplers: []string{"cpu"}}
+	gw := startGateway(t, gateway.Options{}, p)
+	rp := dialRawProbe(t, gw.addr, p.name, p.token)
+	path := samplers.DataviewPath{Probe: p.name, Entity: p.name + "-entity", Sampler: "cpu", Dataview: "raw"}.String()
+	rp.send(snapshotOf(rp, 1, "1.00"))
+	eventually(t, "the snapshot", func() bool { return rawValue(t, gw.addr, path) == "1.00" })
+
+	bad := updateOf(1, "2.00")
+	bad.Updates[0].Cells[0].Col = 9
+	rp.send(bad)
+	for range 20 {
+		rp.send(updateOf(1, "3.00"))
+	}
+	if code, _ := rp.expectClose(); code != websocket.StatusPolicyViolation {
+		t.Fatalf("close code %v", code)
+	}
+	eventually(t, "the dataview to be stale", func() bool { return dataviews(t, gw.addr)[path].Stale })
+	if v := rawValue(t, gw.addr, path); v != "1.00" {
+		t.Fatalf("value after the invalid batch = %q: batches queued behind it were applied", v)
 	}
 }

@@ -35,8 +35,9 @@ type Dataview struct {
 	headlines  []string
 	head       []cellState
 	rows       []*rowState // by the probe's row index; nil where free
-	live       int         // rows that are not nil
-	sampleTime int64       // Unix nanoseconds
+	rowIndex   map[string]uint32
+	live       int   // rows that are not nil
+	sampleTime int64 // Unix nanoseconds
 	stale      bool
 }
 
@@ -61,10 +62,16 @@ func (t *tree) put(dv *Dataview) {
 	t.mu.Unlock()
 }
 
-func (t *tree) remove(key string) {
+// removeIf removes the dataview at key if it is dv, and reports whether it
+// did.
+func (t *tree) removeIf(key string, dv *Dataview) bool {
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dataviews[key] != dv {
+		return false
+	}
 	delete(t.dataviews, key)
-	t.mu.Unlock()
+	return true
 }
 
 // list returns every dataview, sorted by path.
