@@ -64,7 +64,8 @@ type Gateway struct {
 	conns      map[*websocket.Conn]struct{}
 	stopping   bool
 
-	wg sync.WaitGroup // actors
+	wg     sync.WaitGroup // actors
+	connWG sync.WaitGroup // probe connections' handlers and writers
 }
 
 type actorHandle struct {
@@ -185,7 +186,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.ctx = ctx
 	g.mu.Unlock()
 
-	if err := g.applyConfig(g.opts.Config); err != nil {
+	g.mu.RLock()
+	cfg := g.cfg
+	g.mu.RUnlock()
+	if err := g.applyConfig(cfg); err != nil {
 		return err
 	}
 	hubDone := make(chan struct{})
@@ -202,7 +206,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() {
 		var err error
-		if t := g.cfg.TLS; t != nil {
+		if t := cfg.TLS; t != nil {
 			err = srv.ServeTLS(g.ln, t.CertFile, t.KeyFile)
 		} else {
 			err = srv.Serve(g.ln)
@@ -233,6 +237,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	<-hubDone
 	g.wg.Wait()
+	g.connWG.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -246,6 +251,7 @@ func (g *Gateway) trackConn(c *websocket.Conn) bool {
 		return false
 	}
 	g.conns[c] = struct{}{}
+	g.connWG.Add(1)
 	return true
 }
 
@@ -253,6 +259,7 @@ func (g *Gateway) untrackConn(c *websocket.Conn) {
 	g.mu.Lock()
 	delete(g.conns, c)
 	g.mu.Unlock()
+	g.connWG.Done()
 }
 
 func (g *Gateway) auth() probeAuth {
@@ -314,7 +321,10 @@ func (g *Gateway) Reload() error {
 	return nil
 }
 
-var errNoConfigFile = errors.New("the gateway runs without a configuration file (demo mode); nothing to reload")
+var (
+	errNoConfigFile = errors.New("the gateway runs without a configuration file (demo mode); nothing to reload")
+	errNotRunning   = errors.New("the gateway is not running yet; reload once it has started")
+)
 
 // applyConfig makes the running gateway match cfg: actors for new probes,
 // actors stopped for removed ones, new sampler sets sent to connected
@@ -328,6 +338,10 @@ func (g *Gateway) applyConfig(cfg *config.Config) error {
 		return err
 	}
 	g.mu.Lock()
+	if g.ctx == nil {
+		g.mu.Unlock()
+		return errNotRunning
+	}
 	if cfg != g.cfg && (cfg.Listen != g.cfg.Listen || !sameTLS(cfg.TLS, g.cfg.TLS)) {
 		g.log.Warn("listen address and TLS changes take effect at the next restart")
 	}
