@@ -4,10 +4,12 @@
 //
 // A dataview's changes accumulate in its topic, keeping the latest value of
 // each cell, and go out as one frame encoded once for all subscribers. A
-// frame goes out at once while every subscriber's queue is empty; otherwise
-// the topic waits until Coalesce has passed since its last frame. A client
-// whose bounded queue overflows is resynchronised with fresh snapshots; it
-// never slows the publisher or other clients.
+// frame goes out at once if any subscriber's queue is empty; only while
+// every subscriber is still busy with earlier frames does the topic wait,
+// until Coalesce has passed since its last frame. A client whose bounded
+// queue overflows is resynchronised with fresh snapshots, and one that
+// cannot keep up even so is cut off; neither slows the publisher or other
+// clients.
 package dashboard
 
 import (
@@ -73,6 +75,8 @@ type topic struct {
 	subs      map[*client]struct{}
 	pending   pending
 	lastFlush time.Time
+	reset     bool // subscribers need a fresh snapshot, not a delta
+	dead      bool // removed from the hub; a subscriber must look again
 }
 
 // NewHub returns a hub serving snapshots from src. Run must be running for
@@ -154,28 +158,32 @@ func (h *Hub) Publish(dataview string, u Update) {
 
 // Gone tells the dataview's subscribers it no longer exists.
 func (h *Hub) Gone(dataview string) {
-	h.broadcast(dataview, func(t *topic) []byte {
-		t.pending.reset()
-		b, _ := json.Marshal(gone{Type: "gone", Dataview: dataview})
-		return b
-	})
+	h.mu.RLock()
+	t := h.topics[dataview]
+	h.mu.RUnlock()
+	if t == nil {
+		return
+	}
+	b, _ := json.Marshal(gone{Type: "gone", Dataview: dataview})
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
+	if err != nil {
+		h.log.Error("prepare frame", "dataview", dataview, "err", err)
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending.reset()
+	t.reset = false
+	for c := range t.subs {
+		h.enqueue(c, pm)
+	}
 }
 
-// Reset sends the dataview's subscribers a fresh snapshot, for changes a
-// delta cannot express (its columns changed).
+// Reset gives the dataview's subscribers a fresh snapshot, for changes a
+// delta cannot express (its columns changed, or it reappeared). The
+// snapshot is built and encoded by the hub's own goroutine, never the
+// caller's: the caller is a probe's ingest path.
 func (h *Hub) Reset(dataview string) {
-	h.broadcast(dataview, func(t *topic) []byte {
-		t.pending.reset()
-		snap, ok := h.src.Snapshot(dataview)
-		if !ok {
-			b, _ := json.Marshal(gone{Type: "gone", Dataview: dataview})
-			return b
-		}
-		return encodeSnapshot(snap)
-	})
-}
-
-func (h *Hub) broadcast(dataview string, frame func(*topic) []byte) {
 	h.mu.RLock()
 	t := h.topics[dataview]
 	h.mu.RUnlock()
@@ -183,15 +191,10 @@ func (h *Hub) broadcast(dataview string, frame func(*topic) []byte) {
 		return
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame(t))
-	if err != nil {
-		h.log.Error("prepare frame", "dataview", dataview, "err", err)
-		return
-	}
-	for c := range t.subs {
-		h.enqueue(c, pm)
-	}
+	t.reset = true
+	t.pending.reset()
+	t.mu.Unlock()
+	h.markDirty(t)
 }
 
 func (h *Hub) markDirty(t *topic) {
@@ -251,15 +254,27 @@ func (h *Hub) flush(now time.Time) time.Duration {
 func (h *Hub) flushTopic(t *topic, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.pending.empty() || len(t.subs) == 0 {
+	if len(t.subs) == 0 {
 		return 0
 	}
-	if since := now.Sub(t.lastFlush); since < h.opts.Coalesce {
+	if t.reset {
+		// The snapshot holds every change applied so far, so the pending
+		// ones go with it.
+		t.reset = false
+		t.pending.reset()
+		t.lastFlush = now
 		for c := range t.subs {
-			if len(c.send) > 0 {
-				return h.opts.Coalesce - since
-			}
+			h.sendSnapshot(c, t)
 		}
+		return 0
+	}
+	if t.pending.empty() {
+		return 0
+	}
+	// Hold changes back only while every subscriber is still busy with
+	// earlier frames: one slow client must not delay the others.
+	if since := now.Sub(t.lastFlush); since < h.opts.Coalesce && allBusy(t) {
+		return h.opts.Coalesce - since
 	}
 	frame, cells := t.pending.encode(t.name)
 	t.pending.reset()
@@ -274,6 +289,15 @@ func (h *Hub) flushTopic(t *topic, now time.Time) time.Duration {
 		h.enqueue(c, pm)
 	}
 	return 0
+}
+
+func allBusy(t *topic) bool {
+	for c := range t.subs {
+		if len(c.send) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // enqueue hands a frame to a client without ever blocking; a full queue
@@ -358,22 +382,31 @@ func (h *Hub) removeClient(c *client) {
 
 // subscribe adds c to the dataview's topic and queues its snapshot, all
 // under the topic's lock, so no change falls between the snapshot and the
-// first delta.
+// first delta. Locks are taken topic first, then hub, never the other way:
+// nobody waits for a topic while holding the hub's lock, which every
+// publisher needs.
 func (h *Hub) subscribe(c *client, dataview string) {
-	h.mu.Lock()
-	t := h.topics[dataview]
-	if t == nil {
-		t = &topic{name: dataview, subs: make(map[*client]struct{})}
-		h.topics[dataview] = t
+	for {
+		h.mu.Lock()
+		t := h.topics[dataview]
+		if t == nil {
+			t = &topic{name: dataview, subs: make(map[*client]struct{})}
+			h.topics[dataview] = t
+		}
+		h.mu.Unlock()
+		t.mu.Lock()
+		if t.dead {
+			t.mu.Unlock()
+			continue // its last subscriber left meanwhile; look again
+		}
+		t.subs[c] = struct{}{}
+		c.mu.Lock()
+		c.subs[dataview] = t
+		c.mu.Unlock()
+		h.sendSnapshot(c, t)
+		t.mu.Unlock()
+		return
 	}
-	t.mu.Lock()
-	h.mu.Unlock()
-	defer t.mu.Unlock()
-	t.subs[c] = struct{}{}
-	c.mu.Lock()
-	c.subs[dataview] = t
-	c.mu.Unlock()
-	h.sendSnapshot(c, t)
 }
 
 // sendSnapshot queues a snapshot of t for c. The caller holds t.mu.
@@ -400,14 +433,17 @@ func (h *Hub) unsubscribe(c *client, dataview string) {
 	if t == nil {
 		return
 	}
-	h.mu.Lock()
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	delete(t.subs, c)
 	if len(t.subs) == 0 {
-		delete(h.topics, dataview)
+		t.dead = true
+		h.mu.Lock()
+		if h.topics[dataview] == t {
+			delete(h.topics, dataview)
+		}
+		h.mu.Unlock()
 	}
-	t.mu.Unlock()
-	h.mu.Unlock()
 }
 
 func encodeSnapshot(s Snapshot) []byte {

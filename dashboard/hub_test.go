@@ -157,6 +157,23 @@ func TestSnapshotThenDeltas(t *testing.T) {
 	waitUnwatched(t, h.Hub, "a/b/c/d")
 }
 
+// Reset sends subscribers a fresh snapshot, built by the hub's goroutine
+// rather than the caller's.
+func TestResetSendsSnapshot(t *testing.T) {
+	h := startHub(t, Options{})
+	h.src.set("a/b/c/d", "1")
+	c := h.dial(t)
+	c.send("subscribe", "a/b/c/d")
+	c.next("first snapshot", func(f frame) bool { return f.Type == "snapshot" })
+	waitWatched(t, h.Hub, "a/b/c/d")
+	h.src.set("a/b/c/d", "2")
+	h.Reset("a/b/c/d")
+	snap := c.next("snapshot after reset", func(f frame) bool { return f.Type == "snapshot" })
+	if v := snap.Rows[0].Cells[0].V; v != "2" {
+		t.Fatalf("snapshot after reset holds %q, want 2", v)
+	}
+}
+
 func TestUnknownDataviewAndBadRequests(t *testing.T) {
 	h := startHub(t, Options{MaxSubscriptions: 2, QueueLen: 8})
 	c := h.dial(t)
@@ -224,6 +241,14 @@ func TestBusyTopicCoalesces(t *testing.T) {
 	}
 	if !tp.pending.empty() {
 		t.Fatal("changes still pending after their frame went out")
+	}
+
+	// A second, idle subscriber gets changes at once, busy first one or not.
+	idle := &client{hub: h, send: make(chan *gws.PreparedMessage, 16), resync: make(chan struct{}, 1), subs: map[string]*topic{}}
+	tp.subs[idle] = struct{}{}
+	h.Publish("dv", cellUpdate("4"))
+	if wait := h.flush(t0.Add(110 * time.Millisecond)); wait != 0 || len(idle.send) != 1 {
+		t.Fatalf("with an idle subscriber: wait=%v queued=%d, want an immediate frame", wait, len(idle.send))
 	}
 	if got := h.framesCoalesced.Get(); got != 1 {
 		t.Fatalf("coalesced frames = %d, want 1 (the 2 folded into the 3)", got)
