@@ -17,10 +17,23 @@ type Cell struct {
 // Text returns a cell holding s, parsed as a number where it is one.
 func Text(s string) Cell {
 	c := Cell{Raw: s}
+	if !mayBeNumber(s) {
+		return c // most text; skip building ParseFloat's error
+	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
 		c.Num, c.IsNum = f, true
 	}
 	return c
+}
+
+// mayBeNumber reports whether s could parse as a finite float: it starts
+// with a sign, a digit or a point.
+func mayBeNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	c := s[0]
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.'
 }
 
 // Number returns a cell holding v formatted with prec digits after the point.

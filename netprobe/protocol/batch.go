@@ -166,11 +166,11 @@ func (b *Batch) Decode(msg []byte) error {
 	// The smallest declaration and update are seven and six bytes: one
 	// byte for each of their fields, counts included.
 	n := d.count(7)
-	for range n {
+	for i := 0; i < n && d.err == nil; i++ {
 		b.Declares = append(b.Declares, d.declare())
 	}
 	n = d.count(6)
-	for range n {
+	for i := 0; i < n && d.err == nil; i++ {
 		b.Updates = append(b.Updates, d.update())
 	}
 	return d.done()
@@ -184,7 +184,8 @@ func (d *decoder) declare() Declare {
 	dv.SampleTime = d.varint()
 	dv.Columns = d.strings()
 	dv.Headlines = d.strings()
-	if len(dv.Headlines) > 0 {
+	// Each headline's value follows: at least two bytes apiece.
+	if len(dv.Headlines) > 0 && d.room(len(dv.Headlines), minValue) {
 		dv.HeadValues = make([]samplers.Cell, len(dv.Headlines))
 		for i := range dv.HeadValues {
 			dv.HeadValues[i] = d.value()
@@ -200,7 +201,7 @@ func (d *decoder) update() Update {
 	u.SampleTime = d.varint()
 	u.RemoveRows = d.u32s(nil)
 	u.AddRows = d.rows()
-	if n := d.count(3); n > 0 {
+	if n := d.count(2 + minValue); n > 0 {
 		u.Cells = make([]CellChange, n)
 		for i := range u.Cells {
 			c := &u.Cells[i]
@@ -209,7 +210,7 @@ func (d *decoder) update() Update {
 			c.Value = d.value()
 		}
 	}
-	if n := d.count(2); n > 0 {
+	if n := d.count(1 + minValue); n > 0 {
 		u.Headlines = make([]HeadlineChange, n)
 		for i := range u.Headlines {
 			u.Headlines[i].Index = d.u32()
@@ -225,11 +226,11 @@ func (d *decoder) rows() []RowDecl {
 		return nil
 	}
 	rows := make([]RowDecl, n)
-	for i := range rows {
+	for i := 0; i < n && d.err == nil; i++ {
 		r := &rows[i]
 		r.Index = d.u32()
 		r.Name = d.string()
-		if c := d.count(1); c > 0 {
+		if c := d.count(minValue); c > 0 {
 			r.Cells = make([]samplers.Cell, c)
 			for j := range r.Cells {
 				r.Cells[j] = d.value()

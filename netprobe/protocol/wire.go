@@ -76,11 +76,27 @@ func (d *decoder) count(minSize int) int {
 	if d.err != nil {
 		return 0
 	}
-	if v > uint64(len(d.b)-d.off)/uint64(minSize) {
+	if v > uint64(len(d.b)) {
 		d.fail(fmt.Errorf("count %d exceeds what the message can hold", v))
 		return 0
 	}
+	if !d.room(int(v), minSize) {
+		return 0
+	}
 	return int(v)
+}
+
+// room reports whether the rest of the message could hold n elements of
+// at least minSize bytes each, failing the decode if not.
+func (d *decoder) room(n, minSize int) bool {
+	if d.err != nil {
+		return false
+	}
+	if uint64(n) > uint64(len(d.b)-d.off)/uint64(minSize) {
+		d.fail(fmt.Errorf("%d elements exceed what the message can hold", n))
+		return false
+	}
+	return true
 }
 
 func (d *decoder) bytes() []byte {
@@ -137,6 +153,10 @@ const (
 	tagString  = 0
 	tagDecimal = 1
 )
+
+// minValue is the fewest bytes a value takes: a tag and an empty string's
+// length. Counts of values are checked against it.
+const minValue = 2
 
 // maxPrec bounds a decimal's digits after the point: an int64 holds 18.
 const maxPrec = 18
