@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -44,6 +45,9 @@ type Probe struct {
 	url  string
 	log  *slog.Logger
 	m    probeMetrics
+	// pingEvery and pingTimeout pace the probe's own pings, which notice
+	// a gateway that went silent without closing; tests shorten them.
+	pingEvery, pingTimeout time.Duration
 
 	connects, batchesSent, bytesSent, snapshotsSent *metrics.Counter
 }
@@ -77,9 +81,11 @@ func New(opts Options) (*Probe, error) {
 	}
 	s := opts.Metrics
 	p := &Probe{
-		opts: opts,
-		url:  u,
-		log:  opts.Logger.With("probe", opts.Name),
+		opts:        opts,
+		url:         u,
+		log:         opts.Logger.With("probe", opts.Name),
+		pingEvery:   20 * time.Second,
+		pingTimeout: 15 * time.Second,
 		m: probeMetrics{
 			samples:      s.NewCounter("watchfloor_netprobe_samples_total"),
 			sampleErrors: s.NewCounter("watchfloor_netprobe_sample_errors_total"),
@@ -123,10 +129,12 @@ func (p *Probe) Run(ctx context.Context) error {
 }
 
 // session runs one connection: handshake, config, snapshot, deltas. It
-// reports whether the handshake completed.
+// reports whether the handshake completed. The reader, the pinger and the
+// sender each end the session when they fail, and the first failure is
+// the session's error.
 func (p *Probe) session(parent context.Context, r *runner, st *store) (bool, error) {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 
 	dialCtx, dialCancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dialCancel()
@@ -167,19 +175,40 @@ func (p *Probe) session(parent context.Context, r *runner, st *store) (bool, err
 		maxMsg = protocol.DefaultMaxMessage
 	}
 	snapshotReq := make(chan struct{}, 1)
-	readErr := make(chan error, 1)
-	go func() {
-		readErr <- p.readLoop(ctx, conn, r, snapshotReq)
-	}()
-	err = p.sendLoop(ctx, conn, st, snapshotReq, maxMsg)
-	cancel()
-	if rerr := <-readErr; err == nil || errors.Is(err, context.Canceled) {
-		err = rerr
-	}
+	var wg sync.WaitGroup
+	wg.Go(func() { cancel(p.readLoop(ctx, conn, r, snapshotReq)) })
+	wg.Go(func() { cancel(p.pingLoop(ctx, conn)) })
+	cancel(p.sendLoop(ctx, conn, st, snapshotReq, maxMsg))
+	wg.Wait()
 	if parent.Err() != nil {
 		conn.Close(websocket.StatusNormalClosure, "probe stopping")
 	}
-	return true, err
+	return true, context.Cause(ctx)
+}
+
+// pingLoop pings the gateway and ends the session when a pong does not
+// come back in time. Without it a gateway that vanished without closing
+// (a host gone, a cable pulled) would go unnoticed until the next write,
+// which for a probe with nothing to send is never.
+func (p *Probe) pingLoop(ctx context.Context, conn *websocket.Conn) error {
+	t := time.NewTicker(p.pingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		pctx, pcancel := context.WithTimeout(ctx, p.pingTimeout)
+		err := conn.Ping(pctx)
+		pcancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("gateway did not answer a ping within %v: %w", p.pingTimeout, err)
+		}
+	}
 }
 
 type decodable interface{ Decode([]byte) error }

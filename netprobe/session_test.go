@@ -108,3 +108,97 @@ func TestSnapshotOnRequest(t *testing.T) {
 		t.Fatalf("snapshot after the request = %+v, want the count dataview declared whole", b)
 	}
 }
+
+// accept returns the probe's next connection, closed when the test ends.
+func (p *peer) accept(ctx context.Context) *websocket.Conn {
+	p.t.Helper()
+	select {
+	case c := <-p.conns:
+		p.t.Cleanup(func() { c.CloseNow() })
+		return c
+	case <-ctx.Done():
+		p.t.Fatal("the probe did not connect")
+		return nil
+	}
+}
+
+// handshake reads the probe's hello and answers with a welcome and cfg.
+func (p *peer) handshake(ctx context.Context, c *websocket.Conn, cfg protocol.Config) {
+	p.t.Helper()
+	var hello protocol.Hello
+	if err := hello.Decode(p.read(ctx, c)); err != nil {
+		p.t.Fatalf("hello: %v", err)
+	}
+	welcome := protocol.Welcome{Version: protocol.Version, MaxMessage: protocol.DefaultMaxMessage}
+	if err := c.Write(ctx, websocket.MessageBinary, welcome.Append(nil)); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := c.Write(ctx, websocket.MessageBinary, cfg.Append(nil)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// batch reads the probe's next batch.
+func (p *peer) batch(ctx context.Context, c *websocket.Conn) protocol.Batch {
+	p.t.Helper()
+	var b protocol.Batch
+	if err := b.Decode(p.read(ctx, c)); err != nil {
+		p.t.Fatal(err)
+	}
+	return b
+}
+
+// runProbe starts a probe on the peer at url and stops it, waiting, when
+// the test ends. tune adjusts the probe before it runs.
+func runProbe(t *testing.T, url string, tune func(*Probe)) {
+	t.Helper()
+	np, err := New(Options{Gateway: url, Name: "n", Token: "t", Logger: slog.New(slog.DiscardHandler),
+		MinBackoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tune != nil {
+		tune(np)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		np.Run(ctx)
+	}()
+	t.Cleanup(func() { stop(); <-done })
+}
+
+// A probe with nothing to send still notices the gateway closing the
+// connection, and reconnects.
+func TestReconnectsAfterGatewayCloses(t *testing.T) {
+	p, url := startPeer(t)
+	runProbe(t, url, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	c := p.accept(ctx)
+	p.handshake(ctx, c, protocol.Config{})
+	if b := p.batch(ctx, c); b.Flags&protocol.SnapshotEnd == 0 {
+		t.Fatalf("first batch = %+v, want a whole (empty) snapshot", b)
+	}
+	c.Close(websocket.StatusGoingAway, "gateway stopping")
+	p.accept(ctx)
+}
+
+// A gateway that stops answering without closing (here: it stops reading,
+// so it sends no pongs) is noticed by the probe's pings, and the probe
+// reconnects.
+func TestReconnectsWhenGatewayGoesSilent(t *testing.T) {
+	p, url := startPeer(t)
+	runProbe(t, url, func(np *Probe) {
+		np.pingEvery, np.pingTimeout = 50*time.Millisecond, 100*time.Millisecond
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	c := p.accept(ctx)
+	p.handshake(ctx, c, protocol.Config{})
+	p.batch(ctx, c)
+	p.accept(ctx)
+}
