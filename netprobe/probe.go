@@ -178,12 +178,37 @@ func (p *Probe) session(parent context.Context, r *runner, st *store) (bool, err
 	var wg sync.WaitGroup
 	wg.Go(func() { cancel(p.readLoop(ctx, conn, r, snapshotReq)) })
 	wg.Go(func() { cancel(p.pingLoop(ctx, conn)) })
+	p.awaitSamples(ctx, r, st)
 	cancel(p.sendLoop(ctx, conn, st, snapshotReq, maxMsg))
 	wg.Wait()
 	if parent.Err() != nil {
 		conn.Close(websocket.StatusNormalClosure, "probe stopping")
 	}
 	return true, context.Cause(ctx)
+}
+
+// firstSampleWait bounds how long a session's first snapshot waits for
+// samplers that have not sampled yet.
+const firstSampleWait = 2 * time.Second
+
+// awaitSamples waits, at most firstSampleWait, until every running sampler
+// has a sample. The first snapshot replaces all the gateway holds of this
+// probe; sent before the samplers of a freshly started probe have sampled,
+// it would remove their dataviews and declare them again a moment later.
+// After a reconnect the samples are there and it returns at once. It
+// consumes the store's change notifications, which is harmless: the
+// snapshot that follows takes everything.
+func (p *Probe) awaitSamples(ctx context.Context, r *runner, st *store) {
+	ctx, cancel := context.WithTimeout(ctx, firstSampleWait)
+	defer cancel()
+	for !st.hasAll(r.startedIDs()) {
+		select {
+		case <-ctx.Done():
+			p.log.Debug("sending the first snapshot before every sampler has sampled")
+			return
+		case <-st.changed:
+		}
+	}
 }
 
 // pingLoop pings the gateway and ends the session when a pong does not

@@ -281,6 +281,25 @@ func (g *gatedSampler) Sample(ctx context.Context) ([]samplers.Dataview, error) 
 		Rows: []samplers.Row{{Name: "n", Cells: []samplers.Cell{samplers.Int(int64(g.n))}}}}}, nil
 }
 
+// lateSampler takes a while over its first sample, as a sampler that
+// must measure a rate over an interval does.
+type lateSampler struct {
+	delay   time.Duration
+	sampled bool
+}
+
+func (l *lateSampler) Sample(ctx context.Context) ([]samplers.Dataview, error) {
+	if !l.sampled {
+		select {
+		case <-time.After(l.delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		l.sampled = true
+	}
+	return []samplers.Dataview{{Name: "late", Columns: []string{"v"}}}, nil
+}
+
 var (
 	gates   sync.Map // gate name → chan struct{}
 	gateSeq atomic.Int64
@@ -303,6 +322,15 @@ func init() {
 			PerCPU bool `json:"percpu"`
 		}
 		return &countSampler{}, samplers.DecodeParams(p, &opts)
+	}})
+	samplers.Register(samplers.Type{Name: "test-late", New: func(p json.RawMessage) (samplers.Sampler, error) {
+		var opts struct {
+			DelayMS int `json:"delay_ms"`
+		}
+		if err := samplers.DecodeParams(p, &opts); err != nil {
+			return nil, err
+		}
+		return &lateSampler{delay: time.Duration(opts.DelayMS) * time.Millisecond}, nil
 	}})
 	samplers.Register(samplers.Type{Name: "test-gated", New: func(p json.RawMessage) (samplers.Sampler, error) {
 		var opts struct {

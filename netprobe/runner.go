@@ -60,6 +60,18 @@ func (s *store) remove(id uint32) {
 	s.notify()
 }
 
+// hasAll reports whether every one of ids has a sample.
+func (s *store) hasAll(ids []uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if s.latest[id] == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // takeDirty returns the instances changed since the last call; a nil
 // sample means the instance is gone.
 func (s *store) takeDirty() map[uint32]*sample {
@@ -164,6 +176,18 @@ func (r *runner) apply(cfg []protocol.SamplerConfig) {
 			r.run(ctx, in.cfg, s)
 		}()
 	}
+}
+
+// startedIDs returns the instances that are running; those whose sampler
+// could not be built are not among them.
+func (r *runner) startedIDs() []uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]uint32, 0, len(r.instances))
+	for id := range r.instances {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // stop ends every sampler goroutine and waits for them.

@@ -2,6 +2,7 @@ package netprobe
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -201,4 +202,31 @@ func TestReconnectsWhenGatewayGoesSilent(t *testing.T) {
 	p.handshake(ctx, c, protocol.Config{})
 	p.batch(ctx, c)
 	p.accept(ctx)
+}
+
+// A freshly started probe's first snapshot waits for its samplers' first
+// samples: sent empty, it would make the gateway drop the dataviews it
+// still holds from the probe's previous run. A sampler that cannot be
+// built is not waited for.
+func TestFirstSnapshotWaitsForSamples(t *testing.T) {
+	p, url := startPeer(t)
+	runProbe(t, url, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	c := p.accept(ctx)
+	p.handshake(ctx, c, protocol.Config{Samplers: []protocol.SamplerConfig{
+		{ID: 1, Entity: "e", Name: "late", Type: "test-late", Params: json.RawMessage(`{"delay_ms":300}`), Interval: time.Second},
+		{ID: 2, Entity: "e", Name: "broken", Type: "no-such-type", Interval: time.Second},
+	}})
+	start := time.Now()
+	b := p.batch(ctx, c)
+	if b.Flags&protocol.SnapshotStart == 0 || len(b.Declares) != 1 || b.Declares[0].SamplerID != 1 || b.Declares[0].Name != "late" {
+		t.Fatalf("first batch = %+v, want a snapshot declaring the late sampler's dataview", b)
+	}
+	// The wait is bounded at 2 s; ending well before it shows the broken
+	// sampler was not waited for.
+	if waited := time.Since(start); waited > 1500*time.Millisecond {
+		t.Errorf("first snapshot took %v, want it soon after the late sampler's first sample", waited)
+	}
 }
