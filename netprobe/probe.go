@@ -106,13 +106,18 @@ func (p *Probe) Run(ctx context.Context) error {
 	r := newRunner(ctx, p.log, st, &p.m)
 	defer r.stop()
 
+	// A session that lasted this long worked, and the next one starts
+	// from the shortest wait; one that ended sooner (a gateway that
+	// accepts the handshake, then rejects what it is sent) keeps backing
+	// off, or it would reconnect several times a second.
+	healthy := min(p.opts.MaxBackoff, 10*time.Second)
 	backoff := p.opts.MinBackoff
 	for {
 		established, err := p.session(ctx, r, st)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if established {
+		if !established.IsZero() && time.Since(established) >= healthy {
 			backoff = p.opts.MinBackoff
 		}
 		// Full jitter between half and all of the backoff spreads a fleet's
@@ -129,10 +134,10 @@ func (p *Probe) Run(ctx context.Context) error {
 }
 
 // session runs one connection: handshake, config, snapshot, deltas. It
-// reports whether the handshake completed. The reader, the pinger and the
-// sender each end the session when they fail, and the first failure is
-// the session's error.
-func (p *Probe) session(parent context.Context, r *runner, st *store) (bool, error) {
+// returns when the handshake completed (zero if it did not). The reader,
+// the pinger and the sender each end the session when they fail, and the
+// first failure is the session's error.
+func (p *Probe) session(parent context.Context, r *runner, st *store) (time.Time, error) {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 
@@ -143,30 +148,31 @@ func (p *Probe) session(parent context.Context, r *runner, st *store) (bool, err
 	conn, resp, err := websocket.Dial(dialCtx, p.url, &websocket.DialOptions{HTTPHeader: hdr, HTTPClient: p.opts.HTTPClient})
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
-			return false, fmt.Errorf("gateway refused the credential (HTTP 401): %w", err)
+			return time.Time{}, fmt.Errorf("gateway refused the credential (HTTP 401): %w", err)
 		}
-		return false, fmt.Errorf("dial %s: %w", p.url, err)
+		return time.Time{}, fmt.Errorf("dial %s: %w", p.url, err)
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(protocol.DefaultMaxMessage)
 
 	hello := protocol.Hello{Version: protocol.Version, Name: p.opts.Name, MaxMessage: protocol.DefaultMaxMessage, Software: Software}
 	if err := conn.Write(dialCtx, websocket.MessageBinary, hello.Append(nil)); err != nil {
-		return false, fmt.Errorf("send hello: %w", err)
+		return time.Time{}, fmt.Errorf("send hello: %w", err)
 	}
 	var welcome protocol.Welcome
 	if err := readMessage(dialCtx, conn, &welcome); err != nil {
-		return false, fmt.Errorf("read welcome: %w", err)
+		return time.Time{}, fmt.Errorf("read welcome: %w", err)
 	}
 	if welcome.Version != protocol.Version {
 		conn.Close(websocket.StatusPolicyViolation, "unsupported protocol version")
-		return false, fmt.Errorf("gateway speaks protocol version %d, this probe %d", welcome.Version, protocol.Version)
+		return time.Time{}, fmt.Errorf("gateway speaks protocol version %d, this probe %d", welcome.Version, protocol.Version)
 	}
 	var cfg protocol.Config
 	if err := readMessage(dialCtx, conn, &cfg); err != nil {
-		return false, fmt.Errorf("read config: %w", err)
+		return time.Time{}, fmt.Errorf("read config: %w", err)
 	}
 	r.apply(cfg.Samplers)
+	established := time.Now()
 	p.connects.Inc()
 	p.log.Info("connected to gateway", "url", p.url, "samplers", len(cfg.Samplers))
 
@@ -184,7 +190,7 @@ func (p *Probe) session(parent context.Context, r *runner, st *store) (bool, err
 	if parent.Err() != nil {
 		conn.Close(websocket.StatusNormalClosure, "probe stopping")
 	}
-	return true, context.Cause(ctx)
+	return established, context.Cause(ctx)
 }
 
 // firstSampleWait bounds how long a session's first snapshot waits for

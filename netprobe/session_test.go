@@ -230,3 +230,30 @@ func TestFirstSnapshotWaitsForSamples(t *testing.T) {
 		t.Errorf("first snapshot took %v, want it soon after the late sampler's first sample", waited)
 	}
 }
+
+// A gateway that completes the handshake and then closes at once (as it
+// does for content it always rejects) does not reset the backoff: each
+// reconnect waits at least half of a backoff that keeps growing.
+func TestShortSessionsKeepBackingOff(t *testing.T) {
+	const minB, maxB = 20 * time.Millisecond, 160 * time.Millisecond
+	p, url := startPeer(t)
+	runProbe(t, url, func(np *Probe) { np.opts.MinBackoff, np.opts.MaxBackoff = minB, maxB })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	backoff := minB
+	c := p.accept(ctx)
+	for i := 1; i <= 6; i++ {
+		p.handshake(ctx, c, protocol.Config{})
+		p.batch(ctx, c)
+		closed := time.Now()
+		c.Close(websocket.StatusPolicyViolation, "rejected")
+		c = p.accept(ctx)
+		// The wait is jittered between half and all of the backoff, so
+		// half is a floor no scheduler delay can break.
+		if gap := time.Since(closed); gap < backoff/2 {
+			t.Errorf("reconnect %d came %v after the close, want at least %v", i, gap, backoff/2)
+		}
+		backoff = min(2*backoff, maxB)
+	}
+}
