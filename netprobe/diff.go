@@ -33,7 +33,10 @@ func (v *sentView) allocRow() uint32 {
 }
 
 // differ turns samples into protocol batches for one connection. It is
-// owned by the connection's sender goroutine.
+// owned by the connection's sender goroutine. Dataviews and rows without a
+// name are left out: a cell's path needs every segment, and the gateway
+// refuses a batch that declares them. Of several with one name, the first
+// counts.
 type differ struct {
 	nextID uint32
 	views  map[uint32]map[string]*sentView // sampler ID → dataview name → view
@@ -58,7 +61,7 @@ func (d *differ) snapshot(all map[uint32]*sample) []protocol.Declare {
 		d.views[id] = byName
 		for i := range smp.dvs {
 			dv := &smp.dvs[i]
-			if _, dup := byName[dv.Name]; dup {
+			if _, dup := byName[dv.Name]; dup || dv.Name == "" {
 				continue
 			}
 			decl, v := d.declare(id, smp.time, dv)
@@ -93,7 +96,7 @@ func (d *differ) delta(dirty map[uint32]*sample, b *protocol.Batch) {
 		seen := make(map[string]bool, len(smp.dvs))
 		for i := range smp.dvs {
 			dv := &smp.dvs[i]
-			if seen[dv.Name] {
+			if seen[dv.Name] || dv.Name == "" {
 				continue
 			}
 			seen[dv.Name] = true
@@ -155,7 +158,7 @@ func (d *differ) declare(samplerID uint32, t int64, dv *samplers.Dataview) (prot
 		decl.HeadValues[i] = h.Value
 	}
 	for _, r := range dv.Rows {
-		if _, dup := v.rows[r.Name]; dup {
+		if _, dup := v.rows[r.Name]; dup || r.Name == "" {
 			continue
 		}
 		decl.Rows = append(decl.Rows, v.addRow(r, len(dv.Columns)))
@@ -198,7 +201,7 @@ func (v *sentView) update(t int64, dv *samplers.Dataview) protocol.Update {
 	// cells and the last would win, changing them back and forth.
 	seen := make(map[string]struct{}, len(dv.Rows))
 	for _, r := range dv.Rows {
-		if _, dup := seen[r.Name]; dup {
+		if _, dup := seen[r.Name]; dup || r.Name == "" {
 			continue
 		}
 		seen[r.Name] = struct{}{}

@@ -305,3 +305,59 @@ func TestDifferDuplicateRowsFirstWins(t *testing.T) {
 		}
 	}
 }
+
+// Dataviews and rows with an empty name are never sent: the gateway
+// refuses them, since a path needs every segment.
+func TestDifferSkipsEmptyNames(t *testing.T) {
+	cols := []string{"v"}
+	tick := func(n int) map[uint32]*sample {
+		ok := table("ok", cols, "r")
+		ok.Rows = append(ok.Rows, samplers.Row{Name: "", Cells: []samplers.Cell{samplers.Int(int64(n))}})
+		return map[uint32]*sample{1: {dvs: []samplers.Dataview{table("", cols, "x"), ok}, time: int64(n)}}
+	}
+	noEmpty := func(t *testing.T, b protocol.Batch) {
+		t.Helper()
+		for _, d := range b.Declares {
+			if d.Name == "" {
+				t.Fatalf("declared a dataview with an empty name: %+v", d)
+			}
+			for _, r := range d.Rows {
+				if r.Name == "" {
+					t.Fatalf("declared a row with an empty name: %+v", d)
+				}
+			}
+		}
+		for _, u := range b.Updates {
+			for _, r := range u.AddRows {
+				if r.Name == "" {
+					t.Fatalf("added a row with an empty name: %+v", u)
+				}
+			}
+		}
+	}
+	d := newDiffer()
+	m := &model{}
+	for _, b := range protocol.SplitSnapshot(d.snapshot(tick(1)), 1<<20) {
+		noEmpty(t, b)
+		m.apply(t, b)
+	}
+	for n := 2; n <= 3; n++ {
+		var b protocol.Batch
+		d.delta(tick(n), &b)
+		noEmpty(t, b)
+		m.apply(t, b)
+		for _, u := range b.Updates {
+			if len(u.Cells)+len(u.AddRows)+len(u.RemoveRows) != 0 {
+				t.Fatalf("tick %d: update %+v, want nothing (only the unnamed row changed)", n, u)
+			}
+		}
+	}
+	if len(m.views) != 1 {
+		t.Fatalf("model holds %d dataviews, want only %q", len(m.views), "ok")
+	}
+	for _, v := range m.views {
+		if v.name != "ok" || len(v.rows) != 1 {
+			t.Fatalf("model holds %q with %d rows, want %q with row r only", v.name, len(v.rows), "ok")
+		}
+	}
+}
