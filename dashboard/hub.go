@@ -130,20 +130,20 @@ func (h *Hub) Clients() int {
 	return len(h.clients)
 }
 
+// topic returns the dataview's topic, nil if nobody subscribes to it.
+func (h *Hub) topic(dataview string) *topic {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.topics[dataview]
+}
+
 // Watched reports whether any client subscribes to the dataview, so
 // publishers can skip building updates nobody will see.
-func (h *Hub) Watched(dataview string) bool {
-	h.mu.RLock()
-	t := h.topics[dataview]
-	h.mu.RUnlock()
-	return t != nil
-}
+func (h *Hub) Watched(dataview string) bool { return h.topic(dataview) != nil }
 
 // Publish records a dataview's changes for its subscribers.
 func (h *Hub) Publish(dataview string, u Update) {
-	h.mu.RLock()
-	t := h.topics[dataview]
-	h.mu.RUnlock()
+	t := h.topic(dataview)
 	if t == nil {
 		return
 	}
@@ -158,9 +158,7 @@ func (h *Hub) Publish(dataview string, u Update) {
 
 // Gone tells the dataview's subscribers it no longer exists.
 func (h *Hub) Gone(dataview string) {
-	h.mu.RLock()
-	t := h.topics[dataview]
-	h.mu.RUnlock()
+	t := h.topic(dataview)
 	if t == nil {
 		return
 	}
@@ -184,9 +182,7 @@ func (h *Hub) Gone(dataview string) {
 // snapshot is built and encoded by the hub's own goroutine, never the
 // caller's: the caller is a probe's ingest path.
 func (h *Hub) Reset(dataview string) {
-	h.mu.RLock()
-	t := h.topics[dataview]
-	h.mu.RUnlock()
+	t := h.topic(dataview)
 	if t == nil {
 		return
 	}

@@ -60,15 +60,10 @@ func TestHelloNameMustMatchToken(t *testing.T) {
 	gw := startGateway(t, gateway.Options{}, a, b)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+gw.addr+"/ws/probe",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + a.token}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
+	conn := dialProbeSocket(t, gw.addr, a.token)
 	hello := protocol.Hello{Version: protocol.Version, Name: "b"}
 	conn.Write(ctx, websocket.MessageBinary, hello.Append(nil))
-	_, _, err = conn.Read(ctx)
+	_, _, err := conn.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
 		t.Fatalf("read after mismatched hello: %v, want policy violation close", err)
 	}
@@ -403,12 +398,7 @@ func TestConfigLargerThanProbeAccepts(t *testing.T) {
 	gw := startGateway(t, gateway.Options{}, p)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+gw.addr+"/ws/probe",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + p.token}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
+	conn := dialProbeSocket(t, gw.addr, p.token)
 	hello := protocol.Hello{Version: protocol.Version, Name: p.name, MaxMessage: 16}
 	if err := conn.Write(ctx, websocket.MessageBinary, hello.Append(nil)); err != nil {
 		t.Fatal(err)
@@ -416,7 +406,7 @@ func TestConfigLargerThanProbeAccepts(t *testing.T) {
 	if _, _, err := conn.Read(ctx); err != nil { // welcome
 		t.Fatal(err)
 	}
-	_, _, err = conn.Read(ctx)
+	_, _, err := conn.Read(ctx)
 	var ce websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != websocket.StatusMessageTooBig || !strings.Contains(ce.Reason, "limit of 16") {
 		t.Fatalf("read after a 16-byte limit: %v, want close 1009 naming the limit", err)

@@ -277,7 +277,9 @@ type rawProbe struct {
 	seq  uint64
 }
 
-func dialRawProbe(t *testing.T, addr, name, token string) *rawProbe {
+// dialProbeSocket opens the probe endpoint with a token and nothing else:
+// the handshake is the caller's.
+func dialProbeSocket(t *testing.T, addr, token string) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -288,7 +290,12 @@ func dialRawProbe(t *testing.T, addr, name, token string) *rawProbe {
 	}
 	conn.SetReadLimit(protocol.DefaultMaxMessage)
 	t.Cleanup(func() { conn.CloseNow() })
-	p := &rawProbe{t: t, conn: conn}
+	return conn
+}
+
+func dialRawProbe(t *testing.T, addr, name, token string) *rawProbe {
+	t.Helper()
+	p := &rawProbe{t: t, conn: dialProbeSocket(t, addr, token)}
 	hello := protocol.Hello{Version: protocol.Version, Name: name, MaxMessage: protocol.DefaultMaxMessage}
 	p.write(hello.Append(nil))
 	var welcome protocol.Welcome
