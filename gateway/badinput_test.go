@@ -6,8 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/watchfloor/watchfloor/gateway"
-	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/samplers"
 )
@@ -196,7 +194,7 @@ func TestSequenceGapRequestsSnapshot(t *testing.T) {
 	p := probeSpec{name: "gappy", token: "tok-gappy", samplers: []string{"cpu"}}
 	gw := startGateway(t, gateway.Options{}, p)
 	rp := dialRawProbe(t, gw.addr, p.name, p.token)
-	path := samplers.DataviewPath{Probe: p.name, Entity: p.name + "-entity", Sampler: "cpu", Dataview: "raw"}.String()
+	path := dvPath(p.name, "cpu", "raw")
 
 	rp.send(snapshotOf(rp, 1, "1.00"))
 	rp.send(updateOf(1, "2.00"))
@@ -246,21 +244,8 @@ func postReload(t *testing.T, addr string) (int, reloadResult) {
 // a good one reaches the connected netprobe live.
 func TestConfigReload(t *testing.T) {
 	p := probeSpec{name: "rel", token: "tok-rel", samplers: []string{"cpu"}}
-	addr := freeAddr(t)
-	file := filepath.Join(t.TempDir(), "gateway.yaml")
-	write := func(s string) {
-		t.Helper()
-		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(configYAML(addr, p))
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := listenOn(t, addr)
-	gw := startGateway(t, gateway.Options{Config: cfg, ConfigFile: file, Listener: ln})
+	gw, write := startFileGateway(t, p)
+	addr := gw.addr
 	startProbe(t, gw.addr, p)
 	cpu := cpuPath(p.name)
 	eventually(t, "the cpu dataview", func() bool { _, ok := dataviews(t, addr)[cpu]; return ok })
@@ -270,7 +255,7 @@ func TestConfigReload(t *testing.T) {
 	if code != http.StatusUnprocessableEntity || res.Reloaded || len(res.Errors) == 0 {
 		t.Fatalf("bad reload = %d %+v, want 422 with errors", code, res)
 	}
-	if !strings.Contains(res.Errors[0], filepath.Base(file)) || !strings.Contains(res.Errors[0], "sampelrs") {
+	if !regexp.MustCompile(`gateway\.yaml:\d+:\d+: .*sampelrs`).MatchString(res.Errors[0]) {
 		t.Errorf("error %q should name the file, line and key", res.Errors[0])
 	}
 	var probes []struct {
@@ -287,7 +272,7 @@ func TestConfigReload(t *testing.T) {
 	if code, res := postReload(t, addr); code != http.StatusOK || !res.Reloaded {
 		t.Fatalf("good reload = %d %+v", code, res)
 	}
-	mem := samplers.DataviewPath{Probe: p.name, Entity: p.name + "-entity", Sampler: "memory", Dataview: "memory"}.String()
+	mem := dvPath(p.name, "memory", "memory")
 	eventually(t, "the new memory sampler to run on the connected probe", func() bool { _, ok := dataviews(t, addr)[mem]; return ok })
 
 	p.samplers = []string{"memory"}
@@ -303,7 +288,7 @@ func TestDisconnectedProbeGoesStale(t *testing.T) {
 	p := probeSpec{name: "st", token: "tok-st", samplers: []string{"cpu"}}
 	gw := startGateway(t, gateway.Options{}, p)
 	rp := dialRawProbe(t, gw.addr, p.name, p.token)
-	path := samplers.DataviewPath{Probe: p.name, Entity: p.name + "-entity", Sampler: "cpu", Dataview: "raw"}.String()
+	path := dvPath(p.name, "cpu", "raw")
 	rp.send(snapshotOf(rp, 1, "1.00"))
 	eventually(t, "the dataview", func() bool { return rawValue(t, gw.addr, path) == "1.00" })
 
@@ -341,16 +326,8 @@ func TestDashboardOriginChecked(t *testing.T) {
 func TestProbeRemovedByReload(t *testing.T) {
 	keep := probeSpec{name: "keep", token: "tok-keep", samplers: []string{"cpu"}}
 	gone := probeSpec{name: "gone", token: "tok-gone", samplers: []string{"cpu"}}
-	addr := freeAddr(t)
-	file := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(file, []byte(configYAML(addr, keep, gone)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := startGateway(t, gateway.Options{Config: cfg, ConfigFile: file, Listener: listenOn(t, addr)})
+	gw, write := startFileGateway(t, keep, gone)
+	addr := gw.addr
 	startProbe(t, addr, keep)
 	startProbe(t, addr, gone)
 	eventually(t, "both probes' dataviews", func() bool {
@@ -360,9 +337,7 @@ func TestProbeRemovedByReload(t *testing.T) {
 		return a && b
 	})
 
-	if err := os.WriteFile(file, []byte(configYAML(addr, keep)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	write(configYAML(addr, keep))
 	if code, res := postReload(t, addr); code != http.StatusOK {
 		t.Fatalf("reload = %d %+v", code, res)
 	}
@@ -419,7 +394,7 @@ func TestInvalidBatchEndsConnectionAtOnce(t *testing.T) {
 	p := probeSpec{name: "inv", token: "tok-inv", samplers: []string{"cpu"}}
 	gw := startGateway(t, gateway.Options{}, p)
 	rp := dialRawProbe(t, gw.addr, p.name, p.token)
-	path := samplers.DataviewPath{Probe: p.name, Entity: p.name + "-entity", Sampler: "cpu", Dataview: "raw"}.String()
+	path := dvPath(p.name, "cpu", "raw")
 	rp.send(snapshotOf(rp, 1, "1.00"))
 	eventually(t, "the snapshot", func() bool { return rawValue(t, gw.addr, path) == "1.00" })
 

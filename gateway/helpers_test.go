@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -359,4 +360,24 @@ func listenOn(t *testing.T, addr string) net.Listener {
 		t.Fatal(err)
 	}
 	return ln
+}
+
+// startFileGateway runs a gateway whose configuration lives in a file, as
+// reloads need, on a loopback port; write replaces the file's contents.
+func startFileGateway(t *testing.T, probes ...probeSpec) (gw *testGateway, write func(yaml string)) {
+	t.Helper()
+	ln := listenOn(t, "127.0.0.1:0")
+	file := filepath.Join(t.TempDir(), "gateway.yaml")
+	write = func(yaml string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(configYAML(ln.Addr().String(), probes...))
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startGateway(t, gateway.Options{Config: cfg, ConfigFile: file, Listener: ln}), write
 }

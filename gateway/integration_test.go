@@ -17,9 +17,12 @@ import (
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
-func cpuPath(probe string) string {
-	return samplers.DataviewPath{Probe: probe, Entity: probe + "-entity", Sampler: "cpu", Dataview: "cpu"}.String()
+// dvPath is the path of a dataview of the entity configYAML gives probe.
+func dvPath(probe, sampler, dataview string) string {
+	return samplers.DataviewPath{Probe: probe, Entity: probe + "-entity", Sampler: sampler, Dataview: dataview}.String()
 }
+
+func cpuPath(probe string) string { return dvPath(probe, "cpu", "cpu") }
 
 // A real netprobe's cpu sampler reaches a real dashboard WebSocket client
 // through a real gateway: first as a snapshot, then as deltas.
@@ -65,7 +68,7 @@ func TestGatewayKilledAndRestartedProbeRestoresTree(t *testing.T) {
 	child := startChildGateway(t, cfgFile)
 	startProbe(t, addr, p)
 
-	want := []string{cpuPath(p.name), samplers.DataviewPath{Probe: p.name, Entity: p.name + "-entity", Sampler: "memory", Dataview: "memory"}.String()}
+	want := []string{cpuPath(p.name), dvPath(p.name, "memory", "memory")}
 	var before map[string]apiDataview
 	eventually(t, "both dataviews before the kill", func() bool {
 		before = dataviews(t, addr)
