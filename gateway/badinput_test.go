@@ -59,7 +59,7 @@ func TestHelloNameMustMatchToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	conn := dialProbeSocket(t, gw.addr, a.token)
-	hello := protocol.Hello{Version: protocol.Version, Name: "b"}
+	hello := protocol.Hello{MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion, Name: "b"}
 	conn.Write(ctx, websocket.MessageBinary, hello.Append(nil))
 	_, _, err := conn.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
@@ -374,7 +374,7 @@ func TestConfigLargerThanProbeAccepts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	conn := dialProbeSocket(t, gw.addr, p.token)
-	hello := protocol.Hello{Version: protocol.Version, Name: p.name, MaxMessage: 16}
+	hello := protocol.Hello{MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion, Name: p.name, MaxMessage: 16}
 	if err := conn.Write(ctx, websocket.MessageBinary, hello.Append(nil)); err != nil {
 		t.Fatal(err)
 	}

@@ -297,7 +297,7 @@ func dialProbeSocket(t *testing.T, addr, token string) *websocket.Conn {
 func dialRawProbe(t *testing.T, addr, name, token string) *rawProbe {
 	t.Helper()
 	p := &rawProbe{t: t, conn: dialProbeSocket(t, addr, token)}
-	hello := protocol.Hello{Version: protocol.Version, Name: name, MaxMessage: protocol.DefaultMaxMessage}
+	hello := protocol.Hello{MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion, Name: name, MaxMessage: protocol.DefaultMaxMessage}
 	p.write(hello.Append(nil))
 	var welcome protocol.Welcome
 	if err := welcome.Decode(p.read()); err != nil {

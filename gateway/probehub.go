@@ -201,14 +201,15 @@ func (g *Gateway) handshake(c *probeConn, name string) error {
 	if err := hello.Decode(data); err != nil {
 		return fmt.Errorf("decode hello: %w", err)
 	}
-	if hello.Version != protocol.Version {
-		return fmt.Errorf("protocol version %d not supported (gateway speaks %d)", hello.Version, protocol.Version)
+	version, err := protocol.Agree(hello.MinVersion, hello.MaxVersion, protocol.MinVersion, protocol.MaxVersion)
+	if err != nil {
+		return err
 	}
 	if hello.Name != name {
 		return fmt.Errorf("hello names probe %q but the token belongs to %q", hello.Name, name)
 	}
 	c.peerMax = int(hello.MaxMessage)
-	welcome := protocol.Welcome{Version: protocol.Version, MaxMessage: uint32(g.maxMessage)}
+	welcome := protocol.Welcome{Version: version, MaxMessage: uint32(g.maxMessage), MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion}
 	c.ws.SetWriteDeadline(time.Now().Add(probeWriteWait))
 	return c.ws.WriteMessage(websocket.BinaryMessage, welcome.Append(nil))
 }

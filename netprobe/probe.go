@@ -155,7 +155,7 @@ func (p *Probe) session(parent context.Context, r *runner, st *store) (time.Time
 	defer conn.CloseNow()
 	conn.SetReadLimit(protocol.DefaultMaxMessage)
 
-	hello := protocol.Hello{Version: protocol.Version, Name: p.opts.Name, MaxMessage: protocol.DefaultMaxMessage, Software: Software}
+	hello := protocol.Hello{MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion, Name: p.opts.Name, MaxMessage: protocol.DefaultMaxMessage, Software: Software}
 	if err := conn.Write(dialCtx, websocket.MessageBinary, hello.Append(nil)); err != nil {
 		return time.Time{}, fmt.Errorf("send hello: %w", err)
 	}
@@ -163,9 +163,9 @@ func (p *Probe) session(parent context.Context, r *runner, st *store) (time.Time
 	if err := readMessage(dialCtx, conn, &welcome); err != nil {
 		return time.Time{}, fmt.Errorf("read welcome: %w", err)
 	}
-	if welcome.Version != protocol.Version {
+	if welcome.Version < protocol.MinVersion || welcome.Version > protocol.MaxVersion {
 		conn.Close(websocket.StatusPolicyViolation, "unsupported protocol version")
-		return time.Time{}, fmt.Errorf("gateway speaks protocol version %d, this probe %d", welcome.Version, protocol.Version)
+		return time.Time{}, fmt.Errorf("gateway chose protocol version %d; this probe speaks %d to %d", welcome.Version, protocol.MinVersion, protocol.MaxVersion)
 	}
 	var cfg protocol.Config
 	if err := readMessage(dialCtx, conn, &cfg); err != nil {

@@ -72,7 +72,7 @@ func TestSnapshotOnRequest(t *testing.T) {
 	if err := hello.Decode(p.read(ctx, c)); err != nil || hello.Name != "n" {
 		t.Fatalf("hello %+v: %v", hello, err)
 	}
-	welcome := protocol.Welcome{Version: protocol.Version, MaxMessage: protocol.DefaultMaxMessage}
+	welcome := protocol.Welcome{Version: 1, MaxMessage: protocol.DefaultMaxMessage}
 	c.Write(ctx, websocket.MessageBinary, welcome.Append(nil))
 	cfg := protocol.Config{Samplers: []protocol.SamplerConfig{{ID: 7, Entity: "e", Name: "count", Type: "test-count", Interval: 100 * time.Millisecond}}}
 	c.Write(ctx, websocket.MessageBinary, cfg.Append(nil))
@@ -130,7 +130,7 @@ func (p *peer) handshake(ctx context.Context, c *websocket.Conn, cfg protocol.Co
 	if err := hello.Decode(p.read(ctx, c)); err != nil {
 		p.t.Fatalf("hello: %v", err)
 	}
-	welcome := protocol.Welcome{Version: protocol.Version, MaxMessage: protocol.DefaultMaxMessage}
+	welcome := protocol.Welcome{Version: 1, MaxMessage: protocol.DefaultMaxMessage}
 	if err := c.Write(ctx, websocket.MessageBinary, welcome.Append(nil)); err != nil {
 		p.t.Fatal(err)
 	}

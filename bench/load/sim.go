@@ -39,7 +39,7 @@ func (s *simProbe) run(ctx context.Context) error {
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(protocol.DefaultMaxMessage)
-	hello := protocol.Hello{Version: protocol.Version, Name: probeName(s.i), MaxMessage: protocol.DefaultMaxMessage}
+	hello := protocol.Hello{MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion, Name: probeName(s.i), MaxMessage: protocol.DefaultMaxMessage}
 	if err := conn.Write(ctx, websocket.MessageBinary, hello.Append(nil)); err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 func TestDecodeErrors(t *testing.T) {
 	valid := sampleBatch().Append(nil)
-	hello := (&Hello{Version: 1, Name: "p"}).Append(nil)
+	hello := (&Hello{MinVersion: 1, MaxVersion: 1, Name: "p"}).Append(nil)
 	b := []byte{byte(KindBatch)}
 	// A batch with one update, so counts deeper in the message can be
 	// made to lie.
@@ -118,7 +118,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown kind as batch", []byte{99, 0}, new(Batch), "have kind(99)"},
 		{"kind byte only", b, new(Batch), "truncated"},
 		{"trailing byte", append(append([]byte(nil), valid...), 0), new(Batch), "1 bytes of trailing data"},
-		{"trailing hello", append(append([]byte(nil), hello...), 1, 2), new(Hello), "2 bytes of trailing data"},
+		{"trailing hello", append(append([]byte(nil), hello...), 2, 2), new(Hello), "1 bytes of trailing data"},
 		{"trailing welcome", []byte{byte(KindWelcome), 1, 0, 0}, new(Welcome), "trailing"},
 		{"seq varint overflow", cat(b, bytes.Repeat([]byte{0xff}, 9), []byte{0x7f}, []byte{0, 0, 0, 0}), new(Batch), "overflows 64 bits"},
 		{"seq varint eleven bytes", cat(b, bytes.Repeat([]byte{0x80}, 10), []byte{0x01}, []byte{0, 0, 0, 0}), new(Batch), "overflows 64 bits"},
@@ -181,8 +181,11 @@ func TestDecodeTruncated(t *testing.T) {
 	}{
 		{"batch", sampleBatch(), func() message { return new(Batch) }},
 		{"tick", benchTick(), func() message { return new(Batch) }},
-		{"hello", &Hello{Version: 1, Name: "probe", MaxMessage: 1 << 22, Software: "v1"}, func() message { return new(Hello) }},
+		// A range Hello cut before its max version is a valid version-1
+		// Hello: WebSocket messages arrive whole, so that cannot happen.
+		{"hello", &Hello{MinVersion: 1, MaxVersion: 1, Name: "probe", MaxMessage: 1 << 22, Software: "v1"}, func() message { return new(Hello) }},
 		{"welcome", &Welcome{Version: 1, MaxMessage: 1 << 22}, func() message { return new(Welcome) }},
+		{"welcome v2", &Welcome{Version: 2, MaxMessage: 1 << 22, MinVersion: 1, MaxVersion: 2, Limits: Limits{MaxRows: 7, MaxCells: 1 << 33}}, func() message { return new(Welcome) }},
 		{"config", &Config{Samplers: []SamplerConfig{{ID: 1, Entity: "e", Name: "n", Type: "t", Interval: 1000000000, Params: []byte("{}")}}}, func() message { return new(Config) }},
 		{"snapshot request", &SnapshotRequest{Reason: "gap"}, func() message { return new(SnapshotRequest) }},
 	}

@@ -104,9 +104,11 @@ func FuzzConfigDecode(f *testing.F) {
 // FuzzHelloDecode fuzzes the handshake's messages, and SnapshotRequest,
 // whose decoders share the string and integer readers.
 func FuzzHelloDecode(f *testing.F) {
-	f.Add((&Hello{Version: Version, Name: "ldn-oms-01", MaxMessage: DefaultMaxMessage, Software: "netprobe dev"}).Append(nil))
+	f.Add((&Hello{MinVersion: 1, MaxVersion: 1, Name: "ldn-oms-01", MaxMessage: DefaultMaxMessage, Software: "netprobe dev"}).Append(nil))
+	f.Add((&Hello{MinVersion: MinVersion, MaxVersion: MaxVersion, Name: "ldn-oms-01", MaxMessage: DefaultMaxMessage}).Append(nil))
 	f.Add((&Hello{}).Append(nil))
-	f.Add((&Welcome{Version: Version, MaxMessage: DefaultMaxMessage}).Append(nil))
+	f.Add((&Welcome{Version: 1, MaxMessage: DefaultMaxMessage}).Append(nil))
+	f.Add((&Welcome{Version: 2, MaxMessage: DefaultMaxMessage, MinVersion: 1, MaxVersion: 2, Limits: Limits{MaxCells: 1e6}}).Append(nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRoundTrip[Hello](t, data)
 		fuzzRoundTrip[Welcome](t, data)

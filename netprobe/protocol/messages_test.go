@@ -39,13 +39,18 @@ func TestMessageRoundTrip(t *testing.T) {
 		into     func() message
 		wantKind Kind
 	}{
-		{"hello", &Hello{Version: Version, Name: "ldn-oms-01", MaxMessage: DefaultMaxMessage, Software: "netprobe v0.1.0 (linux/amd64)"},
+		{"hello", &Hello{MinVersion: MinVersion, MaxVersion: MaxVersion, Name: "ldn-oms-01", MaxMessage: DefaultMaxMessage, Software: "netprobe v0.1.0 (linux/amd64)"},
+			func() message { return new(Hello) }, KindHello},
+		{"hello one version", &Hello{MinVersion: 1, MaxVersion: 1, Name: "ldn-oms-01", MaxMessage: DefaultMaxMessage},
 			func() message { return new(Hello) }, KindHello},
 		{"hello empty", &Hello{},
 			func() message { return new(Hello) }, KindHello},
-		{"hello extremes", &Hello{Version: 1<<32 - 1, Name: "名前/with\x00nul", MaxMessage: 1<<32 - 1, Software: strings.Repeat("x", 300)},
+		{"hello extremes", &Hello{MinVersion: 1<<32 - 2, MaxVersion: 1<<32 - 1, Name: "名前/with\x00nul", MaxMessage: 1<<32 - 1, Software: strings.Repeat("x", 300)},
 			func() message { return new(Hello) }, KindHello},
-		{"welcome", &Welcome{Version: Version, MaxMessage: 1 << 20},
+		{"welcome v1", &Welcome{Version: 1, MaxMessage: 1 << 20},
+			func() message { return new(Welcome) }, KindWelcome},
+		{"welcome v2", &Welcome{Version: 2, MaxMessage: 1 << 20, MinVersion: 1, MaxVersion: 2,
+			Limits: Limits{MaxDataviews: 10_000, MaxColumns: 512, MaxHeadlines: 256, MaxRows: 100_000, MaxCells: 1 << 40}},
 			func() message { return new(Welcome) }, KindWelcome},
 		{"welcome zero", &Welcome{},
 			func() message { return new(Welcome) }, KindWelcome},
@@ -77,6 +82,83 @@ func TestMessageRoundTrip(t *testing.T) {
 				t.Errorf("KindOf = %v, %v; want %v", k, err, tt.wantKind)
 			}
 		})
+	}
+}
+
+// A version-1 netprobe's Hello, byte for byte as it was sent before
+// version ranges existed, reads as a probe that speaks version 1 only.
+func TestHelloVersion1(t *testing.T) {
+	v1 := []byte{byte(KindHello), 1, 2, 'p', '1', 0x80, 0x80, 0x80, 0x02, 2, 'v', '1'}
+	var h Hello
+	if err := h.Decode(v1); err != nil {
+		t.Fatal(err)
+	}
+	want := Hello{MinVersion: 1, MaxVersion: 1, Name: "p1", MaxMessage: 4 << 20, Software: "v1"}
+	if h != want {
+		t.Fatalf("decoded %+v, want %+v", h, want)
+	}
+	if got := want.Append(nil); string(got) != string(v1) {
+		t.Fatalf("a one-version Hello encodes as % x, want the version-1 bytes % x", got, v1)
+	}
+	bad := append(append([]byte(nil), v1...), 1) // a "range" of 1 to 1
+	if err := new(Hello).Decode(bad); err == nil || !strings.Contains(err.Error(), "not above min version") {
+		t.Fatalf("Hello with max version 1 after min 1: err = %v", err)
+	}
+}
+
+// A version-1 Welcome has no fields after MaxMessage, so a version-1
+// netprobe reads what a newer gateway sends it.
+func TestWelcomeVersion1HasNoRange(t *testing.T) {
+	w := Welcome{Version: 1, MaxMessage: 1 << 20, MinVersion: 1, MaxVersion: 2, Limits: Limits{MaxRows: 9}}
+	enc := w.Append(nil)
+	if want := []byte{byte(KindWelcome), 1, 0x80, 0x80, 0x40}; string(enc) != string(want) {
+		t.Fatalf("version-1 Welcome = % x, want % x", enc, want)
+	}
+	bad := Welcome{Version: 3, MinVersion: 1, MaxVersion: 2}
+	if err := new(Welcome).Decode(bad.Append(nil)); err == nil || !strings.Contains(err.Error(), "outside") {
+		t.Fatalf("Welcome agreeing on a version outside its own range: err = %v", err)
+	}
+}
+
+func TestAgree(t *testing.T) {
+	tests := []struct {
+		name                   string
+		aMin, aMax, bMin, bMax uint32
+		want                   uint32
+		err                    string
+	}{
+		{"same", 1, 2, 1, 2, 2, ""},
+		{"older probe", 1, 1, 1, 2, 1, ""},
+		{"older gateway", 1, 2, 1, 1, 1, ""},
+		{"overlap in the middle", 1, 3, 2, 5, 3, ""},
+		{"disjoint", 2, 2, 1, 1, 0, "no protocol version in common: version 2 against version 1"},
+		{"disjoint ranges", 3, 4, 1, 2, 0, "versions 3 to 4 against versions 1 to 2"},
+		{"zero", 0, 0, 0, 0, 0, "no protocol version in common"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := Agree(tt.aMin, tt.aMax, tt.bMin, tt.bMax)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("Agree = %d, %v; want an error containing %q", v, err, tt.err)
+				}
+				return
+			}
+			if err != nil || v != tt.want {
+				t.Fatalf("Agree = %d, %v; want %d", v, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCost(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want uint64
+	}{{"", 1}, {"12.30", 1}, {strings.Repeat("x", CostUnit-1), 1}, {strings.Repeat("x", CostUnit), 2}, {strings.Repeat("x", 10*CostUnit+5), 11}} {
+		if got := Cost(c.text); got != c.want {
+			t.Errorf("Cost(%d bytes) = %d, want %d", len(c.text), got, c.want)
+		}
 	}
 }
 
