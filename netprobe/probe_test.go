@@ -26,6 +26,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // slowSampler takes longer than its tick and records when each sample
 // started and whether two samples ever overlapped.
+func (*slowSampler) Close() error { return nil }
+
 type slowSampler struct {
 	mu         sync.Mutex
 	running    bool
@@ -255,6 +257,8 @@ func TestRunnerRestartKeepsDataviews(t *testing.T) {
 	}
 }
 
+func (*countSampler) Close() error { return nil }
+
 type countSampler struct{ n int }
 
 func (c *countSampler) Sample(context.Context) ([]samplers.Dataview, error) {
@@ -265,6 +269,8 @@ func (c *countSampler) Sample(context.Context) ([]samplers.Dataview, error) {
 
 // gatedSampler samples only when its test lets it, through the gate its
 // params name, so a test decides exactly when a sample lands.
+func (*gatedSampler) Close() error { return nil }
+
 type gatedSampler struct {
 	gate chan struct{}
 	n    int
@@ -283,6 +289,8 @@ func (g *gatedSampler) Sample(ctx context.Context) ([]samplers.Dataview, error) 
 
 // lateSampler takes a while over its first sample, as a sampler that
 // must measure a rate over an interval does.
+func (*lateSampler) Close() error { return nil }
+
 type lateSampler struct {
 	delay   time.Duration
 	sampled bool
@@ -317,13 +325,13 @@ func newGate(t *testing.T) (chan struct{}, json.RawMessage) {
 }
 
 func init() {
-	samplers.Register(samplers.Type{Name: "test-count", New: func(p json.RawMessage) (samplers.Sampler, error) {
+	samplers.Register(samplers.Type{Name: "test-count", Validate: func(json.RawMessage) error { return nil }, New: func(p json.RawMessage, _ samplers.Env) (samplers.Sampler, error) {
 		var opts struct {
 			PerCPU bool `json:"percpu"`
 		}
 		return &countSampler{}, samplers.DecodeParams(p, &opts)
 	}})
-	samplers.Register(samplers.Type{Name: "test-late", New: func(p json.RawMessage) (samplers.Sampler, error) {
+	samplers.Register(samplers.Type{Name: "test-late", Validate: func(json.RawMessage) error { return nil }, New: func(p json.RawMessage, _ samplers.Env) (samplers.Sampler, error) {
 		var opts struct {
 			DelayMS int `json:"delay_ms"`
 		}
@@ -332,7 +340,7 @@ func init() {
 		}
 		return &lateSampler{delay: time.Duration(opts.DelayMS) * time.Millisecond}, nil
 	}})
-	samplers.Register(samplers.Type{Name: "test-gated", New: func(p json.RawMessage) (samplers.Sampler, error) {
+	samplers.Register(samplers.Type{Name: "test-gated", Validate: func(json.RawMessage) error { return nil }, New: func(p json.RawMessage, _ samplers.Env) (samplers.Sampler, error) {
 		var opts struct {
 			Gate string `json:"gate"`
 		}

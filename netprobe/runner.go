@@ -160,7 +160,7 @@ func (r *runner) apply(cfg []protocol.SamplerConfig) {
 		if _, running := r.instances[id]; running {
 			continue
 		}
-		s, err := samplers.New(c.Type, c.Params)
+		s, err := samplers.New(c.Type, c.Params, samplers.Env{})
 		if err != nil {
 			r.log.Error("sampler not started", "entity", c.Entity, "sampler", c.Name, "err", err)
 			if restarted[id] {

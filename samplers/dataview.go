@@ -71,8 +71,11 @@ type Dataview struct {
 }
 
 // Sampler produces dataviews. Sample is called on the sampler's tick, never
-// concurrently with itself, and must return promptly when ctx is done.
-// A sampler is not safe for concurrent use.
+// concurrently with itself, and must return promptly when ctx is done,
+// also when it is cancelled in the middle of a sample. Close is called
+// once, after the last Sample, and releases whatever the sampler holds
+// (open files, process handles). A sampler is not safe for concurrent use.
 type Sampler interface {
 	Sample(ctx context.Context) ([]Dataview, error)
+	Close() error
 }

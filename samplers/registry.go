@@ -18,17 +18,20 @@ const (
 	DefaultInterval = time.Second
 )
 
-// Factory builds a sampler from its parameters, given as a JSON object (nil
-// or empty for the defaults). It validates them and has no side effects: it
-// starts nothing and touches no file.
-type Factory func(params json.RawMessage) (Sampler, error)
-
 // Type describes one kind of sampler.
 type Type struct {
 	// Name is what configurations call it: "cpu", "memory".
 	Name string
-	// New builds an instance.
-	New Factory
+	// Validate checks parameters, given as a JSON object (nil or empty for
+	// the defaults), without touching the system: the gateway calls it
+	// when it reads its configuration, far from the server the sampler
+	// will run on. An error names the field at fault.
+	Validate func(params json.RawMessage) error
+	// New builds an instance on the netprobe, for the host's Env. It
+	// checks params as Validate does, and paths against env, and has no
+	// other side effects: it starts nothing and opens nothing until the
+	// first Sample.
+	New func(params json.RawMessage, env Env) (Sampler, error)
 	// SampleConfig is a YAML sampler definition that documents the
 	// parameters; the demo composes these.
 	SampleConfig string
@@ -42,8 +45,8 @@ var (
 // Register adds a sampler type. It panics on a duplicate or incomplete
 // registration: that is a programming mistake.
 func Register(t Type) {
-	if t.Name == "" || t.New == nil {
-		panic("samplers: Register needs a name and a factory")
+	if t.Name == "" || t.New == nil || t.Validate == nil {
+		panic("samplers: Register needs a name, a Validate and a New")
 	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
@@ -73,13 +76,25 @@ func TypeNames() []string {
 	return names
 }
 
-// New builds a sampler of the named type.
-func New(typ string, params json.RawMessage) (Sampler, error) {
+// Validate checks params for a sampler of the named type.
+func Validate(typ string, params json.RawMessage) error {
+	t, ok := Lookup(typ)
+	if !ok {
+		return fmt.Errorf("unknown sampler type %q (known: %v)", typ, TypeNames())
+	}
+	if err := t.Validate(params); err != nil {
+		return fmt.Errorf("%s sampler: %w", typ, err)
+	}
+	return nil
+}
+
+// New builds a sampler of the named type for env.
+func New(typ string, params json.RawMessage, env Env) (Sampler, error) {
 	t, ok := Lookup(typ)
 	if !ok {
 		return nil, fmt.Errorf("unknown sampler type %q (known: %v)", typ, TypeNames())
 	}
-	s, err := t.New(params)
+	s, err := t.New(params, env)
 	if err != nil {
 		return nil, fmt.Errorf("%s sampler: %w", typ, err)
 	}

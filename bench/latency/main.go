@@ -31,6 +31,8 @@ import (
 // clock is a sampler whose only cell is the time of sampling.
 type clock struct{}
 
+func (clock) Close() error { return nil }
+
 func (clock) Sample(context.Context) ([]samplers.Dataview, error) {
 	return []samplers.Dataview{{Name: "clock", Columns: []string{"ns"}, Rows: []samplers.Row{
 		{Name: "now", Cells: []samplers.Cell{samplers.Int(time.Now().UnixNano())}},
@@ -54,9 +56,9 @@ func main() {
 }
 
 func init() {
-	samplers.Register(samplers.Type{Name: "clock", New: func(p json.RawMessage) (samplers.Sampler, error) {
-		return clock{}, samplers.DecodeParams(p, &struct{}{})
-	}})
+	noParams := func(p json.RawMessage) error { return samplers.DecodeParams(p, &struct{}{}) }
+	samplers.Register(samplers.Type{Name: "clock", Validate: noParams,
+		New: func(p json.RawMessage, _ samplers.Env) (samplers.Sampler, error) { return clock{}, noParams(p) }})
 }
 
 // measure runs a gateway and a netprobe with clock samplers and returns

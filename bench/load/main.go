@@ -36,11 +36,13 @@ const childEnv = "WATCHFLOOR_LOAD_GATEWAY_CONFIG"
 type loadSampler struct{}
 
 func (loadSampler) Sample(context.Context) ([]samplers.Dataview, error) { return nil, nil }
+func (loadSampler) Close() error                                        { return nil }
+
+func noParams(p json.RawMessage) error { return samplers.DecodeParams(p, &struct{}{}) }
 
 func init() {
-	samplers.Register(samplers.Type{Name: "load", New: func(p json.RawMessage) (samplers.Sampler, error) {
-		return loadSampler{}, samplers.DecodeParams(p, &struct{}{})
-	}})
+	samplers.Register(samplers.Type{Name: "load", Validate: noParams,
+		New: func(p json.RawMessage, _ samplers.Env) (samplers.Sampler, error) { return loadSampler{}, noParams(p) }})
 }
 
 type params struct {

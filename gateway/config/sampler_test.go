@@ -16,41 +16,49 @@ import (
 //     defaults alone are invalid.
 //   - test-any: params any JSON object.
 func init() {
-	samplers.Register(samplers.Type{Name: "test", New: func(params json.RawMessage) (samplers.Sampler, error) {
+	register("test", func(params json.RawMessage) error {
 		p := testParams{N: 1}
 		if err := samplers.DecodeParams(params, &p); err != nil {
-			return nil, err
+			return err
 		}
 		if p.N < 0 || p.N > 100 {
-			return nil, errors.New("params: n must be from 0 to 100")
+			return errors.New("params: n must be from 0 to 100")
 		}
-		return &testSampler{n: p.N}, nil
-	}})
-	samplers.Register(samplers.Type{Name: "test-strict", New: func(params json.RawMessage) (samplers.Sampler, error) {
+		return nil
+	})
+	register("test-strict", func(params json.RawMessage) error {
 		var p testParams
 		if err := samplers.DecodeParams(params, &p); err != nil {
-			return nil, err
+			return err
 		}
 		if p.N < 1 {
-			return nil, errors.New("params: n is required and must be at least 1")
+			return errors.New("params: n is required and must be at least 1")
 		}
-		return &testSampler{n: p.N}, nil
-	}})
-	samplers.Register(samplers.Type{Name: "test-any", New: func(params json.RawMessage) (samplers.Sampler, error) {
+		return nil
+	})
+	register("test-any", func(params json.RawMessage) error {
 		var p map[string]any
-		if err := samplers.DecodeParams(params, &p); err != nil {
-			return nil, err
-		}
-		return &testSampler{}, nil
-	}})
+		return samplers.DecodeParams(params, &p)
+	})
+}
+
+func register(name string, validate func(json.RawMessage) error) {
+	samplers.Register(samplers.Type{Name: name, Validate: validate,
+		New: func(params json.RawMessage, _ samplers.Env) (samplers.Sampler, error) {
+			if err := validate(params); err != nil {
+				return nil, err
+			}
+			return &testSampler{}, nil
+		}})
 }
 
 type testParams struct {
 	N int `json:"n"`
 }
 
-type testSampler struct{ n int }
+type testSampler struct{}
 
 var _ samplers.Sampler = (*testSampler)(nil)
 
 func (s *testSampler) Sample(context.Context) ([]samplers.Dataview, error) { return nil, nil }
+func (s *testSampler) Close() error                                        { return nil }

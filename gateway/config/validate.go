@@ -156,8 +156,8 @@ func isHexSHA256(s string) bool {
 }
 
 // sampler checks a sampler's type, interval and parameters. The
-// parameters are checked by building the sampler, which has no side
-// effects.
+// parameters are checked by the type's Validate, which touches nothing:
+// the sampler is built on its probe's host.
 func (v *validator) sampler(f string, s Sampler) {
 	if s.Interval < samplers.MinInterval {
 		v.errorf(f+".interval", "%v is below the minimum interval %v", s.Interval, samplers.MinInterval)
@@ -176,7 +176,7 @@ func (v *validator) sampler(f string, s Sampler) {
 	if v.skipped(f+".type") || v.skipped(f+".params") {
 		return
 	}
-	if _, err := samplers.New(s.Type, s.Params); err != nil {
+	if err := samplers.Validate(s.Type, s.Params); err != nil {
 		v.errorf(f+".params", "%v", err)
 	}
 }

@@ -16,7 +16,7 @@ func TestRegistered(t *testing.T) {
 		if typ.SampleConfig == "" {
 			t.Errorf("type %q has no sample config", name)
 		}
-		if _, err := samplers.New(name, nil); err != nil {
+		if _, err := samplers.New(name, nil, samplers.Env{}); err != nil {
 			t.Errorf("samplers.New(%q, defaults): %v", name, err)
 		}
 	}

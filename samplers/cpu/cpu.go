@@ -23,7 +23,7 @@ import (
 var sampleConfig string
 
 func init() {
-	samplers.Register(samplers.Type{Name: "cpu", New: New, SampleConfig: sampleConfig})
+	samplers.Register(samplers.Type{Name: "cpu", Validate: Validate, New: New, SampleConfig: sampleConfig})
 }
 
 // columns are the cpu dataview's columns, in order. Nice, irq and softirq
@@ -86,11 +86,24 @@ type Sampler struct {
 
 var _ samplers.Sampler = (*Sampler)(nil)
 
-// New builds a cpu sampler from its parameters (see sample.yaml). It
-// rejects unknown parameters and reads nothing until the first Sample.
-func New(params json.RawMessage) (samplers.Sampler, error) {
+func parse(params json.RawMessage) (config, error) {
 	c := config{PerCPU: true}
-	if err := samplers.DecodeParams(params, &c); err != nil {
+	err := samplers.DecodeParams(params, &c)
+	return c, err
+}
+
+// Validate checks a cpu sampler's parameters (see sample.yaml): unknown
+// ones are refused.
+func Validate(params json.RawMessage) error {
+	_, err := parse(params)
+	return err
+}
+
+// New builds a cpu sampler from its parameters. It reads /proc, which
+// every host allows, and nothing until the first Sample.
+func New(params json.RawMessage, _ samplers.Env) (samplers.Sampler, error) {
+	c, err := parse(params)
+	if err != nil {
 		return nil, err
 	}
 	return newSampler(c, gopsutilSource{}), nil
@@ -144,6 +157,9 @@ func (s *Sampler) Sample(ctx context.Context) ([]samplers.Dataview, error) {
 	}
 	return []samplers.Dataview{dv}, nil
 }
+
+// Close releases nothing: the sampler holds no files between samples.
+func (s *Sampler) Close() error { return nil }
 
 // rate returns one CPU's cells for the interval since its previous counters
 // (since boot if there are none) and makes cur the new baseline.

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchfloor/watchfloor/samplers"
+
 	"github.com/shirou/gopsutil/v4/common"
 )
 
@@ -24,7 +26,7 @@ func withProc(ctx context.Context, dir string) context.Context {
 // the rates against figures worked out by hand from the counters. Fields in
 // /proc/stat: user nice system idle iowait irq softirq steal guest guest_nice.
 func TestFixtureSteps(t *testing.T) {
-	s, err := New(nil)
+	s, err := New(nil, samplers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func TestFixtureSteps(t *testing.T) {
 }
 
 func TestFixtureTotalOnly(t *testing.T) {
-	s, err := New(json.RawMessage(`{"percpu": false}`))
+	s, err := New(json.RawMessage(`{"percpu": false}`), samplers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +131,7 @@ func TestFixtureTotalOnly(t *testing.T) {
 }
 
 func TestMissingProc(t *testing.T) {
-	s, err := New(nil)
+	s, err := New(nil, samplers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +165,7 @@ func procStatCores(t *testing.T) int {
 }
 
 func TestLive(t *testing.T) {
-	s, err := New(nil)
+	s, err := New(nil, samplers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +220,7 @@ func TestLive(t *testing.T) {
 // total user time moved. The machine is shared, so only the lower bound
 // is ours to assert.
 func TestLiveBurn(t *testing.T) {
-	s, err := New(json.RawMessage(`{"percpu": false}`))
+	s, err := New(json.RawMessage(`{"percpu": false}`), samplers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ func TestNewParams(t *testing.T) {
 	good := func(name, params string, want config) {
 		t.Helper()
 		t.Run(name, func(t *testing.T) {
-			s, err := New(json.RawMessage(params))
+			s, err := New(json.RawMessage(params), samplers.Env{})
 			if err != nil {
 				t.Fatalf("New(%s): %v", params, err)
 			}
@@ -52,7 +52,7 @@ func TestSampleConfig(t *testing.T) {
 }
 
 func TestSampleCancelled(t *testing.T) {
-	s, err := New(nil)
+	s, err := New(nil, samplers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 var sampleConfig string
 
 func init() {
-	samplers.Register(samplers.Type{Name: "memory", New: New, SampleConfig: sampleConfig})
+	samplers.Register(samplers.Type{Name: "memory", Validate: Validate, New: New, SampleConfig: sampleConfig})
 }
 
 // columns are the memory dataview's columns, in order.
@@ -38,16 +38,24 @@ type Sampler struct {
 
 var _ samplers.Sampler = (*Sampler)(nil)
 
-// New builds a memory sampler. It takes no parameters: empty params or {}
-// are accepted and any field is rejected. It reads nothing until the first
-// Sample.
-func New(params json.RawMessage) (samplers.Sampler, error) {
+// Validate checks a memory sampler's parameters. It takes none: empty
+// params or {} are accepted and any field is refused.
+func Validate(params json.RawMessage) error {
 	var none struct{}
-	if err := samplers.DecodeParams(params, &none); err != nil {
+	return samplers.DecodeParams(params, &none)
+}
+
+// New builds a memory sampler. It reads /proc, which every host allows,
+// and nothing until the first Sample.
+func New(params json.RawMessage, _ samplers.Env) (samplers.Sampler, error) {
+	if err := Validate(params); err != nil {
 		return nil, err
 	}
 	return &Sampler{src: gopsutilSource{}}, nil
 }
+
+// Close releases nothing: the sampler holds no files between samples.
+func (s *Sampler) Close() error { return nil }
 
 // Sample returns the "memory" dataview with a "physical" and a "swap" row.
 // Used is what is not available: for physical memory that leaves out the

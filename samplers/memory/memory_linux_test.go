@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/watchfloor/watchfloor/samplers"
+
 	"github.com/shirou/gopsutil/v4/common"
 )
 
@@ -21,7 +23,7 @@ func withProc(ctx context.Context, dir string) context.Context {
 func TestFixtures(t *testing.T) {
 	f := func(dir string, want ...string) {
 		t.Helper()
-		s, err := New(nil)
+		s, err := New(nil, samplers.Env{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +50,7 @@ func TestFixtures(t *testing.T) {
 }
 
 func TestMissingProc(t *testing.T) {
-	s, err := New(nil)
+	s, err := New(nil, samplers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func meminfo(t *testing.T) map[string]uint64 {
 }
 
 func TestLive(t *testing.T) {
-	s, err := New(nil)
+	s, err := New(nil, samplers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

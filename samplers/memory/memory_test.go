@@ -12,7 +12,7 @@ import (
 
 func TestNewParams(t *testing.T) {
 	for _, params := range []string{"", "null", "{}", " { } "} {
-		if _, err := New(json.RawMessage(params)); err != nil {
+		if _, err := New(json.RawMessage(params), samplers.Env{}); err != nil {
 			t.Errorf("New(%q): %v", params, err)
 		}
 	}
@@ -35,7 +35,7 @@ func TestSampleConfig(t *testing.T) {
 }
 
 func TestSampleCancelled(t *testing.T) {
-	s, err := New(nil)
+	s, err := New(nil, samplers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func SampleConfig(t *testing.T, typeName string) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := typ.New(params); err != nil {
+	if _, err := typ.New(params, samplers.Env{}); err != nil {
 		t.Errorf("New(sample config params %s): %v", params, err)
 	}
 	return def.Params
@@ -59,7 +59,7 @@ func SampleConfig(t *testing.T, typeName string) map[string]any {
 func BadParams(t *testing.T, typeName, name, params, want string) {
 	t.Helper()
 	t.Run(name, func(t *testing.T) {
-		_, err := samplers.New(typeName, json.RawMessage(params))
+		_, err := samplers.New(typeName, json.RawMessage(params), samplers.Env{})
 		if err == nil {
 			t.Fatalf("New(%s): no error, want one mentioning %q", params, want)
 		}
