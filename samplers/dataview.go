@@ -2,6 +2,7 @@ package samplers
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strconv"
 )
@@ -78,4 +79,21 @@ type Dataview struct {
 type Sampler interface {
 	Sample(ctx context.Context) ([]Dataview, error)
 	Close() error
+}
+
+// Step ends a sample after one of its steps: it returns nil when err is
+// nil and ctx is still live, and otherwise an error saying what the step
+// was doing. A done ctx wins over err, so a step cut short by the
+// cancellation (or one that finished just as ctx ended) reports ctx's
+// error, which callers test with errors.Is. Samplers call it after every
+// access to the operating system, so that a sample cancelled in the middle
+// stops at the next step rather than at the end.
+func Step(ctx context.Context, what string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("%s: %w", what, ctxErr)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }

@@ -1,7 +1,10 @@
 package samplers
 
 import (
+	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -119,5 +122,28 @@ func TestInt(t *testing.T) {
 				t.Errorf("Int(%d) = %+v, but Text(%q) = %+v", tt.v, c, c.Raw, want)
 			}
 		})
+	}
+}
+
+func TestStep(t *testing.T) {
+	live := context.Background()
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	failed := errors.New("read /proc/stat: no such file")
+
+	if err := Step(live, "read", nil); err != nil {
+		t.Errorf("a step that worked with a live context: %v", err)
+	}
+	if err := Step(live, "read CPU times", failed); !errors.Is(err, failed) || err.Error() != "read CPU times: read /proc/stat: no such file" {
+		t.Errorf("a failed step: %v, want it wrapped with what the step did", err)
+	}
+	// A step that worked but whose context ended meanwhile must stop the
+	// sample, and a step that failed because of the cancellation reports
+	// the cancellation.
+	for _, stepErr := range []error{nil, failed} {
+		err := Step(cancelled, "read CPU times", stepErr)
+		if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "read CPU times: ") {
+			t.Errorf("step error %v with a cancelled context: %v, want context.Canceled wrapped", stepErr, err)
+		}
 	}
 }

@@ -27,12 +27,42 @@ type Config struct {
 	// AllowInsecureHTTP is the operator's explicit opt-out from the rule
 	// that plain HTTP is served only on loopback.
 	AllowInsecureHTTP bool
+	// PublicURL is the absolute http:// or https:// URL people reach the
+	// gateway at, as written; "" when the configuration gives none. It is
+	// used in links, and its host is accepted as a Host header.
+	PublicURL string
+	// AllowedHosts are further host names and IP addresses, without ports,
+	// the gateway answers browsers for, beyond the loopback names, the
+	// listen host and PublicURL's host.
+	AllowedHosts []string
+	// Limits are what the gateway holds for each probe.
+	Limits Limits
 	// Probes are the netprobes allowed to connect.
 	Probes []Probe
 	// Samplers are the sampler instances entities may run.
 	Samplers []Sampler
 	// Entities are the managed entities, each on one probe.
 	Entities []Entity
+}
+
+// Limits are what the gateway holds for each probe; a probe whose batch
+// would pass one is refused. The package documentation says what each
+// counts.
+type Limits struct {
+	MaxDataviews int // dataviews per probe
+	MaxColumns   int // columns per dataview
+	MaxHeadlines int // headlines per dataview
+	MaxRows      int // rows per dataview
+	// MaxCells is the probe's cell budget: what all its dataviews may
+	// cost together, counted as protocol.Cost says.
+	MaxCells int64
+}
+
+// DefaultLimits returns the limits Parse fills in for those the
+// configuration leaves out. Validate fills in nothing, so a Config built in
+// code starts from these.
+func DefaultLimits() Limits {
+	return Limits{MaxDataviews: 10_000, MaxColumns: 512, MaxHeadlines: 256, MaxRows: 100_000, MaxCells: 1_000_000}
 }
 
 // TLS names the gateway's certificate and key files. Whether they exist is
@@ -86,12 +116,12 @@ func Load(file string) (*Config, error) {
 // messages and kept in Config.File. On failure it returns a nil Config and
 // Errors holding every problem found, in file order.
 func Parse(file string, data []byte) (*Config, error) {
-	d := newDecoder(file)
+	d := newDecoder(file, "the configuration")
 	root, ok := d.parse(data)
 	if !ok {
 		return nil, d.errs.err()
 	}
-	c := d.config(root)
+	c := decodeConfig(root)
 	v := &validator{file: file, place: d.place, skip: d.skip}
 	v.check(c)
 	errs := append(d.errs, v.errs...)
@@ -103,8 +133,9 @@ func Parse(file string, data []byte) (*Config, error) {
 
 // Validate checks c as Parse would after decoding it, for configurations
 // built in code. Its errors name fields but have no lines. Parse fills in
-// defaults before validating; Validate does not, so c.Listen must be set
-// and every interval must be at least samplers.MinInterval.
+// defaults before validating; Validate does not, so c.Listen must be set,
+// every interval must be at least samplers.MinInterval and every limit
+// must be set (DefaultLimits has the defaults).
 func (c *Config) Validate() error {
 	v := &validator{file: c.File}
 	v.check(c)

@@ -29,42 +29,42 @@ func TestParse(t *testing.T) {
 		{
 			name: "empty file takes defaults",
 			yaml: "allow_insecure_http: true\n",
-			want: &config.Config{Listen: ":7039", AllowInsecureHTTP: true},
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: ":7039", AllowInsecureHTTP: true},
 		},
 		{
 			name: "loopback needs no tls",
 			yaml: "listen: 127.0.0.1:7039",
-			want: &config.Config{Listen: "127.0.0.1:7039"},
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: "127.0.0.1:7039"},
 		},
 		{
 			name: "localhost needs no tls",
 			yaml: "listen: localhost:7039",
-			want: &config.Config{Listen: "localhost:7039"},
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: "localhost:7039"},
 		},
 		{
 			name: "IPv6 loopback needs no tls",
 			yaml: `listen: "[::1]:0"`,
-			want: &config.Config{Listen: "[::1]:0"},
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: "[::1]:0"},
 		},
 		{
 			name: "tls on every interface",
 			yaml: "tls: {cert_file: c.pem, key_file: k.pem}",
-			want: &config.Config{Listen: ":7039", TLS: &config.TLS{CertFile: "c.pem", KeyFile: "k.pem"}},
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: ":7039", TLS: &config.TLS{CertFile: "c.pem", KeyFile: "k.pem"}},
 		},
 		{
 			name: "host name with tls",
 			yaml: "listen: gw.example.com:443\ntls: {cert_file: c.pem, key_file: k.pem}",
-			want: &config.Config{Listen: "gw.example.com:443", TLS: &config.TLS{CertFile: "c.pem", KeyFile: "k.pem"}},
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: "gw.example.com:443", TLS: &config.TLS{CertFile: "c.pem", KeyFile: "k.pem"}},
 		},
 		{
 			name: "explicit opt-out",
 			yaml: "listen: 10.0.0.1:7039\nallow_insecure_http: True",
-			want: &config.Config{Listen: "10.0.0.1:7039", AllowInsecureHTTP: true},
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: "10.0.0.1:7039", AllowInsecureHTTP: true},
 		},
 		{
 			name: "sampler defaults",
 			yaml: "listen: 127.0.0.1:1\nsamplers: [{name: s, type: test}, {name: t, type: test, interval: 0s, params: ~}]",
-			want: &config.Config{Listen: "127.0.0.1:1", Samplers: []config.Sampler{
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: "127.0.0.1:1", Samplers: []config.Sampler{
 				{Name: "s", Type: "test", Interval: samplers.DefaultInterval},
 				{Name: "t", Type: "test", Interval: samplers.DefaultInterval},
 			}},
@@ -72,7 +72,7 @@ func TestParse(t *testing.T) {
 		{
 			name: "interval at the floor",
 			yaml: "listen: 127.0.0.1:1\nsamplers: [{name: s, type: test, interval: 100ms, params: {}}]",
-			want: &config.Config{Listen: "127.0.0.1:1", Samplers: []config.Sampler{
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: "127.0.0.1:1", Samplers: []config.Sampler{
 				{Name: "s", Type: "test", Interval: 100 * time.Millisecond, Params: []byte(`{}`)},
 			}},
 		},
@@ -94,7 +94,7 @@ samplers:
       html: "<&>"
       list: [1, [], {}]
 `,
-			want: &config.Config{Listen: "127.0.0.1:1", Samplers: []config.Sampler{{
+			want: &config.Config{Limits: config.DefaultLimits(), Listen: "127.0.0.1:1", Samplers: []config.Sampler{{
 				Name: "s", Type: "test-any", Interval: time.Second,
 				Params: []byte(`{"int":16,"big":18446744073709551615,"float":1500,"bool":true,"null":null,"str":"007",` +
 					`"plain":"007x","date":"2001-12-14","html":"\u003c\u0026\u003e","list":[1,[],{}]}`),
@@ -111,10 +111,37 @@ entities:
 `,
 			want: &config.Config{
 				Listen: "127.0.0.1:1",
+				Limits: config.DefaultLimits(),
 				Probes: []config.Probe{{Name: "1.10", TokenSHA256: token1}},
 				Entities: []config.Entity{{Name: "true", Probe: "1.10",
 					Attributes: map[string]string{"tier": "007", "on": "yes", "empty": "", "with space": "a/b"}}},
 			},
+		},
+		{
+			name: "public URL, allowed hosts and limits",
+			yaml: `listen: 127.0.0.1:7039
+public_url: https://Watchfloor.example.com:8443/ops/
+allowed_hosts: [watchfloor, 10.1.2.3, "fd00::1", wf.example.com.]
+limits: {max_dataviews: 1_000, max_rows: 2e5, max_cells: 0x100000, max_columns: ~}
+`,
+			want: &config.Config{
+				Listen:       "127.0.0.1:7039",
+				PublicURL:    "https://Watchfloor.example.com:8443/ops/",
+				AllowedHosts: []string{"watchfloor", "10.1.2.3", "fd00::1", "wf.example.com."},
+				Limits:       config.Limits{MaxDataviews: 1000, MaxColumns: 512, MaxHeadlines: 256, MaxRows: 200_000, MaxCells: 1 << 20},
+			},
+		},
+		{
+			name: "limits at their largest",
+			yaml: "listen: 127.0.0.1:1\nlimits: {max_dataviews: 1e6, max_columns: 65536, max_headlines: 65536, max_rows: 1e7, max_cells: 1e9}",
+			want: &config.Config{Listen: "127.0.0.1:1", Limits: config.Limits{
+				MaxDataviews: 1_000_000, MaxColumns: 65536, MaxHeadlines: 65536, MaxRows: 10_000_000, MaxCells: 1_000_000_000,
+			}},
+		},
+		{
+			name: "empty limits take the defaults",
+			yaml: "listen: 127.0.0.1:1\nlimits:\npublic_url:\nallowed_hosts:\n",
+			want: &config.Config{Listen: "127.0.0.1:1", Limits: config.DefaultLimits()},
 		},
 		{
 			name: "aliases",
@@ -127,6 +154,7 @@ entities:
 `,
 			want: &config.Config{
 				Listen: "127.0.0.1:1",
+				Limits: config.DefaultLimits(),
 				Probes: []config.Probe{{Name: "p1", TokenSHA256: token1}},
 				Samplers: []config.Sampler{
 					{Name: "s1", Type: "test", Interval: time.Second, Params: []byte(`{"n":3}`)},
@@ -224,7 +252,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "probe with empty name",
 			yaml: head + "probes: [{name: , token_sha256: " + token1 + "}]",
-			want: []string{`2:17: probes[0].name: must not be empty`},
+			want: []string{`2:11: probes[0].name: must not be empty`},
 		},
 		{
 			name: "sampler without type",
@@ -254,7 +282,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "params key not a string",
 			yaml: head + "samplers: [{name: s, type: test-any, params: {[a]: 1}}]",
-			want: []string{`2:47: samplers[0].params: keys must be strings, not a list`},
+			want: []string{`2:47: keys must be strings, not a list`},
+		},
+		{
+			name: "params key an alias of a list",
+			yaml: head + "samplers: [{name: s, type: test-any, params: {a: &m [1], *m : 2}}]",
+			want: []string{`2:58: samplers[0].params: keys must be strings, not a list`},
 		},
 		{
 			name: "params merge key",
@@ -281,7 +314,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "null list element",
 			yaml: head + "probes:\n  -\n",
-			want: []string{`3:4: probes[0]: must be a mapping, not empty`},
+			want: []string{`3:3: probes[0]: must be a mapping, not empty`},
 		},
 		{
 			name: "key in quoted brackets",
@@ -297,6 +330,56 @@ func TestParseErrors(t *testing.T) {
 			name: "duplicate attribute",
 			yaml: headP + "entities: [{name: e, probe: p, attributes: {a: x, a: y}}]",
 			want: []string{`3:51: entities[0].attributes.a: duplicate key (first at line 3)`},
+		},
+		{
+			name: "public URL without a scheme",
+			yaml: head + "public_url: watchfloor.example.com",
+			want: []string{`2:13: public_url: "watchfloor.example.com" must be an absolute http:// or https:// URL, like "https://watchfloor.example.com"`},
+		},
+		{
+			name: "public URL without a host",
+			yaml: head + "public_url: 'https:///ops'",
+			want: []string{`2:13: public_url: "https:///ops" has no host`},
+		},
+		{
+			name: "public URL with a query",
+			yaml: head + "public_url: https://wf.example.com/?a=b",
+			want: []string{`2:13: public_url: "https://wf.example.com/?a=b" must not have a query or a fragment`},
+		},
+		{
+			name: "public URL with a fragment",
+			yaml: head + "public_url: https://wf.example.com/#",
+			want: []string{`2:13: public_url: "https://wf.example.com/#" must not have a query or a fragment`},
+		},
+		{
+			name: "public URL with a bad host",
+			yaml: head + "public_url: https://wf_example!.com",
+			want: []string{`2:13: public_url: host "wf_example!.com" is neither an IP address nor a host name`},
+		},
+		{
+			name: "public URL with a bad port",
+			yaml: head + "public_url: https://wf.example.com:70000",
+			want: []string{`2:13: public_url: port "70000" must be a number from 1 to 65535`},
+		},
+		{
+			name: "public URL that does not parse",
+			yaml: head + "public_url: 'https://[::1'",
+			want: []string{`2:13: public_url: not a URL: missing ']' in host`},
+		},
+		{
+			name: "public URL not a string",
+			yaml: head + "public_url: {url: x}",
+			want: []string{`2:13: public_url: must be a string, not a mapping`},
+		},
+		{
+			name: "limits with a tag that does not match",
+			yaml: head + "limits: {max_rows: !!str 10}",
+			want: []string{`2:20: limits.max_rows: must be a whole number, not "10"`},
+		},
+		{
+			name: "limits beyond an int64",
+			yaml: head + "limits: {max_cells: 1e19}",
+			want: []string{`2:21: limits.max_cells: "1e19" is too large`},
 		},
 	}
 	for _, tt := range tests {
@@ -375,6 +458,7 @@ func TestValidate(t *testing.T) {
 	good := func() *config.Config {
 		return &config.Config{
 			Listen:   "127.0.0.1:7039",
+			Limits:   config.DefaultLimits(),
 			Probes:   []config.Probe{{Name: "p", TokenSHA256: token1}},
 			Samplers: []config.Sampler{{Name: "s", Type: "test", Interval: time.Second}},
 			Entities: []config.Entity{{Name: "e", Probe: "p", Samplers: []string{"s"}}},
@@ -400,6 +484,30 @@ func TestValidate(t *testing.T) {
 			name:   "params not an object",
 			change: func(c *config.Config) { c.Samplers[0].Params = []byte(`[1]`) },
 			want:   "samplers[0].params: test sampler: params: json: cannot unmarshal array into Go value of type config_test.testParams",
+		},
+		{
+			name:   "limits left out are not defaulted",
+			change: func(c *config.Config) { c.Limits = config.Limits{MaxCells: 1} },
+			want: "limits.max_dataviews: must be from 1 to 1000000, not 0\n" +
+				"limits.max_columns: must be from 1 to 65536, not 0\n" +
+				"limits.max_headlines: must be from 1 to 65536, not 0\n" +
+				"limits.max_rows: must be from 1 to 10000000, not 0",
+		},
+		{
+			name:   "limits too large",
+			change: func(c *config.Config) { c.Limits.MaxCells = 1e9 + 1 },
+			want:   "limits.max_cells: must be from 1 to 1000000000, not 1000000001",
+		},
+		{
+			name:   "public URL",
+			change: func(c *config.Config) { c.PublicURL = "wss://wf.example.com" },
+			want:   `public_url: "wss://wf.example.com" must be an absolute http:// or https:// URL, like "https://watchfloor.example.com"`,
+		},
+		{
+			name:   "allowed hosts",
+			change: func(c *config.Config) { c.AllowedHosts = []string{"wf.example.com", "", "wf.example.com:80"} },
+			want: "allowed_hosts[1]: must not be empty\n" +
+				`allowed_hosts[2]: "wf.example.com:80" must be a host name or an IP address without a port`,
 		},
 		{
 			name: "several",

@@ -3,79 +3,67 @@ package config
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
-
-	"github.com/watchfloor/watchfloor/samplers"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
 )
 
-// The keys each mapping of the schema allows, in the order the
-// documentation gives them (and unknown-key errors list them).
-var (
-	topKeys     = []string{"listen", "tls", "allow_insecure_http", "probes", "samplers", "entities"}
-	tlsKeys     = []string{"cert_file", "key_file"}
-	probeKeys   = []string{"name", "token_sha256"}
-	samplerKeys = []string{"name", "type", "interval", "params"}
-	entityKeys  = []string{"name", "probe", "attributes", "samplers"}
-)
+// This file is a small decoder over the syntax tree of goccy/go-yaml,
+// which any schema of this package drives: the gateway's configuration
+// (schema.go) and, next, the rules. A schema is code that asks each value
+// for what it expects there (an object with known keys, a list, a string, a
+// whole number, free-form JSON). The decoder checks the kind, reports every
+// problem at its place with its field path rather than stopping at the
+// first, and records where each field was, so that validation of the
+// decoded values can place its errors too. It knows nothing of any schema.
 
-// Aliases let a few lines name a tree of billions of nodes ("billion
-// laughs"), so the decoder visits at most aliasFactor times the nodes
-// written in the file, or minAliasBudget if that is more, before giving
-// up. A real configuration that shares attributes and sampler lists
-// between its entities stays far below that.
+// place is a line and column, both from 1.
+type place struct{ line, col int }
+
+// Aliases let a few lines name a tree of billions of values ("billion
+// laughs"), so a decoder visits at most aliasFactor times the nodes written
+// in the file, or minAliasBudget if that is more, before giving up. A real
+// configuration that shares attributes and sampler lists between its
+// entities stays far below that.
 const (
 	aliasFactor    = 64
 	minAliasBudget = 1 << 16
 )
 
-// place is a node's line and column.
-type place struct{ line, col int }
-
-func placeOf(n *yaml.Node) place { return place{n.Line, n.Column} }
-
-// decoder walks a YAML node tree against the configuration's schema. It
-// collects every error with its place instead of stopping at the first,
-// and records where each field was, so that validation, which works on the
-// decoded Config, can place its own errors.
+// decoder holds what a document's decoding has found so far. It is used by
+// one goroutine.
 type decoder struct {
 	file string
-	errs Errors
-	// places holds the place of every decoded field's node, by field path.
+	// subject names the whole document in messages ("the configuration").
+	subject string
+	errs    Errors
+	// places holds the place of every value decoded, by field path.
 	places map[string]place
 	// bad holds the fields whose decoding failed: validation skips them
 	// and everything under them rather than report them twice.
 	bad map[string]bool
-	// visits is how many more nodes the walk may visit; budget is how
-	// many it could at first.
-	visits, budget int
-	// outer is the outermost alias being expanded in params, at field
-	// outerField.
-	outer      *yaml.Node
-	outerField string
+	// aliases maps each alias to the node its anchor names; an alias
+	// whose anchor is not before it is missing.
+	aliases map[*ast.AliasNode]ast.Node
+	// left is how many more values the decoding may visit; budget is how
+	// many it could at first. exhausted is set once it has run out.
+	left, budget int
+	exhausted    bool
 }
 
-// errTooLarge stops the walk when aliases expand it past its budget;
-// config recovers it.
-var errTooLarge = errors.New("too large")
-
-func newDecoder(file string) *decoder {
-	return &decoder{file: file, places: map[string]place{}, bad: map[string]bool{}}
+func newDecoder(file, subject string) *decoder {
+	return &decoder{file: file, subject: subject, places: map[string]place{"": {1, 1}}, bad: map[string]bool{}}
 }
 
-// fail records an error at n for field and marks the field bad.
-func (d *decoder) fail(n *yaml.Node, field, format string, args ...any) {
-	d.errs = append(d.errs, Error{File: d.file, Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)})
-	d.bad[field] = true
+// errorAt records an error at p.
+func (d *decoder) errorAt(p place, field, format string, args ...any) {
+	d.errs = append(d.errs, Error{File: d.file, Line: p.line, Column: p.col, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
 // place returns the place of field or, when it has none (a key left out),
@@ -103,228 +91,715 @@ func (d *decoder) skip(field string) bool {
 	}
 }
 
-// parse parses data into a node tree and returns its root: nil for an
-// empty file. ok is false when the YAML itself is broken; the error is
-// then in d.errs.
-func (d *decoder) parse(data []byte) (root *yaml.Node, ok bool) {
-	defer func() {
-		// yaml.v3 returns its errors; a panic would be a bug in it, and
-		// the operator's input must not crash the gateway.
-		if r := recover(); r != nil {
-			d.errs = append(d.errs, Error{File: d.file, Msg: fmt.Sprintf("YAML parser failed: %v", r)})
-			root, ok = nil, false
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-		return nil, true
-	} else if err != nil {
-		d.syntax(err, data)
-		return nil, false
-	}
-	var next yaml.Node
-	if err := dec.Decode(&next); err != nil && !errors.Is(err, io.EOF) {
-		d.syntax(err, data)
-		return nil, false
-	} else if err == nil {
-		// Carry on with the first document: its errors are worth
-		// reporting too.
-		d.errs = append(d.errs, Error{File: d.file, Line: next.Line, Column: next.Column,
-			Msg: "a second YAML document: the configuration is one document"})
-	}
-	if len(doc.Content) == 0 {
-		return nil, true
-	}
-	root = doc.Content[0]
-	d.budget = max(aliasFactor*count(root), minAliasBudget)
-	d.visits = d.budget
-	return root, true
-}
-
-// count returns the number of nodes written in the tree under n, not
-// following aliases.
-func count(n *yaml.Node) int {
-	c := 1
-	for _, k := range n.Content {
-		c += count(k)
-	}
-	return c
-}
-
-var (
-	syntaxLine    = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
-	unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
-)
-
-// parserProblems are the messages of yaml.v3's parser (as opposed to its
-// scanner) errors. For these it gives a 0-based line, one less than the
-// line meant (that of the collection or node being parsed, or of the
-// problem when that collection starts on the first line), and no line at
-// all when it is the first.
-var parserProblems = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found duplicate %TAG directive":         true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
-}
-
-// syntax records a YAML syntax error. yaml.v3 gives most with a line and
-// none with a column; for some without a line (bad UTF-8, control
-// characters, an unknown alias) the place is found here.
-func (d *decoder) syntax(err error, data []byte) {
-	msg := err.Error()
-	e := Error{File: d.file, Msg: strings.TrimPrefix(msg, "yaml: ")}
-	if m := syntaxLine.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Msg = m[2]
-	}
+// link resolves the aliases under root and sets the budget from the number
+// of nodes written. An alias names the last node before it with that
+// anchor, as YAML says; one inside the node its anchor names refers to
+// that node, which json catches. It returns the place and text of an
+// error that makes the tree unfit to decode, or msg "".
+func (d *decoder) link(root ast.Node) (p place, msg string) {
+	l := linker{links: &links{anchors: map[string]ast.Node{}, aliases: map[*ast.AliasNode]ast.Node{}}}
+	ast.Walk(l, root)
+	d.aliases = l.aliases
+	d.budget = max(aliasFactor*l.nodes, minAliasBudget)
+	d.left = d.budget
 	switch {
-	case parserProblems[e.Msg]:
-		// At the end of the stream this can point past the last line.
-		e.Line = min(e.Line+1, lineCount(data))
-	case e.Line > 0:
-		// A scanner error, placed right.
-	case unknownAnchor.MatchString(msg):
-		e.Line, e.Column = findAlias(data, unknownAnchor.FindStringSubmatch(msg)[1])
-	default:
-		e.Line, e.Column = badChar(data)
-		if e.Line == 0 {
-			// yaml.v3 leaves the line out when it is the first.
-			e.Line = 1
-		}
+	case l.dangling != nil:
+		return placeOf(l.dangling), fmt.Sprintf("the tag %s ends its line, and the lines below are not indented deeper than %s: "+
+			"write the value after the tag, or indent it", l.dangling.Start.Value, l.owner)
+	case l.deep != nil:
+		return placeOf(l.deep), fmt.Sprintf("collections nest more than %d deep", maxDepth)
 	}
-	d.errs = append(d.errs, e)
+	return place{}, ""
 }
 
-// findAlias returns the place of the first *name in data, or zeros.
-func findAlias(data []byte, name string) (line, col int) {
-	alias := []byte("*" + name)
-	for off := 0; ; {
-		i := bytes.Index(data[off:], alias)
-		if i < 0 {
-			return 0, 0
+// linker visits a tree for link; each visitor knows how many collections
+// are open around the nodes it visits.
+type linker struct {
+	*links
+	depth int
+}
+
+type links struct {
+	anchors map[string]ast.Node
+	aliases map[*ast.AliasNode]ast.Node
+	nodes   int
+	// deep is the first collection nested more than maxDepth deep;
+	// dangling the first tag that took the lines below it (see
+	// danglingTag), which owner names.
+	deep     ast.Node
+	dangling *ast.TagNode
+	owner    string
+}
+
+func (l linker) Visit(n ast.Node) ast.Visitor {
+	l.nodes++
+	switch n := n.(type) {
+	case *ast.AnchorNode:
+		l.anchors[n.Name.GetToken().Value] = n.Value
+	case *ast.AliasNode:
+		if target, ok := l.anchors[n.Value.GetToken().Value]; ok {
+			l.aliases[n] = target
 		}
-		i += off
-		off = i + len(alias)
-		// The name must end there: yaml.v3's anchor names are
-		// letters, digits, '-' and '_'.
-		if off < len(data) && anchorChar(data[off]) {
+	case *ast.MappingValueNode:
+		if t := danglingTag(n.Value, placeOf(n.Key).col, true); t != nil && l.dangling == nil {
+			l.dangling, l.owner = t, "its key"
+		}
+	case *ast.MappingNode, *ast.SequenceNode:
+		if l.depth++; l.depth > maxDepth && l.deep == nil {
+			l.deep = n
+		}
+		if s, ok := n.(*ast.SequenceNode); ok && !s.IsFlowStyle {
+			for _, e := range s.Entries {
+				if t := danglingTag(e.Value, placeOf(e).col, false); t != nil && l.dangling == nil {
+					l.dangling, l.owner = t, `its "-"`
+				}
+			}
+		}
+	}
+	return l
+}
+
+// danglingTag returns the tag on n, the value of a key or list item at
+// column col, when it ends its line and goccy/go-yaml (v1.19.2) took the
+// block collection on the lines below as its value although it is not
+// indented under the key (a list under a key may be level with it) or the
+// "-". YAML ends the value at the tag, and makes those lines siblings of
+// the key or item; taking them as the tag's would quietly move keys of
+// the configuration into another value.
+func danglingTag(n ast.Node, col int, listMayAlign bool) *ast.TagNode {
+	var tag *ast.TagNode
+	for {
+		switch t := n.(type) {
+		case *ast.AnchorNode:
+			n = t.Value
+			continue
+		case *ast.TagNode:
+			tag, n = t, t.Value
 			continue
 		}
-		before := data[:i]
-		line = 1 + bytes.Count(before, []byte("\n"))
-		col = 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
-		return line, col
+		break
 	}
-}
-
-func anchorChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
-}
-
-// lineCount returns the number of lines in data, at least 1.
-func lineCount(data []byte) int {
-	n := bytes.Count(data, []byte("\n"))
-	if len(data) == 0 || data[len(data)-1] != '\n' {
-		n++
+	if tag == nil {
+		return nil
 	}
-	return max(n, 1)
-}
-
-// badChar returns the place of the first byte in data that YAML does not
-// allow in a UTF-8 stream, or zeros when there is none (or the stream is
-// UTF-16, which yaml.v3 also reads).
-func badChar(data []byte) (line, col int) {
-	if bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
-		return 0, 0
-	}
-	line, col = 1, 1
-	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size <= 1 || !printable(r) {
-			return line, col
+	switch c := n.(type) {
+	case *ast.MappingNode:
+		if !c.IsFlowStyle && below(tag, c) && placeOf(c).col <= col {
+			return tag
 		}
-		if r == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
+	case *ast.SequenceNode:
+		if !c.IsFlowStyle && below(tag, c) && (placeOf(c).col < col || placeOf(c).col == col && !listMayAlign) {
+			return tag
 		}
-		data = data[size:]
 	}
-	return 0, 0
+	return nil
 }
 
-// printable reports whether YAML allows r in a stream (YAML 1.2, 5.1).
-func printable(r rune) bool {
-	switch {
-	case r == '\t' || r == '\n' || r == '\r':
+// below reports whether n starts on a line after the tag.
+func below(tag *ast.TagNode, n ast.Node) bool {
+	return placeOf(n).line > tag.Start.Position.Line
+}
+
+// kind is what a value is, once aliases, anchors and tags are seen
+// through.
+type kind int
+
+const (
+	broken kind = iota // an error already reported: nothing to decode
+	null
+	scalar
+	mapping
+	sequence
+)
+
+// value is one YAML value met while decoding, with its field path.
+type value struct {
+	d    *decoder
+	kind kind
+	node ast.Node // aliases followed; anchors and tags taken off
+	tag  string   // the tag written on it, "" if none
+	at   place    // where it is written (the alias, if it is one)
+	path string
+	// alias is the alias this value is written as, if it is one; outer
+	// is the outermost alias it was reached through, if any, which is
+	// where the budget's error goes: the alias that names a huge value
+	// is the one to fix.
+	alias, outer *origin
+	// free is set inside a free-form value (json), whose parts have no
+	// fields for validation to place.
+	free bool
+}
+
+// origin is where an alias was written.
+type origin struct {
+	name string
+	at   place
+	path string
+}
+
+// value makes the value written as n, at, for field path, reached through
+// the alias outer (nil if none), and records its place. n nil is an empty
+// document.
+func (d *decoder) value(n ast.Node, at place, path string, outer *origin) value {
+	d.places[path] = at
+	return d.see(n, at, path, outer)
+}
+
+// child makes the value written as n, at, under v.
+func (v value) child(n ast.Node, at place, path string) value {
+	if v.free {
+		c := v.d.see(n, at, path, v.outer)
+		c.free = true
+		return c
+	}
+	return v.d.value(n, at, path, v.outer)
+}
+
+// see is value without recording the place.
+func (d *decoder) see(n ast.Node, at place, path string, outer *origin) value {
+	v := value{d: d, at: at, path: path, outer: outer}
+	if a, ok := n.(*ast.AliasNode); ok {
+		v.alias = &origin{name: a.Value.GetToken().Value, at: at, path: path}
+		if v.outer == nil {
+			v.outer = v.alias
+		}
+		target, ok := d.aliases[a]
+		if !ok {
+			v.fail("unknown alias *%s: no anchor &%s comes before it", v.alias.name, v.alias.name)
+			return v
+		}
+		n = target
+	}
+	for {
+		switch t := n.(type) {
+		case *ast.AnchorNode:
+			n = t.Value
+			continue
+		case *ast.TagNode:
+			v.tag = t.Start.Value
+			n = t.Value
+			continue
+		}
+		break
+	}
+	v.node = n
+	switch n := n.(type) {
+	case nil:
+		v.kind = null
+	case *ast.NullNode:
+		v.kind = null
+		if v.tag != "" && v.tag != "!!null" {
+			v.kind = scalar // !!str ~ is the string "~"
+		}
+	case *ast.MappingNode:
+		v.kind = mapping
+	case *ast.SequenceNode:
+		v.kind = sequence
+	case *ast.AliasNode:
+		v.fail("an alias (*%s) cannot have a tag or an anchor", n.Value.GetToken().Value)
+	case ast.ScalarNode:
+		v.kind = scalar
+	default:
+		v.fail("unexpected YAML %s", n.Type().YAMLName())
+	}
+	return v
+}
+
+// placeOf returns where n is written: for a block mapping, its first key.
+func placeOf(n ast.Node) place {
+	if m, ok := n.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 {
+		return placeOf(m.Values[0].Key)
+	}
+	p := n.GetToken().Position
+	return place{p.Line, p.Column}
+}
+
+// implicit reports whether n is a value left out: `key:` with nothing
+// after it. goccy places these after the indicator; the key or the "-"
+// is a better place to point at.
+func implicit(n ast.Node) bool {
+	tk := n.GetToken()
+	return tk != nil && tk.Type == token.ImplicitNullType
+}
+
+// fail records an error at v and marks its field bad.
+func (v value) fail(format string, args ...any) {
+	v.d.errorAt(v.at, v.path, format, args...)
+	v.d.bad[v.path] = true
+}
+
+// mustBe reports that v is not what, as "must be what, not (what v is)".
+func (v value) mustBe(what string) {
+	if v.kind == broken {
+		return
+	}
+	subject := "must be"
+	if v.path == "" {
+		subject = v.d.subject + " must be"
+	}
+	v.fail("%s %s, not %s", subject, what, v.describe())
+}
+
+// describe names what v is, for "must be X, not Y" messages.
+func (v value) describe() string {
+	switch v.kind {
+	case null:
+		return "empty"
+	case mapping:
+		return "a mapping"
+	case sequence:
+		return "a list"
+	}
+	s := v.text()
+	if utf8.RuneCountInString(s) > 40 {
+		s = string([]rune(s)[:40]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// charge takes n visits from the budget, and reports whether there were
+// enough. The first time there are not, it records the error, and marks
+// the whole document bad: what was not decoded cannot be judged.
+func (v value) charge(n int) bool {
+	d := v.d
+	d.left -= n
+	if d.left >= 0 {
 		return true
-	case r >= 0x20 && r <= 0x7e, r == 0x85:
-		return true
-	case r >= 0xa0 && r <= 0xd7ff, r >= 0xe000 && r <= 0xfffd, r >= 0x10000 && r <= 0x10ffff:
-		return true
+	}
+	if !d.exhausted {
+		at, path := v.at, v.path
+		if v.outer != nil {
+			at, path = v.outer.at, v.outer.path
+		}
+		d.errorAt(at, path, "aliases expand %s to more than %d values", d.subject, d.budget)
+		d.exhausted = true
+		d.bad[""] = true
 	}
 	return false
 }
 
-// visit charges n nodes, met at the node at for field, to the walk's
-// budget. The error goes at the outermost alias being expanded in params,
-// if any: the alias that names the huge value is the one to fix.
-func (d *decoder) visit(at *yaml.Node, field string, n int) {
-	d.visits -= n
-	if d.visits >= 0 {
+// entry is one key of a mapping and its value.
+type entry struct {
+	key string
+	at  place // the key's
+	val value
+}
+
+// entries returns the entries of v, a mapping, in file order. what says
+// what v must be when it is not a mapping ("a mapping"). Keys must be
+// strings, and a key given twice keeps its first value: the later ones
+// are reported and left out, as are merge keys (<<), which would hide
+// where a value came from. ok is false when v is not a mapping, or the
+// budget has run out.
+func (v value) entries(what string) (es []entry, ok bool) {
+	if v.kind != mapping {
+		v.mustBe(what)
+		return nil, false
+	}
+	m := v.node.(*ast.MappingNode)
+	if !v.charge(2 * len(m.Values)) {
+		return nil, false
+	}
+	first := map[string]place{}
+	for _, kv := range m.Values {
+		kat := placeOf(kv.Key)
+		key, refused := v.key(kv.Key, kat)
+		if refused {
+			continue
+		}
+		path := join(v.path, key)
+		if p, dup := first[key]; dup {
+			v.d.errorAt(kat, path, "duplicate key (first at line %d)", p.line)
+			continue
+		}
+		first[key] = kat
+		at := kat
+		if !implicit(kv.Value) {
+			at = placeOf(kv.Value)
+		}
+		es = append(es, entry{key: key, at: kat, val: v.child(kv.Value, at, path)})
+	}
+	return es, true
+}
+
+// key returns the text of a mapping key written at at, or refused when
+// the key is not allowed.
+func (v value) key(n ast.Node, at place) (key string, refused bool) {
+	if mk, ok := n.(*ast.MappingKeyNode); ok {
+		n = mk.Value // "? key"
+	}
+	k := v.d.see(n, at, v.path, v.outer)
+	switch {
+	case k.kind == broken:
+		return "", true
+	case isMergeKey(k.node) && k.tag == "":
+		v.d.errorAt(at, join(v.path, "<<"), "merge keys (<<) are not supported")
+		return "", true
+	case k.kind != scalar && k.kind != null:
+		v.d.errorAt(at, v.path, "keys must be strings, not %s", k.describe())
+		return "", true
+	}
+	return k.text(), false
+}
+
+func isMergeKey(n ast.Node) bool {
+	_, ok := n.(*ast.MergeKeyNode)
+	return ok
+}
+
+// items returns the elements of v, a list.
+func (v value) items() []value {
+	if v.kind != sequence {
+		v.mustBe("a list")
+		return nil
+	}
+	s := v.node.(*ast.SequenceNode)
+	if !v.charge(len(s.Values)) {
+		return nil
+	}
+	vs := make([]value, len(s.Values))
+	for i, n := range s.Values {
+		at := placeOf(n)
+		if implicit(n) && !s.IsFlowStyle && i < len(s.Entries) {
+			at = placeOf(s.Entries[i]) // the "-"
+		}
+		vs[i] = v.child(n, at, index(v.path, i))
+	}
+	return vs
+}
+
+// field is one key of an object in a schema. decode is called with the
+// key's value, unless it is null (the key given with no value, `key:`),
+// which counts as absent but satisfies required.
+type field struct {
+	key      string
+	required bool
+	decode   func(value)
+}
+
+// optional and required make fields.
+func optional(key string, decode func(value)) field { return field{key: key, decode: decode} }
+func required(key string, decode func(value)) field {
+	return field{key: key, required: true, decode: decode}
+}
+
+// object decodes v, a mapping whose keys are the fields'. An unknown key
+// is reported with the known ones, in the order the fields are given; a
+// required one left out, at the mapping.
+func (v value) object(fields ...field) {
+	es, ok := v.entries("a mapping")
+	if !ok {
 		return
 	}
-	if d.outer != nil {
-		at, field = d.outer, d.outerField
-	}
-	d.errs = append(d.errs, Error{File: d.file, Line: at.Line, Column: at.Column, Field: field,
-		Msg: fmt.Sprintf("aliases expand the configuration to more than %d values", d.budget)})
-	panic(errTooLarge)
-}
-
-// deref returns the node an alias stands for, or n itself.
-func deref(n *yaml.Node) *yaml.Node {
-	// An alias never points at an alias (an alias has no anchor), but
-	// the loop costs nothing and guards against a malformed tree.
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-// describe names what n is, for "must be X, not Y" messages.
-func describe(n *yaml.Node) string {
-	n = deref(n)
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.ShortTag() == "!!null" {
-			return "empty"
+	given := map[string]bool{}
+	for _, e := range es {
+		i := fieldIndex(fields, e.key)
+		if i < 0 {
+			v.d.errorAt(e.at, e.val.path, "unknown key (known: %s)", fieldKeys(fields))
+			v.d.bad[e.val.path] = true
+			continue
 		}
-		v := n.Value
-		if utf8.RuneCountInString(v) > 40 {
-			v = string([]rune(v)[:40]) + "…"
+		given[e.key] = true
+		if e.val.kind != null {
+			fields[i].decode(e.val)
 		}
-		return strconv.Quote(v)
 	}
-	return "an alias"
+	for _, f := range fields {
+		if f.required && !given[f.key] {
+			path := join(v.path, f.key)
+			v.d.errorAt(v.at, path, "required")
+			v.d.bad[path] = true
+		}
+	}
+}
+
+// placeAbsent places key, when the mapping v does not give it, where like
+// is: an error about key's default then points at what chose it.
+func (v value) placeAbsent(key, like string) {
+	k := join(v.path, key)
+	if _, ok := v.d.places[k]; ok {
+		return
+	}
+	if p, ok := v.d.places[join(v.path, like)]; ok {
+		v.d.places[k] = p
+	}
+}
+
+func fieldIndex(fields []field, key string) int {
+	for i, f := range fields {
+		if f.key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func fieldKeys(fields []field) string {
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+	}
+	return strings.Join(keys, ", ")
+}
+
+// text returns a scalar as written (quotes and escapes resolved); it is
+// "" for a value left out.
+func (v value) text() string {
+	switch n := v.node.(type) {
+	case nil:
+		return ""
+	case *ast.StringNode:
+		return n.Value
+	case *ast.LiteralNode:
+		return n.Value.Value
+	}
+	if implicit(v.node) {
+		return ""
+	}
+	return v.node.GetToken().Value
+}
+
+// str returns the text of v. Any scalar is taken as written ("007",
+// "1.10", "true" are strings here); null is "".
+func (v value) str() (string, bool) {
+	switch v.kind {
+	case null:
+		return "", true
+	case scalar:
+		return v.text(), true
+	}
+	v.mustBe("a string")
+	return "", false
+}
+
+// setStr returns a decode function that sets *dst to the value's text.
+func setStr(dst *string) func(value) {
+	return func(v value) { *dst, _ = v.str() }
+}
+
+// boolean returns a YAML boolean: true or false, in any of the cases YAML
+// 1.2 allows; not yes, no, on or off, which are strings.
+func (v value) boolean() (bool, bool) {
+	b, ok := v.resolve().(bool)
+	if !ok {
+		v.mustBe("true or false")
+	}
+	return b, ok
+}
+
+// integer returns a whole number that fits an int64: a YAML integer
+// (decimal, 0x, 0o or 0b; underscores allowed), or a float with nothing
+// after the point (1e6).
+func (v value) integer() (int64, bool) {
+	switch n := v.resolve().(type) {
+	case int64:
+		return n, true
+	case uint64:
+		v.fail("%s is too large", v.describe())
+		return 0, false
+	case float64:
+		switch {
+		case n != math.Trunc(n):
+		case n < -(1<<63) || n >= 1<<63:
+			v.fail("%s is too large", v.describe())
+			return 0, false
+		default:
+			return int64(n), true
+		}
+	}
+	v.mustBe("a whole number")
+	return 0, false
+}
+
+// resolve returns what a scalar means: nil, a bool, an int64, a uint64, a
+// float64 or a string, as YAML 1.2's core schema reads plain scalars.
+// Quoted and block scalars are strings, unless tagged. A core tag (!!null,
+// !!bool, !!int, !!float, !!str) must match the text, and !!float takes an
+// integer too; other tags (!!binary, !!timestamp, !local) leave the text
+// as written. A value whose tag does not match, or that is not a scalar,
+// resolves to v itself, which no caller expects.
+func (v value) resolve() any {
+	switch v.kind {
+	case null:
+		return nil
+	case scalar:
+	default:
+		return v
+	}
+	s := v.text()
+	switch v.tag {
+	case "":
+		if quotedOrBlock(v.node) {
+			return s
+		}
+		return resolvePlain(s)
+	case "!!null", "!!bool", "!!int", "!!float":
+	default:
+		return s
+	}
+	r := resolvePlain(s)
+	if v.tag == "!!float" {
+		switch n := r.(type) {
+		case int64:
+			return float64(n)
+		case uint64:
+			return float64(n)
+		}
+	}
+	if coreTag(r) != v.tag {
+		return v
+	}
+	return r
+}
+
+// coreTag returns the tag of what resolvePlain returns.
+func coreTag(r any) string {
+	switch r.(type) {
+	case nil:
+		return "!!null"
+	case bool:
+		return "!!bool"
+	case int64, uint64:
+		return "!!int"
+	case float64:
+		return "!!float"
+	}
+	return "!!str"
+}
+
+func quotedOrBlock(n ast.Node) bool {
+	if _, ok := n.(*ast.LiteralNode); ok {
+		return true
+	}
+	t := n.GetToken().Type
+	return t == token.SingleQuoteType || t == token.DoubleQuoteType
+}
+
+// yamlFloat is the core schema's float, underscores removed.
+var yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+
+// resolvePlain reads a plain scalar as yaml.v3 did, which the
+// configuration's params have always followed: the core schema's null,
+// booleans, infinities and NaN; integers in Go's syntax (0x, 0o, 0b, and a
+// leading 0 for octal) with underscores ignored; and floats. Anything else,
+// timestamps included, is a string.
+func resolvePlain(s string) any {
+	switch s {
+	case "", "~", "null", "Null", "NULL":
+		return nil
+	case "true", "True", "TRUE":
+		return true
+	case "false", "False", "FALSE":
+		return false
+	case ".nan", ".NaN", ".NAN":
+		return math.NaN()
+	case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF":
+		return math.Inf(1)
+	case "-.inf", "-.Inf", "-.INF":
+		return math.Inf(-1)
+	}
+	switch c := s[0]; {
+	case c == '.':
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f
+		}
+	case c == '+' || c == '-' || c >= '0' && c <= '9':
+		plain := strings.ReplaceAll(s, "_", "")
+		if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
+			return i
+		}
+		if u, err := strconv.ParseUint(plain, 0, 64); err == nil {
+			return u
+		}
+		if yamlFloat.MatchString(plain) {
+			if f, err := strconv.ParseFloat(plain, 64); err == nil {
+				return f
+			}
+		}
+	}
+	return s
+}
+
+// json returns v as JSON: mappings become objects, lists arrays, and
+// scalars what they resolve to. It is nil, with the field marked bad,
+// when any part of v has no JSON form.
+func (v value) json() json.RawMessage {
+	var buf bytes.Buffer
+	errs := len(v.d.errs)
+	v.free = true
+	v.appendJSON(&buf, map[ast.Node]bool{})
+	if len(v.d.errs) > errs {
+		v.d.bad[v.path] = true
+		return nil
+	}
+	return buf.Bytes()
+}
+
+// appendJSON appends v to buf. active holds the collections being
+// converted, to catch an alias inside the collection it names.
+func (v value) appendJSON(buf *bytes.Buffer, active map[ast.Node]bool) {
+	if active[v.node] {
+		v.fail("alias *%s is inside the value it names", v.alias.name)
+		return
+	}
+	switch v.kind {
+	case mapping:
+		es, ok := v.entries("a mapping")
+		if !ok {
+			return
+		}
+		active[v.node] = true
+		defer delete(active, v.node)
+		buf.WriteByte('{')
+		for i, e := range es {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeJSON(buf, e.key)
+			buf.WriteByte(':')
+			e.val.appendJSON(buf, active)
+		}
+		buf.WriteByte('}')
+	case sequence:
+		items := v.items()
+		active[v.node] = true
+		defer delete(active, v.node)
+		buf.WriteByte('[')
+		for i, e := range items {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			e.appendJSON(buf, active)
+		}
+		buf.WriteByte(']')
+	case null, scalar:
+		v.scalarJSON(buf)
+	}
+}
+
+// scalarJSON appends a scalar as the JSON value it resolves to.
+func (v value) scalarJSON(buf *bytes.Buffer) {
+	switch r := v.resolve().(type) {
+	case value:
+		v.fail("%s is not a valid %s", v.describe(), v.tag)
+	case float64:
+		if math.IsInf(r, 0) || math.IsNaN(r) {
+			v.fail("%s has no JSON form", v.describe())
+			return
+		}
+		writeJSON(buf, r)
+	default:
+		writeJSON(buf, r)
+	}
+}
+
+// writeJSON appends v, nil, a string, a bool or a finite number, as JSON.
+func writeJSON(buf *bytes.Buffer, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("config: " + err.Error()) // callers pass only encodable values
+	}
+	buf.Write(b)
 }
 
 // ident matches keys that field paths show after a dot; others are shown
@@ -356,408 +831,4 @@ func parent(field string) string {
 		return ""
 	}
 	return field[:i]
-}
-
-// config decodes the root node, which may be nil (an empty file).
-func (d *decoder) config(root *yaml.Node) (c *Config) {
-	c = &Config{File: d.file, Listen: DefaultListen}
-	d.places[""] = place{1, 1}
-	if root == nil {
-		return c
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			if r != errTooLarge {
-				panic(r)
-			}
-			d.bad[""] = true // the rest is unchecked; don't judge it
-		}
-	}()
-	d.places[""] = placeOf(root)
-	if isNull(root) {
-		return c
-	}
-	m := d.mapping(root, "", topKeys)
-	if m == nil {
-		return c
-	}
-	if v := m["listen"]; v != nil && !isNull(v) {
-		c.Listen, _ = d.str(v, "listen")
-	}
-	if v := m["tls"]; v != nil && !isNull(v) {
-		// Set even when broken, so validation does not also complain
-		// about plain HTTP.
-		c.TLS = &TLS{}
-		if tm := d.mapping(v, "tls", tlsKeys); tm != nil {
-			d.require(tm, v, "tls", tlsKeys...)
-			c.TLS.CertFile = d.optStr(tm, "tls", "cert_file")
-			c.TLS.KeyFile = d.optStr(tm, "tls", "key_file")
-		}
-	}
-	if v := m["allow_insecure_http"]; v != nil && !isNull(v) {
-		c.AllowInsecureHTTP = d.boolean(v, "allow_insecure_http")
-	}
-	for i, n := range d.list(m["probes"], "probes") {
-		c.Probes = append(c.Probes, d.probe(n, index("probes", i)))
-	}
-	for i, n := range d.list(m["samplers"], "samplers") {
-		c.Samplers = append(c.Samplers, d.sampler(n, index("samplers", i)))
-	}
-	for i, n := range d.list(m["entities"], "entities") {
-		c.Entities = append(c.Entities, d.entity(n, index("entities", i)))
-	}
-	return c
-}
-
-func (d *decoder) probe(n *yaml.Node, field string) Probe {
-	var p Probe
-	if m := d.mapping(n, field, probeKeys); m != nil {
-		d.require(m, n, field, probeKeys...)
-		p.Name = d.optStr(m, field, "name")
-		p.TokenSHA256 = d.optStr(m, field, "token_sha256")
-	}
-	return p
-}
-
-func (d *decoder) sampler(n *yaml.Node, field string) Sampler {
-	var s Sampler
-	m := d.mapping(n, field, samplerKeys)
-	if m == nil {
-		return s
-	}
-	d.require(m, n, field, "name", "type")
-	s.Name = d.optStr(m, field, "name")
-	s.Type = d.optStr(m, field, "type")
-	if v := m["interval"]; v != nil && !isNull(v) {
-		f := join(field, "interval")
-		if text, ok := d.str(v, f); ok {
-			if iv, err := time.ParseDuration(text); err != nil {
-				d.fail(v, f, "%q is not a duration (like 500ms, 2s or 1m)", text)
-			} else {
-				s.Interval = iv
-			}
-		}
-	}
-	if s.Interval == 0 {
-		s.Interval = samplers.DefaultInterval
-	}
-	f := join(field, "params")
-	if v := m["params"]; v != nil && !isNull(v) {
-		s.Params = d.params(v, f)
-	} else if _, ok := d.places[f]; !ok {
-		// Without params, an error building the sampler from its
-		// defaults belongs with the type.
-		if p, ok := d.places[join(field, "type")]; ok {
-			d.places[f] = p
-		}
-	}
-	return s
-}
-
-func (d *decoder) entity(n *yaml.Node, field string) Entity {
-	var e Entity
-	m := d.mapping(n, field, entityKeys)
-	if m == nil {
-		return e
-	}
-	d.require(m, n, field, "name", "probe")
-	e.Name = d.optStr(m, field, "name")
-	e.Probe = d.optStr(m, field, "probe")
-	if v := m["attributes"]; v != nil && !isNull(v) {
-		e.Attributes = d.attributes(v, join(field, "attributes"))
-	}
-	f := join(field, "samplers")
-	for i, sn := range d.list(m["samplers"], f) {
-		name, _ := d.str(sn, index(f, i))
-		e.Samplers = append(e.Samplers, name)
-	}
-	return e
-}
-
-// mapping checks that n is a mapping with only known keys, and returns
-// the value nodes by key. It returns nil when n is not a mapping.
-func (d *decoder) mapping(n *yaml.Node, field string, known []string) map[string]*yaml.Node {
-	at, n := n, deref(n)
-	d.places[field] = placeOf(at)
-	if n.Kind != yaml.MappingNode {
-		what := "must be"
-		if field == "" {
-			what = "the configuration must be"
-		}
-		d.fail(at, field, "%s a mapping, not %s", what, describe(n))
-		return nil
-	}
-	d.visit(at, field, len(n.Content))
-	vals := map[string]*yaml.Node{}
-	keys := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		name, ok := d.key(k, field)
-		if !ok {
-			continue
-		}
-		f := join(field, name)
-		if first, dup := keys[name]; dup {
-			d.duplicate(k, f, first)
-			continue
-		}
-		keys[name] = k
-		if !contains(known, name) {
-			d.fail(k, f, "unknown key (known: %s)", strings.Join(known, ", "))
-			continue
-		}
-		d.places[f] = placeOf(v)
-		vals[name] = v
-	}
-	return vals
-}
-
-// duplicate reports a key given twice in a mapping. The first value
-// stands and is judged as usual, so the field is not marked bad.
-func (d *decoder) duplicate(k *yaml.Node, field string, first *yaml.Node) {
-	d.errs = append(d.errs, Error{File: d.file, Line: k.Line, Column: k.Column, Field: field,
-		Msg: fmt.Sprintf("duplicate key (first at line %d)", first.Line)})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// key returns the text of a mapping key under field.
-func (d *decoder) key(k *yaml.Node, field string) (string, bool) {
-	kn := deref(k)
-	switch {
-	case kn.Kind != yaml.ScalarNode:
-		d.fail(k, field, "keys must be strings, not %s", describe(kn))
-		return "", false
-	case kn.ShortTag() == "!!merge":
-		d.fail(k, join(field, kn.Value), "merge keys (<<) are not supported")
-		return "", false
-	case !utf8.ValidString(kn.Value):
-		d.fail(k, field, "keys must be valid UTF-8")
-		return "", false
-	}
-	return kn.Value, true
-}
-
-// require reports the keys missing from m, a mapping decoded from n.
-func (d *decoder) require(m map[string]*yaml.Node, n *yaml.Node, field string, keys ...string) {
-	for _, k := range keys {
-		if _, ok := m[k]; !ok && !d.bad[join(field, k)] {
-			d.fail(n, join(field, k), "required")
-		}
-	}
-}
-
-// list returns the elements of the list n, which may be nil (absent) or
-// null (empty).
-func (d *decoder) list(n *yaml.Node, field string) []*yaml.Node {
-	if n == nil || isNull(n) {
-		return nil
-	}
-	at, n := n, deref(n)
-	if n.Kind != yaml.SequenceNode {
-		d.fail(at, field, "must be a list, not %s", describe(n))
-		return nil
-	}
-	d.visit(at, field, len(n.Content))
-	for i, e := range n.Content {
-		d.places[index(field, i)] = placeOf(e)
-	}
-	return n.Content
-}
-
-// str returns the text of a scalar. Any scalar is taken as written
-// ("007", "1.10", "true" are strings here); null is the empty string.
-func (d *decoder) str(n *yaml.Node, field string) (string, bool) {
-	at, n := n, deref(n)
-	d.places[field] = placeOf(at)
-	switch {
-	case n.Kind != yaml.ScalarNode:
-		d.fail(at, field, "must be a string, not %s", describe(n))
-		return "", false
-	case n.ShortTag() == "!!null":
-		return "", true
-	case !utf8.ValidString(n.Value):
-		d.fail(at, field, "must be valid UTF-8")
-		return "", false
-	}
-	return n.Value, true
-}
-
-// optStr returns the string at key in m, or "" when it is absent or null.
-func (d *decoder) optStr(m map[string]*yaml.Node, field, key string) string {
-	v := m[key]
-	if v == nil || isNull(v) {
-		return ""
-	}
-	s, _ := d.str(v, join(field, key))
-	return s
-}
-
-// boolean returns a YAML boolean: true or false (in any case), not the
-// YAML 1.1 yes/no/on/off, which yaml.v3 reads as strings.
-func (d *decoder) boolean(n *yaml.Node, field string) bool {
-	at, n := n, deref(n)
-	var b bool
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		d.fail(at, field, "must be true or false, not %s", describe(n))
-	}
-	return b
-}
-
-// attributes decodes a mapping of attribute names to values.
-func (d *decoder) attributes(n *yaml.Node, field string) map[string]string {
-	at, n := n, deref(n)
-	d.places[field] = placeOf(at)
-	if n.Kind != yaml.MappingNode {
-		d.fail(at, field, "must be a mapping of names to values, not %s", describe(n))
-		return nil
-	}
-	d.visit(at, field, len(n.Content))
-	attrs := map[string]string{}
-	keys := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		name, ok := d.key(k, field)
-		if !ok {
-			continue
-		}
-		f := join(field, name)
-		if first, dup := keys[name]; dup {
-			d.duplicate(k, f, first)
-			continue
-		}
-		keys[name] = k
-		if val, ok := d.str(v, f); ok {
-			attrs[name] = val
-		}
-	}
-	if len(attrs) == 0 {
-		return nil
-	}
-	return attrs
-}
-
-// params converts a sampler's params, a mapping, to a JSON object.
-func (d *decoder) params(n *yaml.Node, field string) json.RawMessage {
-	if !isMapping(n) {
-		d.fail(n, field, "must be a mapping, not %s", describe(n))
-		return nil
-	}
-	var buf bytes.Buffer
-	if !d.json(&buf, n, field, map[*yaml.Node]bool{}) {
-		d.bad[field] = true
-		return nil
-	}
-	return buf.Bytes()
-}
-
-func isMapping(n *yaml.Node) bool { return deref(n).Kind == yaml.MappingNode }
-
-// json appends n to buf as JSON. active holds the collections being
-// converted, to catch an alias inside the collection it names.
-func (d *decoder) json(buf *bytes.Buffer, n *yaml.Node, field string, active map[*yaml.Node]bool) bool {
-	at, n := n, deref(n)
-	if active[n] {
-		d.fail(at, field, "alias *%s is inside the value it names", at.Value)
-		return false
-	}
-	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
-		active[n] = true
-		defer delete(active, n)
-	}
-	if at.Kind == yaml.AliasNode && d.outer == nil {
-		d.outer, d.outerField = at, field
-		defer func() { d.outer = nil }()
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		d.visit(at, field, len(n.Content))
-		ok := true
-		keys := map[string]*yaml.Node{}
-		buf.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			name, kok := d.key(k, field)
-			if !kok {
-				ok = false
-				continue
-			}
-			f := join(field, name)
-			if first, dup := keys[name]; dup {
-				d.fail(k, f, "duplicate key (first at line %d)", first.Line)
-				ok = false // JSON has no duplicate keys to pass on
-				continue
-			}
-			if len(keys) > 0 {
-				buf.WriteByte(',')
-			}
-			keys[name] = k
-			writeJSON(buf, name)
-			buf.WriteByte(':')
-			ok = d.json(buf, v, f, active) && ok
-		}
-		buf.WriteByte('}')
-		return ok
-	case yaml.SequenceNode:
-		d.visit(at, field, len(n.Content))
-		ok := true
-		buf.WriteByte('[')
-		for i, e := range n.Content {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			ok = d.json(buf, e, index(field, i), active) && ok
-		}
-		buf.WriteByte(']')
-		return ok
-	case yaml.ScalarNode:
-		return d.scalarJSON(buf, at, n, field)
-	}
-	d.fail(at, field, "unexpected YAML node")
-	return false
-}
-
-// scalarJSON appends a scalar as the JSON value its YAML type gives:
-// null, a boolean, a number or a string.
-func (d *decoder) scalarJSON(buf *bytes.Buffer, at, n *yaml.Node, field string) bool {
-	switch tag := n.ShortTag(); tag {
-	case "!!null":
-		buf.WriteString("null")
-		return true
-	case "!!bool", "!!int", "!!float":
-		var v any
-		if err := n.Decode(&v); err != nil {
-			d.fail(at, field, "%s is not a valid %s", describe(n), tag)
-			return false
-		}
-		if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
-			d.fail(at, field, "%s has no JSON form", describe(n))
-			return false
-		}
-		writeJSON(buf, v)
-		return true
-	}
-	// Strings, and other tags (timestamps, binary) as written.
-	if !utf8.ValidString(n.Value) {
-		d.fail(at, field, "must be valid UTF-8")
-		return false
-	}
-	writeJSON(buf, n.Value)
-	return true
-}
-
-// writeJSON appends v, a string, bool or number, as JSON.
-func writeJSON(buf *bytes.Buffer, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("config: " + err.Error()) // callers pass only encodable values
-	}
-	buf.Write(b)
 }

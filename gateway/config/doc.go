@@ -1,16 +1,25 @@
 // Package config reads the gateway's configuration file: where it listens,
-// the probes allowed to connect, the samplers they run and the managed
-// entities those samplers watch.
+// how people reach it, what it holds for each probe, the probes allowed to
+// connect, the samplers they run and the managed entities those samplers
+// watch.
 //
 // # The file
 //
-// The configuration is one YAML document:
+// The configuration is one YAML document, in UTF-8:
 //
 //	listen: ":7039"
 //	tls:
 //	  cert_file: /etc/watchfloor/gw.crt
 //	  key_file: /etc/watchfloor/gw.key
 //	allow_insecure_http: false
+//	public_url: https://watchfloor.example.com
+//	allowed_hosts: [watchfloor, 10.1.2.3]
+//	limits:
+//	  max_dataviews: 10000
+//	  max_columns: 512
+//	  max_headlines: 256
+//	  max_rows: 100000
+//	  max_cells: 1_000_000
 //	probes:
 //	  - name: trading-1
 //	    token_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
@@ -37,6 +46,19 @@
 //     listen address, including the default, needs tls, or this explicit
 //     opt-out, which accepts that dashboards, the API and probe tokens
 //     cross the network unencrypted.
+//   - public_url: the absolute http:// or https:// URL people use to reach
+//     the gateway, when that is not the listen address (behind a proxy or a
+//     load balancer, say). Links the gateway makes start with it, and its
+//     host is accepted as a Host header. It may have a path and a port, but
+//     no user name, password, query or fragment. No default.
+//   - allowed_hosts: further host names and IP addresses the gateway
+//     answers browsers for. It always answers for the loopback names
+//     (localhost, 127.0.0.1, ::1), the listen host and public_url's host;
+//     any other Host header is refused, so that a web page cannot reach
+//     the gateway by pointing a name of its own at it (DNS rebinding).
+//     Each is a host name or an IP address alone: no scheme, no port, no
+//     brackets around IPv6 addresses, no wildcards; each listed once.
+//   - limits: what the gateway holds for each probe; see Limits below.
 //   - probes: the netprobes allowed to connect. name is what the probe
 //     calls itself; token_sha256 is the SHA-256 of its token as 64
 //     lowercase hex characters (print it with `printf %s "$TOKEN" |
@@ -61,7 +83,29 @@
 // the string "007"; booleans must be true or false. A key given with no
 // value (`listen:`) counts as absent and takes its default. Anchors and
 // aliases may be used, as long as they do not expand the file many times
-// over; merge keys (<<) may not.
+// over; merge keys (<<) may not. Collections may nest at most 100 deep.
+//
+// # Limits
+//
+// A probe whose batch would pass one of its limits is disconnected, with
+// the reason; a netprobe that knows the limits (the gateway sends them in
+// its Welcome) keeps within them instead. Each limit is a whole number
+// (1_000_000 and 1e6 are allowed) from 1 to its largest; those left out
+// take their defaults:
+//
+//   - max_dataviews: dataviews per probe; default 10000, at most 1000000.
+//   - max_columns: columns per dataview; default 512, at most 65536.
+//   - max_headlines: headlines per dataview; default 256, at most 65536.
+//   - max_rows: rows per dataview; default 100000, at most 10000000.
+//   - max_cells: the probe's cell budget, what all its dataviews may cost
+//     together; default 1000000, at most 1000000000. A dataview costs a
+//     cell for its name, for each column's name, for each headline's name
+//     and value, and for each row's name and values; and a piece of text
+//     costs one more cell for every 64 bytes it holds, so long names and
+//     values count for what they take (protocol.Cost is the definition).
+//
+// Parse fills in the defaults; Config.Validate, for configurations built
+// in code, fills in nothing, so such a Config starts from DefaultLimits.
 //
 // # Errors
 //
@@ -78,6 +122,7 @@
 //	gateway.yaml:9:15: samplers[0].interval: 50ms is below the minimum interval 100ms
 //
 // Field paths index lists from 0 and show keys that are not simple words
-// in quoted brackets: entities[2].attributes["cost centre"]. YAML syntax
-// errors come from the YAML parser with a line only, and stop parsing.
+// in quoted brackets: entities[2].attributes["cost centre"]. A YAML syntax
+// error has a line and column too, at the fault, but no field, and stops
+// parsing: what follows it cannot be read reliably.
 package config

@@ -8,10 +8,10 @@ import (
 )
 
 // Error is one problem in a configuration, with its place: the file, the
-// 1-based line and column of the offending YAML node, and the field path,
-// like "samplers[2].interval". Column is 0 for YAML syntax errors, which
-// the parser places by line only; Line and Column are 0 for errors found
-// by Config.Validate, which has no file to point into.
+// 1-based line and column of the fault, and the field path, like
+// "samplers[2].interval" (empty for YAML syntax errors). Line and Column
+// are 0 only for errors found by Config.Validate, which has no file to
+// point into.
 type Error struct {
 	File   string
 	Line   int

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +48,9 @@ func (v *validator) check(c *Config) {
 		v.nonEmpty("tls.cert_file", c.TLS.CertFile)
 		v.nonEmpty("tls.key_file", c.TLS.KeyFile)
 	}
+	v.publicURL(c.PublicURL)
+	v.allowedHosts(c.AllowedHosts)
+	v.limits(c.Limits)
 
 	// References are checked only against complete name sets: a probe
 	// whose name did not decode would make every entity on it look wrong.
@@ -245,4 +250,101 @@ func isHostName(s string) bool {
 		}
 	}
 	return true
+}
+
+// The largest limits the configuration may set: far beyond what one probe
+// should need, and low enough that a typo does not let a probe hold
+// gigabytes.
+const (
+	maxDataviews = 1_000_000
+	maxColumns   = 65_536
+	maxHeadlines = 65_536
+	maxRows      = 10_000_000
+	maxCells     = 1_000_000_000
+)
+
+// limits checks that every limit is from 1 to its largest.
+func (v *validator) limits(l Limits) {
+	for _, lim := range []struct {
+		field  string
+		n, max int64
+	}{
+		{"limits.max_dataviews", int64(l.MaxDataviews), maxDataviews},
+		{"limits.max_columns", int64(l.MaxColumns), maxColumns},
+		{"limits.max_headlines", int64(l.MaxHeadlines), maxHeadlines},
+		{"limits.max_rows", int64(l.MaxRows), maxRows},
+		{"limits.max_cells", l.MaxCells, maxCells},
+	} {
+		if lim.n < 1 || lim.n > lim.max {
+			v.errorf(lim.field, "must be from 1 to %d, not %d", lim.max, lim.n)
+		}
+	}
+}
+
+// publicURL checks the URL people reach the gateway at: absolute, http or
+// https, with a valid host and no credentials, query or fragment, so that
+// links can be made by appending paths to it.
+func (v *validator) publicURL(s string) {
+	const field = "public_url"
+	if s == "" {
+		return
+	}
+	// The URL is not quoted back when it may hold a password.
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		v.errorf(field, "not a URL: %v", err)
+		return
+	}
+	switch {
+	case u.User != nil:
+		v.errorf(field, "must not hold a user name or password")
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.errorf(field, "%q must be an absolute http:// or https:// URL, like \"https://watchfloor.example.com\"", s)
+	case u.Host == "" || u.Hostname() == "":
+		v.errorf(field, "%q has no host", s)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(s, "#"):
+		v.errorf(field, "%q must not have a query or a fragment", s)
+	default:
+		if _, ok := hostKind(u.Hostname()); !ok {
+			v.errorf(field, "host %q is neither an IP address nor a host name", u.Hostname())
+		} else if p := u.Port(); p != "" {
+			if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+				v.errorf(field, "port %q must be a number from 1 to 65535", p)
+			}
+		}
+	}
+}
+
+// allowedHosts checks the further host names the gateway answers browsers
+// for: each a host name or an IP address alone, listed once.
+func (v *validator) allowedHosts(hosts []string) {
+	seen := map[string]string{}
+	for i, h := range hosts {
+		f := index("allowed_hosts", i)
+		if !v.nonEmpty(f, h) {
+			continue
+		}
+		_, _, portErr := net.SplitHostPort(h)
+		_, valid := hostKind(h)
+		switch key := strings.ToLower(h); {
+		case strings.Contains(h, "/"):
+			v.errorf(f, "%q must be a host name or an IP address, not a URL or a path", h)
+		case strings.HasPrefix(h, "["):
+			v.errorf(f, "%q: write an IPv6 address without brackets", h)
+		case portErr == nil:
+			v.errorf(f, "%q must be a host name or an IP address without a port", h)
+		case strings.Contains(h, "*"):
+			v.errorf(f, "%q: wildcards are not supported, list each host name", h)
+		case !valid:
+			v.errorf(f, "%q is neither an IP address nor a host name", h)
+		case seen[key] != "":
+			v.errorf(f, "%q is already listed (%s)", h, seen[key])
+		default:
+			seen[key] = f
+		}
+	}
 }

@@ -10,7 +10,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/shirou/gopsutil/v4/cpu"
@@ -123,20 +122,20 @@ func newSampler(c config, src source) *Sampler {
 // off. The first sample after New reports averages since boot, as top's
 // first frame does; later ones cover the time since the previous sample.
 func (s *Sampler) Sample(ctx context.Context) ([]samplers.Dataview, error) {
-	if err := ctx.Err(); err != nil {
+	if err := samplers.Step(ctx, "sample cpu", nil); err != nil {
 		return nil, err
 	}
 	total, err := s.src.times(ctx, false)
-	if err != nil {
-		return nil, fmt.Errorf("read total CPU times: %w", err)
+	if err := samplers.Step(ctx, "read total CPU times", err); err != nil {
+		return nil, err
 	}
 	cores, err := s.src.times(ctx, true)
-	if err != nil {
-		return nil, fmt.Errorf("read per-CPU times: %w", err)
+	if err := samplers.Step(ctx, "read per-CPU times", err); err != nil {
+		return nil, err
 	}
 	avg, err := s.src.load(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read load averages: %w", err)
+	if err := samplers.Step(ctx, "read load averages", err); err != nil {
+		return nil, err
 	}
 
 	dv := samplers.Dataview{

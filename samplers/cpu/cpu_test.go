@@ -1,10 +1,14 @@
 package cpu
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/shirou/gopsutil/v4/cpu"
+	"github.com/shirou/gopsutil/v4/load"
 
 	"github.com/watchfloor/watchfloor/samplers"
 	"github.com/watchfloor/watchfloor/samplers/samplertest"
@@ -28,35 +32,56 @@ func TestNewParams(t *testing.T) {
 	good("empty object", "{}", config{PerCPU: true})
 	good("percpu off", `{"percpu": false}`, config{PerCPU: false})
 	good("percpu on", `{"percpu": true}`, config{PerCPU: true})
-
-	bad := func(name, params, want string) {
-		t.Helper()
-		samplertest.BadParams(t, "cpu", name, params, want)
-	}
-	bad("unknown field", `{"percore": true}`, `"percore"`)
-	bad("wrong type", `{"percpu": "yes"}`, "percpu")
-	bad("not an object", `[true]`, "params")
-	bad("trailing data", `{"percpu": true} {}`, "trailing")
 }
 
-// TestSampleConfig checks the embedded sample.yaml, which the demo
-// composes as is.
+// hookedSource calls the contract's hook before each access to the system.
+type hookedSource struct {
+	source
+	hook samplertest.Hook
+}
+
+func (h hookedSource) times(ctx context.Context, percpu bool) ([]cpu.TimesStat, error) {
+	if err := h.hook(ctx); err != nil {
+		return nil, err
+	}
+	return h.source.times(ctx, percpu)
+}
+
+func (h hookedSource) load(ctx context.Context) (*load.AvgStat, error) {
+	if err := h.hook(ctx); err != nil {
+		return nil, err
+	}
+	return h.source.load(ctx)
+}
+
+func TestContract(t *testing.T) {
+	samplertest.Contract(t, samplertest.Spec{
+		Type: "cpu",
+		Bad: []samplertest.Bad{
+			{Name: "unknown field", Params: `{"percore": true}`, Field: `"percore"`},
+			{Name: "wrong type", Params: `{"percpu": "yes"}`, Field: "percpu"},
+			{Name: "not an object", Params: `[true]`, Field: "params"},
+			{Name: "trailing data", Params: `{"percpu": true} {}`, Field: "trailing"},
+		},
+		Hooked: func(params json.RawMessage, _ samplers.Env, hook samplertest.Hook) (samplers.Sampler, error) {
+			c, err := parse(params)
+			if err != nil {
+				return nil, err
+			}
+			return newSampler(c, hookedSource{gopsutilSource{}, hook}), nil
+		},
+	})
+}
+
+// TestSampleConfig checks what the embedded sample.yaml documents; the
+// contract checks that it is one the type accepts.
 func TestSampleConfig(t *testing.T) {
-	params := samplertest.SampleConfig(t, "cpu")
-	if _, ok := params["percpu"]; !ok {
-		t.Errorf("sample config does not document percpu: %v", params)
+	if _, ok := samplertest.SampleParams(t, "cpu")["percpu"]; !ok {
+		t.Error("sample config does not document percpu")
 	}
 	if typ, _ := samplers.Lookup("cpu"); typ.SampleConfig != sampleConfig {
 		t.Error("registered SampleConfig is not the embedded sample.yaml")
 	}
-}
-
-func TestSampleCancelled(t *testing.T) {
-	s, err := New(nil, samplers.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	samplertest.Cancelled(t, s)
 }
 
 // lines renders a dataview as one line per row ("name cell cell ...") and

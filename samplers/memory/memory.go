@@ -6,7 +6,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"fmt"
 
 	"github.com/shirou/gopsutil/v4/mem"
 
@@ -61,12 +60,12 @@ func (s *Sampler) Close() error { return nil }
 // Used is what is not available: for physical memory that leaves out the
 // page cache and other memory the kernel can reclaim without swapping.
 func (s *Sampler) Sample(ctx context.Context) ([]samplers.Dataview, error) {
-	if err := ctx.Err(); err != nil {
+	if err := samplers.Step(ctx, "sample memory", nil); err != nil {
 		return nil, err
 	}
 	vm, sw, err := s.src.memory(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read memory: %w", err)
+	if err := samplers.Step(ctx, "read memory", err); err != nil {
+		return nil, err
 	}
 	return []samplers.Dataview{{
 		Name:    "memory",

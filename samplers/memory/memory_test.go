@@ -1,10 +1,13 @@
 package memory
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/shirou/gopsutil/v4/mem"
 
 	"github.com/watchfloor/watchfloor/samplers"
 	"github.com/watchfloor/watchfloor/samplers/samplertest"
@@ -16,30 +19,39 @@ func TestNewParams(t *testing.T) {
 			t.Errorf("New(%q): %v", params, err)
 		}
 	}
-	bad := func(name, params, want string) {
-		t.Helper()
-		samplertest.BadParams(t, "memory", name, params, want)
-	}
-	bad("any field", `{"swap": false}`, `"swap"`)
-	bad("not an object", `[]`, "params")
-	bad("trailing data", `{} {}`, "trailing")
 }
 
-// TestSampleConfig checks the embedded sample.yaml, which the demo
-// composes as is.
-func TestSampleConfig(t *testing.T) {
-	samplertest.SampleConfig(t, "memory")
+// hookedSource calls the contract's hook before each access to the system.
+type hookedSource struct {
+	source
+	hook samplertest.Hook
+}
+
+func (h hookedSource) memory(ctx context.Context) (*mem.VirtualMemoryStat, *mem.SwapMemoryStat, error) {
+	if err := h.hook(ctx); err != nil {
+		return nil, nil, err
+	}
+	return h.source.memory(ctx)
+}
+
+func TestContract(t *testing.T) {
+	samplertest.Contract(t, samplertest.Spec{
+		Type: "memory",
+		Bad: []samplertest.Bad{
+			{Name: "any field", Params: `{"swap": false}`, Field: `"swap"`},
+			{Name: "not an object", Params: `[]`, Field: "params"},
+			{Name: "trailing data", Params: `{} {}`, Field: "trailing"},
+		},
+		Hooked: func(params json.RawMessage, _ samplers.Env, hook samplertest.Hook) (samplers.Sampler, error) {
+			if err := Validate(params); err != nil {
+				return nil, err
+			}
+			return &Sampler{src: hookedSource{gopsutilSource{}, hook}}, nil
+		},
+	})
 	if typ, _ := samplers.Lookup("memory"); typ.SampleConfig != sampleConfig {
 		t.Error("registered SampleConfig is not the embedded sample.yaml")
 	}
-}
-
-func TestSampleCancelled(t *testing.T) {
-	s, err := New(nil, samplers.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	samplertest.Cancelled(t, s)
 }
 
 // lines renders a dataview as one line per row ("name cell cell ..."),

@@ -1,0 +1,153 @@
+package config
+
+import (
+	"time"
+
+	"github.com/watchfloor/watchfloor/samplers"
+)
+
+// The gateway configuration's schema: what each key holds, as code that
+// drives the decoder in decode.go. The keys are listed in the order the
+// documentation gives them, which unknown-key errors follow.
+
+// decodeConfig decodes the configuration's root, filling in defaults.
+func decodeConfig(root value) *Config {
+	c := &Config{File: root.d.file, Listen: DefaultListen, Limits: DefaultLimits()}
+	if root.kind == null {
+		return c
+	}
+	root.object(
+		optional("listen", setStr(&c.Listen)),
+		optional("tls", func(v value) {
+			// Set even when broken, so validation does not also
+			// complain about plain HTTP.
+			c.TLS = &TLS{}
+			v.object(
+				required("cert_file", setStr(&c.TLS.CertFile)),
+				required("key_file", setStr(&c.TLS.KeyFile)),
+			)
+		}),
+		optional("allow_insecure_http", func(v value) { c.AllowInsecureHTTP, _ = v.boolean() }),
+		optional("public_url", setStr(&c.PublicURL)),
+		optional("allowed_hosts", func(v value) { c.AllowedHosts = strs(v) }),
+		optional("limits", func(v value) {
+			v.object(
+				optional("max_dataviews", setInt(&c.Limits.MaxDataviews)),
+				optional("max_columns", setInt(&c.Limits.MaxColumns)),
+				optional("max_headlines", setInt(&c.Limits.MaxHeadlines)),
+				optional("max_rows", setInt(&c.Limits.MaxRows)),
+				optional("max_cells", func(v value) {
+					if n, ok := v.integer(); ok {
+						c.Limits.MaxCells = n
+					}
+				}),
+			)
+		}),
+		optional("probes", func(v value) {
+			for _, p := range v.items() {
+				c.Probes = append(c.Probes, probe(p))
+			}
+		}),
+		optional("samplers", func(v value) {
+			for _, s := range v.items() {
+				c.Samplers = append(c.Samplers, sampler(s))
+			}
+		}),
+		optional("entities", func(v value) {
+			for _, e := range v.items() {
+				c.Entities = append(c.Entities, entity(e))
+			}
+		}),
+	)
+	return c
+}
+
+func probe(v value) Probe {
+	var p Probe
+	v.object(
+		required("name", setStr(&p.Name)),
+		required("token_sha256", setStr(&p.TokenSHA256)),
+	)
+	return p
+}
+
+func sampler(v value) Sampler {
+	s := Sampler{Interval: samplers.DefaultInterval}
+	v.object(
+		required("name", setStr(&s.Name)),
+		required("type", setStr(&s.Type)),
+		optional("interval", func(v value) {
+			text, ok := v.str()
+			if !ok {
+				return
+			}
+			iv, err := time.ParseDuration(text)
+			if err != nil {
+				v.fail("%q is not a duration (like 500ms, 2s or 1m)", text)
+				return
+			}
+			if iv != 0 {
+				s.Interval = iv
+			}
+		}),
+		optional("params", func(v value) {
+			if v.kind != mapping {
+				v.mustBe("a mapping")
+				return
+			}
+			s.Params = v.json()
+		}),
+	)
+	// Without params, an error building the sampler from its defaults
+	// belongs with the type.
+	v.placeAbsent("params", "type")
+	return s
+}
+
+func entity(v value) Entity {
+	var e Entity
+	v.object(
+		required("name", setStr(&e.Name)),
+		required("probe", setStr(&e.Probe)),
+		optional("attributes", func(v value) {
+			es, _ := v.entries("a mapping of names to values")
+			for _, a := range es {
+				if s, ok := a.val.str(); ok {
+					if e.Attributes == nil {
+						e.Attributes = map[string]string{}
+					}
+					e.Attributes[a.key] = s
+				}
+			}
+		}),
+		optional("samplers", func(v value) { e.Samplers = strs(v) }),
+	)
+	return e
+}
+
+// strs decodes a list of strings. An element that is not a string is
+// reported, and kept as "" so that the others keep their indexes.
+func strs(v value) []string {
+	var list []string
+	for _, item := range v.items() {
+		s, _ := item.str()
+		list = append(list, s)
+	}
+	return list
+}
+
+// setInt returns a decode function that sets *dst to the value, a whole
+// number.
+func setInt(dst *int) func(value) {
+	return func(v value) {
+		n, ok := v.integer()
+		if !ok {
+			return
+		}
+		if int64(int(n)) != n {
+			v.fail("%d is too large", n)
+			return
+		}
+		*dst = int(n)
+	}
+}
