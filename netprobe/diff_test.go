@@ -210,7 +210,7 @@ func TestDifferKeepsReceiverInStep(t *testing.T) {
 		1: {dvs: []samplers.Dataview{table("t", cols, "x", "y", "z")}, time: 1},
 		2: {dvs: []samplers.Dataview{hv}, time: 1},
 	}
-	d := newDiffer()
+	d := newDiffer(nil, nil)
 	m := &model{}
 	for _, b := range protocol.SplitSnapshot(d.snapshot(all), 1<<20) {
 		m.apply(t, b)
@@ -239,7 +239,7 @@ func TestDifferKeepsReceiverInStep(t *testing.T) {
 			}
 			step.change(next)
 			var b protocol.Batch
-			d.delta(next, &b)
+			d.delta(next, &b, nil)
 			m.apply(t, b)
 			live := map[uint32]*sample{}
 			for id, s := range next {
@@ -280,14 +280,14 @@ func TestDifferDuplicateRowsFirstWins(t *testing.T) {
 		}}
 		return map[uint32]*sample{1: {dvs: []samplers.Dataview{dv}, time: 1}}
 	}
-	d := newDiffer()
+	d := newDiffer(nil, nil)
 	m := &model{}
 	for _, b := range protocol.SplitSnapshot(d.snapshot(dup()), 1<<20) {
 		m.apply(t, b)
 	}
 	for tick := range 3 {
 		var b protocol.Batch
-		d.delta(dup(), &b)
+		d.delta(dup(), &b, nil)
 		m.apply(t, b)
 		for _, u := range b.Updates {
 			if len(u.Cells)+len(u.AddRows)+len(u.RemoveRows) != 0 {
@@ -335,7 +335,7 @@ func TestDifferSkipsEmptyNames(t *testing.T) {
 			}
 		}
 	}
-	d := newDiffer()
+	d := newDiffer(nil, nil)
 	m := &model{}
 	for _, b := range protocol.SplitSnapshot(d.snapshot(tick(1)), 1<<20) {
 		noEmpty(t, b)
@@ -343,7 +343,7 @@ func TestDifferSkipsEmptyNames(t *testing.T) {
 	}
 	for n := 2; n <= 3; n++ {
 		var b protocol.Batch
-		d.delta(tick(n), &b)
+		d.delta(tick(n), &b, nil)
 		noEmpty(t, b)
 		m.apply(t, b)
 		for _, u := range b.Updates {

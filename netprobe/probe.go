@@ -14,6 +14,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/coder/websocket"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/samplers"
 )
 
 // Software names this build in the hello.
@@ -28,13 +29,21 @@ type Options struct {
 	Name string
 	// Token is the probe's credential, sent as a bearer token.
 	Token string
+	// Env is what the host lets samplers read and run (--allow-read,
+	// --allow-exec); every sampler is built for it. The zero Env allows
+	// nothing beyond what samplers need from /proc.
+	Env samplers.Env
 	// Logger receives the probe's log; nil means slog.Default().
 	Logger *slog.Logger
 	// Metrics receives the probe's counters; nil means a private set.
 	Metrics *metrics.Set
-	// MinBackoff and MaxBackoff bound the wait between reconnects
-	// (250 ms and 30 s by default).
-	MinBackoff, MaxBackoff time.Duration
+	// MinBackoff is the shortest wait between reconnects (250 ms by
+	// default). MaxBackoff caps the wait while the gateway refuses this
+	// probe (30 s by default); MaxUnreachableBackoff caps it while the
+	// gateway cannot be reached (3 s by default, never above MaxBackoff),
+	// so that every probe is back soon after an outage however long it
+	// was.
+	MinBackoff, MaxUnreachableBackoff, MaxBackoff time.Duration
 	// HTTPClient dials the gateway; nil means http.DefaultClient.
 	HTTPClient *http.Client
 }
@@ -48,8 +57,12 @@ type Probe struct {
 	// pingEvery and pingTimeout pace the probe's own pings, which notice
 	// a gateway that went silent without closing; tests shorten them.
 	pingEvery, pingTimeout time.Duration
+	// jitter returns a random duration in [0, n]; tests pin it.
+	jitter func(n time.Duration) time.Duration
 
 	connects, batchesSent, bytesSent, snapshotsSent *metrics.Counter
+	attempts, limitChanges                          *metrics.Counter
+	leftOut, cutViews                               *metrics.Gauge
 }
 
 // New checks the options and returns a probe. It starts nothing.
@@ -79,6 +92,10 @@ func New(opts Options) (*Probe, error) {
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = max(30*time.Second, opts.MinBackoff)
 	}
+	if opts.MaxUnreachableBackoff <= 0 {
+		opts.MaxUnreachableBackoff = 3 * time.Second
+	}
+	opts.MaxUnreachableBackoff = min(max(opts.MaxUnreachableBackoff, opts.MinBackoff), opts.MaxBackoff)
 	s := opts.Metrics
 	p := &Probe{
 		opts:        opts,
@@ -86,60 +103,100 @@ func New(opts Options) (*Probe, error) {
 		log:         opts.Logger.With("probe", opts.Name),
 		pingEvery:   20 * time.Second,
 		pingTimeout: 15 * time.Second,
+		jitter:      func(n time.Duration) time.Duration { return rand.N(n + 1) },
 		m: probeMetrics{
 			samples:      s.NewCounter("watchfloor_netprobe_samples_total"),
 			sampleErrors: s.NewCounter("watchfloor_netprobe_sample_errors_total"),
 			skippedTicks: s.NewCounter("watchfloor_netprobe_skipped_ticks_total"),
+			failing:      s.NewGauge("watchfloor_netprobe_samplers_failing", nil),
 		},
 		connects:      s.NewCounter("watchfloor_netprobe_connects_total"),
+		attempts:      s.NewCounter("watchfloor_netprobe_connect_attempts_total"),
 		batchesSent:   s.NewCounter("watchfloor_netprobe_batches_sent_total"),
 		bytesSent:     s.NewCounter("watchfloor_netprobe_bytes_sent_total"),
 		snapshotsSent: s.NewCounter("watchfloor_netprobe_snapshots_sent_total"),
+		limitChanges:  s.NewCounter("watchfloor_netprobe_limit_changes_total"),
+		leftOut:       s.NewGauge("watchfloor_netprobe_dataviews_left_out", nil),
+		cutViews:      s.NewGauge("watchfloor_netprobe_dataviews_cut", nil),
 	}
 	return p, nil
 }
 
 // Run connects, streams and reconnects until ctx is done, then stops every
 // sampler and returns nil.
+//
+// Between attempts it waits as the attempt's outcome says (see backoff):
+// briefly while the gateway cannot be reached, longer and longer while it
+// refuses this probe. A gateway from before version ranges refuses the
+// range Hello; the next attempt offers version 1 alone, and the attempt
+// after that session (or after that Hello is refused too) offers the
+// range again, so a gateway upgraded meanwhile is met at its best.
 func (p *Probe) Run(ctx context.Context) error {
 	st := newStore()
-	r := newRunner(ctx, p.log, st, &p.m)
+	r := newRunner(p.log, st, &p.m, p.opts.Env)
 	defer r.stop()
 
 	// A session that lasted this long worked, and the next one starts
 	// from the shortest wait; one that ended sooner (a gateway that
-	// accepts the handshake, then rejects what it is sent) keeps backing
-	// off, or it would reconnect several times a second.
+	// accepts the handshake, then rejects what it is sent) counts as a
+	// refusal, or it would reconnect several times a second.
 	healthy := min(p.opts.MaxBackoff, 10*time.Second)
-	backoff := p.opts.MinBackoff
+	b := newBackoff(p.opts.MinBackoff, p.opts.MaxUnreachableBackoff, p.opts.MaxBackoff, p.jitter)
+	v1 := false
+	var last outcome // the previous failed attempt's, to log a change once
 	for {
-		established, err := p.session(ctx, r, st)
+		a := p.session(ctx, r, st, v1)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !established.IsZero() && time.Since(established) >= healthy {
-			backoff = p.opts.MinBackoff
+		o := a.outcome
+		if !a.established.IsZero() {
+			o = refused
+			if time.Since(a.established) >= healthy {
+				o = lasted
+			}
 		}
-		// Full jitter between half and all of the backoff spreads a fleet's
-		// reconnects after a gateway restart.
-		wait := backoff/2 + rand.N(backoff/2+1)
-		p.log.Warn("disconnected from gateway; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		switch {
+		case o == versionRefused:
+			v1 = true
+			p.log.Info("gateway refused a hello with a version range; offering protocol version 1 alone", "err", a.err)
+		case a.helloSent:
+			v1 = false
+		}
+		wait := b.next(o)
+		// An outage is logged when it starts, not at every attempt.
+		level := slog.LevelWarn
+		if a.established.IsZero() && o == last {
+			level = slog.LevelDebug
+		}
+		last = o
+		p.log.Log(ctx, level, "disconnected from gateway; reconnecting", "err", a.err, "outcome", o, "in", wait.Round(time.Millisecond))
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
-		case <-time.After(wait):
+		case <-t.C:
 		}
-		backoff = min(2*backoff, p.opts.MaxBackoff)
 	}
 }
 
-// session runs one connection: handshake, config, snapshot, deltas. It
-// returns when the handshake completed (zero if it did not). The reader,
-// the pinger and the sender each end the session when they fail, and the
-// first failure is the session's error.
-func (p *Probe) session(parent context.Context, r *runner, st *store) (time.Time, error) {
+// attempt is how one connection attempt went.
+type attempt struct {
+	established time.Time // when the handshake completed; zero if it did not
+	outcome     outcome   // why it failed, if it did not establish
+	helloSent   bool      // the Hello went out
+	err         error
+}
+
+// session runs one connection: handshake, config, snapshot, deltas. v1
+// sends a version-1 Hello instead of the range. The reader, the pinger
+// and the sender each end the session when they fail, and the first
+// failure is the session's error.
+func (p *Probe) session(parent context.Context, r *runner, st *store, v1 bool) attempt {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
+	p.attempts.Inc()
 
 	dialCtx, dialCancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dialCancel()
@@ -148,33 +205,55 @@ func (p *Probe) session(parent context.Context, r *runner, st *store) (time.Time
 	conn, resp, err := websocket.Dial(dialCtx, p.url, &websocket.DialOptions{HTTPHeader: hdr, HTTPClient: p.opts.HTTPClient})
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
-			return time.Time{}, fmt.Errorf("gateway refused the credential (HTTP 401): %w", err)
+			err = fmt.Errorf("gateway refused the credential (HTTP 401): %w", err)
+		} else {
+			err = fmt.Errorf("dial %s: %w", p.url, err)
 		}
-		return time.Time{}, fmt.Errorf("dial %s: %w", p.url, err)
+		return attempt{outcome: dialOutcome(resp, err), err: err}
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(protocol.DefaultMaxMessage)
 
 	hello := protocol.Hello{MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion, Name: p.opts.Name, MaxMessage: protocol.DefaultMaxMessage, Software: Software}
+	if v1 {
+		hello.MinVersion, hello.MaxVersion = 1, 1
+	}
+	failed := func(o outcome, err error) attempt {
+		return attempt{outcome: o, helloSent: true, err: err}
+	}
 	if err := conn.Write(dialCtx, websocket.MessageBinary, hello.Append(nil)); err != nil {
-		return time.Time{}, fmt.Errorf("send hello: %w", err)
+		return attempt{outcome: handshakeOutcome(err, false), err: fmt.Errorf("send hello: %w", err)}
 	}
 	var welcome protocol.Welcome
 	if err := readMessage(dialCtx, conn, &welcome); err != nil {
-		return time.Time{}, fmt.Errorf("read welcome: %w", err)
+		if errors.Is(err, errUnexpected) {
+			conn.Close(websocket.StatusPolicyViolation, "bad welcome")
+		}
+		return failed(handshakeOutcome(err, !v1), fmt.Errorf("read welcome: %w", err))
 	}
-	if welcome.Version < protocol.MinVersion || welcome.Version > protocol.MaxVersion {
+	if welcome.Version < hello.MinVersion || welcome.Version > hello.MaxVersion {
 		conn.Close(websocket.StatusPolicyViolation, "unsupported protocol version")
-		return time.Time{}, fmt.Errorf("gateway chose protocol version %d; this probe speaks %d to %d", welcome.Version, protocol.MinVersion, protocol.MaxVersion)
+		return failed(refused, fmt.Errorf("gateway chose protocol version %d; this probe offered %d to %d", welcome.Version, hello.MinVersion, hello.MaxVersion))
 	}
 	var cfg protocol.Config
 	if err := readMessage(dialCtx, conn, &cfg); err != nil {
-		return time.Time{}, fmt.Errorf("read config: %w", err)
+		if errors.Is(err, errUnexpected) {
+			conn.Close(websocket.StatusPolicyViolation, "bad config message")
+		}
+		return failed(handshakeOutcome(err, false), fmt.Errorf("read config: %w", err))
 	}
-	r.apply(cfg.Samplers)
+	select {
+	case <-r.apply(cfg.Samplers):
+	case <-ctx.Done():
+		return failed(unreachable, context.Cause(ctx))
+	}
 	established := time.Now()
 	p.connects.Inc()
-	p.log.Info("connected to gateway", "url", p.url, "samplers", len(cfg.Samplers))
+	var limits *protocol.Limits
+	if welcome.Version >= 2 {
+		limits = &welcome.Limits
+	}
+	p.log.Info("connected to gateway", "url", p.url, "version", welcome.Version, "samplers", len(cfg.Samplers))
 
 	maxMsg := int(welcome.MaxMessage)
 	if maxMsg <= 0 || maxMsg > protocol.DefaultMaxMessage {
@@ -185,12 +264,12 @@ func (p *Probe) session(parent context.Context, r *runner, st *store) (time.Time
 	wg.Go(func() { cancel(p.readLoop(ctx, conn, r, snapshotReq)) })
 	wg.Go(func() { cancel(p.pingLoop(ctx, conn)) })
 	p.awaitSamples(ctx, r, st)
-	cancel(p.sendLoop(ctx, conn, st, snapshotReq, maxMsg))
+	cancel(p.sendLoop(ctx, conn, st, snapshotReq, maxMsg, limits))
 	wg.Wait()
 	if parent.Err() != nil {
 		conn.Close(websocket.StatusNormalClosure, "probe stopping")
 	}
-	return established, context.Cause(ctx)
+	return attempt{established: established, helloSent: true, err: context.Cause(ctx)}
 }
 
 // firstSampleWait bounds how long a session's first snapshot waits for
@@ -244,15 +323,22 @@ func (p *Probe) pingLoop(ctx context.Context, conn *websocket.Conn) error {
 
 type decodable interface{ Decode([]byte) error }
 
+// errUnexpected marks a message from the gateway that is not the one the
+// protocol has next.
+var errUnexpected = errors.New("unexpected message from the gateway")
+
 func readMessage(ctx context.Context, conn *websocket.Conn, m decodable) error {
 	typ, data, err := conn.Read(ctx)
 	if err != nil {
 		return err
 	}
 	if typ != websocket.MessageBinary {
-		return errors.New("gateway sent a text message")
+		return fmt.Errorf("%w: a text message", errUnexpected)
 	}
-	return m.Decode(data)
+	if err := m.Decode(data); err != nil {
+		return fmt.Errorf("%w: %w", errUnexpected, err)
+	}
+	return nil
 }
 
 // readLoop applies config and snapshot requests from the gateway.
@@ -294,15 +380,35 @@ func (p *Probe) readLoop(ctx context.Context, conn *websocket.Conn, r *runner, s
 	}
 }
 
+// reportLimits returns what the differ tells when what the gateway's
+// limits leave out changes: it logs the change once and sets the gauges.
+func (p *Probe) reportLimits(limits *protocol.Limits) func(limitState) {
+	return func(st limitState) {
+		p.limitChanges.Inc()
+		p.leftOut.Set(float64(len(st.LeftOut)))
+		p.cutViews.Set(float64(len(st.Cut)))
+		if len(st.LeftOut)+len(st.Cut) == 0 {
+			p.log.Info("every dataview fits the gateway's limits again")
+			return
+		}
+		const shown = 5
+		p.log.Warn("the gateway's limits leave out part of this probe's data; it is not sent",
+			"left_out", len(st.LeftOut), "left_out_first", st.LeftOut[:min(shown, len(st.LeftOut))],
+			"cut", len(st.Cut), "cut_first", st.Cut[:min(shown, len(st.Cut))],
+			"max_dataviews", limits.MaxDataviews, "max_columns", limits.MaxColumns,
+			"max_headlines", limits.MaxHeadlines, "max_rows", limits.MaxRows, "max_cells", limits.MaxCells)
+	}
+}
+
 // sendLoop ships a full snapshot, then one batch for whatever changed each
 // time the samplers produce something. It returns when ctx is done or a
 // write fails.
-func (p *Probe) sendLoop(ctx context.Context, conn *websocket.Conn, st *store, snapshotReq <-chan struct{}, maxMsg int) error {
+func (p *Probe) sendLoop(ctx context.Context, conn *websocket.Conn, st *store, snapshotReq <-chan struct{}, maxMsg int, limits *protocol.Limits) error {
 	var (
-		seq uint64
-		d   = newDiffer()
-		buf []byte
-		b   protocol.Batch
+		seq     uint64
+		d       = newDiffer(limits, p.reportLimits(limits))
+		buf     []byte
+		b, then protocol.Batch
 	)
 	// encode numbers the batch and encodes it into buf; write sends buf.
 	encode := func(b *protocol.Batch) {
@@ -343,23 +449,26 @@ func (p *Probe) sendLoop(ctx context.Context, conn *websocket.Conn, st *store, s
 		case <-st.changed:
 		}
 		b.Reset()
-		d.delta(st.takeDirty(), &b)
-		if len(b.Removes)+len(b.Declares)+len(b.Updates) == 0 {
-			continue
-		}
-		encode(&b)
-		if len(buf) > maxMsg {
-			// Too much for one message (a large dataview appeared): a
-			// snapshot travels in chunks and replaces everything.
-			p.log.Warn("tick's changes exceed the message limit; sending a snapshot instead", "bytes", len(buf), "limit", maxMsg)
-			seq--
-			if err := snapshot(); err != nil {
+		then.Reset()
+		d.delta(st.takeDirty(), &b, &then)
+		for _, part := range []*protocol.Batch{&b, &then} {
+			if len(part.Removes)+len(part.Declares)+len(part.Updates) == 0 {
+				continue
+			}
+			encode(part)
+			if len(buf) > maxMsg {
+				// Too much for one message (a large dataview appeared): a
+				// snapshot travels in chunks and replaces everything.
+				p.log.Warn("tick's changes exceed the message limit; sending a snapshot instead", "bytes", len(buf), "limit", maxMsg)
+				seq--
+				if err := snapshot(); err != nil {
+					return err
+				}
+				break
+			}
+			if err := write(); err != nil {
 				return err
 			}
-			continue
-		}
-		if err := write(); err != nil {
-			return err
 		}
 	}
 }

@@ -2,7 +2,10 @@ package netprobe
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/samplers"
 )
 
 // peer is the gateway's side of the protocol, scripted: it lets a test
@@ -231,29 +235,148 @@ func TestFirstSnapshotWaitsForSamples(t *testing.T) {
 	}
 }
 
-// A gateway that completes the handshake and then closes at once (as it
-// does for content it always rejects) does not reset the backoff: each
-// reconnect waits at least half of a backoff that keeps growing.
-func TestShortSessionsKeepBackingOff(t *testing.T) {
-	const minB, maxB = 20 * time.Millisecond, 160 * time.Millisecond
+// oldGatewayHello decodes a hello as gateways from before version ranges
+// did (protocol version 1 only): kind, version, name, max_message,
+// software, and nothing after. Its errors are the ones those gateways put
+// in the close reason.
+func oldGatewayHello(msg []byte) (name string, err error) {
+	off := 0
+	fail := func(err error) error { return fmt.Errorf("decode hello: at byte %d: %w", off, err) }
+	uvarint := func() (uint64, error) {
+		v, n := binary.Uvarint(msg[off:])
+		if n <= 0 {
+			return 0, fail(errors.New("message truncated"))
+		}
+		off += n
+		return v, nil
+	}
+	str := func() (string, error) {
+		n, err := uvarint()
+		if err != nil {
+			return "", err
+		}
+		if n > uint64(len(msg)-off) {
+			return "", fail(errors.New("message truncated"))
+		}
+		s := string(msg[off : off+int(n)])
+		off += int(n)
+		return s, nil
+	}
+	if len(msg) == 0 || msg[0] != byte(protocol.KindHello) {
+		return "", errors.New("decode hello: want hello message")
+	}
+	off = 1
+	version, err := uvarint()
+	if err != nil {
+		return "", err
+	}
+	if name, err = str(); err != nil {
+		return "", err
+	}
+	if _, err := uvarint(); err != nil {
+		return "", err
+	}
+	if _, err := str(); err != nil {
+		return "", err
+	}
+	if off != len(msg) {
+		return "", fail(fmt.Errorf("%d bytes of trailing data", len(msg)-off))
+	}
+	if version != 1 {
+		return "", fmt.Errorf("protocol version %d not supported (gateway speaks 1)", version)
+	}
+	return name, nil
+}
+
+// oldGatewayHandshake plays a version-1 gateway's side of one attempt: it
+// refuses a hello it cannot read with 1008 before any welcome, or answers
+// with a version-1 welcome (as those gateways encoded it) and cfg. It
+// reports whether it accepted.
+func (p *peer) oldGatewayHandshake(ctx context.Context, c *websocket.Conn, cfg protocol.Config) bool {
+	p.t.Helper()
+	if _, err := oldGatewayHello(p.read(ctx, c)); err != nil {
+		c.Close(websocket.StatusPolicyViolation, err.Error())
+		return false
+	}
+	welcome := binary.AppendUvarint([]byte{byte(protocol.KindWelcome), 1}, protocol.DefaultMaxMessage)
+	if err := c.Write(ctx, websocket.MessageBinary, welcome); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := c.Write(ctx, websocket.MessageBinary, cfg.Append(nil)); err != nil {
+		p.t.Fatal(err)
+	}
+	return true
+}
+
+// A gateway from before version ranges refuses the range hello; the probe
+// connects on its next attempt with a version-1 hello, streams, and after
+// that session ends offers the range again first.
+func TestOldGatewayGetsVersion1Hello(t *testing.T) {
 	p, url := startPeer(t)
-	runProbe(t, url, func(np *Probe) { np.opts.MinBackoff, np.opts.MaxBackoff = minB, maxB })
+	runProbe(t, url, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	cfg := protocol.Config{Samplers: []protocol.SamplerConfig{{ID: 1, Entity: "e", Name: "count", Type: "test-count", Interval: 100 * time.Millisecond}}}
 
-	backoff := minB
-	c := p.accept(ctx)
-	for i := 1; i <= 6; i++ {
-		p.handshake(ctx, c, protocol.Config{})
-		p.batch(ctx, c)
-		closed := time.Now()
-		c.Close(websocket.StatusPolicyViolation, "rejected")
-		c = p.accept(ctx)
-		// The wait is jittered between half and all of the backoff, so
-		// half is a floor no scheduler delay can break.
-		if gap := time.Since(closed); gap < backoff/2 {
-			t.Errorf("reconnect %d came %v after the close, want at least %v", i, gap, backoff/2)
+	for session := 1; session <= 2; session++ {
+		c := p.accept(ctx)
+		if p.oldGatewayHandshake(ctx, c, cfg) {
+			t.Fatalf("session %d: the first hello read as version 1; want the range first", session)
 		}
-		backoff = min(2*backoff, maxB)
+		c = p.accept(ctx)
+		if !p.oldGatewayHandshake(ctx, c, cfg) {
+			t.Fatalf("session %d: the second attempt's hello was refused too", session)
+		}
+		// It streams: a snapshot, then the count sampler's updates.
+		b := p.batch(ctx, c)
+		if b.Seq != 1 || b.Flags&protocol.SnapshotStart == 0 {
+			t.Fatalf("session %d: first batch seq %d flags %b, want the snapshot", session, b.Seq, b.Flags)
+		}
+		for changed := 0; changed < 2; {
+			b = p.batch(ctx, c)
+			for _, u := range b.Updates {
+				changed += len(u.Cells)
+			}
+		}
+		c.Close(websocket.StatusGoingAway, "gateway stopping")
+	}
+}
+
+// A version-2 welcome's limits hold on the probe's side: what passes them
+// is not sent. A version-1 welcome has none: everything is sent.
+func TestWelcomeLimitsHonoured(t *testing.T) {
+	rows := func() samplers.Sampler {
+		return &funcSampler{sample: func(context.Context) ([]samplers.Dataview, error) {
+			return []samplers.Dataview{wide("big", 4, 0, 10, "v"), wide("other", 1, 0, 1, "v")}, nil
+		}}
+	}
+	for _, tc := range []struct {
+		version        uint32
+		rows, dataview int
+	}{{1, 10, 2}, {2, 3, 1}} {
+		t.Run(fmt.Sprint("version ", tc.version), func(t *testing.T) {
+			p, url := startPeer(t)
+			runProbe(t, url, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c := p.accept(ctx)
+			var hello protocol.Hello
+			if err := hello.Decode(p.read(ctx, c)); err != nil || hello.MinVersion != protocol.MinVersion || hello.MaxVersion != protocol.MaxVersion {
+				t.Fatalf("hello %+v, %v; want the range %d to %d", hello, err, protocol.MinVersion, protocol.MaxVersion)
+			}
+			welcome := protocol.Welcome{Version: tc.version, MaxMessage: protocol.DefaultMaxMessage,
+				MinVersion: 1, MaxVersion: 2, Limits: protocol.Limits{MaxDataviews: 1, MaxColumns: 2, MaxHeadlines: 5, MaxRows: 3, MaxCells: 1000}}
+			cfg := protocol.Config{Samplers: []protocol.SamplerConfig{{ID: 1, Entity: "e", Name: "s", Type: "test-func", Params: newFunc(t, rows), Interval: time.Second}}}
+			if err := c.Write(ctx, websocket.MessageBinary, welcome.Append(nil)); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Write(ctx, websocket.MessageBinary, cfg.Append(nil)); err != nil {
+				t.Fatal(err)
+			}
+			b := p.batch(ctx, c)
+			if len(b.Declares) != tc.dataview || len(b.Declares[0].Rows) != tc.rows {
+				t.Fatalf("snapshot declares %d dataviews, the first with %d rows; want %d and %d", len(b.Declares), len(b.Declares[0].Rows), tc.dataview, tc.rows)
+			}
+		})
 	}
 }

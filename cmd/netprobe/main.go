@@ -1,54 +1,61 @@
 // Command netprobe runs a Watchfloor netprobe on this server.
 //
-//	netprobe --gateway ws://HOST:7039 --name NAME
+//	netprobe --gateway ws://HOST:7039 --name NAME [--allow-read DIR] [--allow-exec DIR]
 //
 // The credential comes from the NETPROBE_TOKEN environment variable or from
-// --token-file. SIGINT and SIGTERM stop it cleanly.
+// --token-file. The gateway decides what the probe samples, but only this
+// command line decides what its samplers may read and run: nothing beyond
+// what they need from /proc unless --allow-read and --allow-exec say so.
+// SIGINT and SIGTERM stop it cleanly.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/watchfloor/watchfloor/netprobe"
+	"github.com/watchfloor/watchfloor/samplers"
 	_ "github.com/watchfloor/watchfloor/samplers/all"
 )
+
+const usage = `Usage: netprobe --gateway URL --name NAME [flags]
+
+Runs a Watchfloor netprobe: connects to the gateway, runs the samplers the
+gateway configures for this probe, and streams their dataviews. The
+credential comes from NETPROBE_TOKEN or --token-file.
+
+Samplers may read files and run programs only under the directories
+allowed here, whatever the gateway asks; with neither flag they reach
+nothing beyond /proc. Both flags take absolute paths, may be repeated and
+take several directories separated by commas; symbolic links are resolved,
+so a link inside an allowed directory that points outside it is refused.
+
+  netprobe --gateway wss://gw.example:7039 --name oms-1 \
+    --allow-read /var/log/oms,/data/ticks --allow-exec /opt/oms/bin
+
+Flags:
+`
 
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
 func run(args []string) int {
-	fs := flag.NewFlagSet("netprobe", flag.ContinueOnError)
-	gw := fs.String("gateway", "", "gateway `URL`, ws://HOST:PORT or wss://HOST:PORT")
-	name := fs.String("name", "", "this probe's `name` in the gateway's configuration")
-	tokenFile := fs.String("token-file", "", "read the credential from `file` instead of NETPROBE_TOKEN")
-	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	opts, level, code := parse(args, os.Stderr)
+	if code >= 0 {
+		return code
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintln(os.Stderr, "netprobe:", err)
-		return 2
-	}
-	token := os.Getenv("NETPROBE_TOKEN")
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "netprobe:", err)
-			return 1
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	p, err := netprobe.New(netprobe.Options{Gateway: *gw, Name: *name, Token: token, Logger: log})
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	p, err := netprobe.New(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err, "(a token comes from NETPROBE_TOKEN or --token-file)")
 		return 2
@@ -60,4 +67,73 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// parse reads the command line into the probe's options. It returns an
+// exit code to stop with, or -1 to go on: 2 for a usage error, 1 for a
+// token file it cannot read, 0 for --help.
+func parse(args []string, stderr io.Writer) (netprobe.Options, slog.Level, int) {
+	fs := flag.NewFlagSet("netprobe", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	var read, exec dirs
+	gw := fs.String("gateway", "", "gateway `URL`, ws://HOST:PORT or wss://HOST:PORT")
+	name := fs.String("name", "", "this probe's `name` in the gateway's configuration")
+	tokenFile := fs.String("token-file", "", "read the credential from `file` instead of NETPROBE_TOKEN")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	fs.Var(&read, "allow-read", "let samplers read files under `DIR` (absolute; repeatable, or comma-separated)")
+	fs.Var(&exec, "allow-exec", "let samplers run programs under `DIR` (absolute; repeatable, or comma-separated)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return netprobe.Options{}, 0, 0
+		}
+		return netprobe.Options{}, 0, 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "netprobe: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return netprobe.Options{}, 0, 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintln(stderr, "netprobe:", err)
+		return netprobe.Options{}, 0, 2
+	}
+	env, err := samplers.NewEnv(read, exec)
+	if err != nil {
+		fmt.Fprintln(stderr, "netprobe:", err)
+		return netprobe.Options{}, 0, 2
+	}
+	token := os.Getenv("NETPROBE_TOKEN")
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "netprobe:", err)
+			return netprobe.Options{}, 0, 1
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	return netprobe.Options{Gateway: *gw, Name: *name, Token: token, Env: env}, level, -1
+}
+
+// dirs is a flag that may be repeated, each time with one directory or
+// several separated by commas.
+type dirs []string
+
+func (d *dirs) String() string { return strings.Join(*d, ",") }
+
+func (d *dirs) Set(v string) error {
+	for _, dir := range strings.Split(v, ",") {
+		if dir == "" {
+			return errors.New("empty directory (leave the flag out to allow nothing)")
+		}
+		if !filepath.IsAbs(dir) {
+			return fmt.Errorf("%q: must be an absolute path", dir)
+		}
+		*d = append(*d, dir)
+	}
+	return nil
 }
