@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -20,19 +21,39 @@ const (
 	resyncWindow = time.Minute
 )
 
+// message is one encoded frame, prepared once for every client it goes to.
+type message struct {
+	pm       *websocket.PreparedMessage
+	snapshot bool
+}
+
 // client is one browser connection: readLoop owns the socket's reads,
 // writeLoop its writes, and send is the only way frames reach it.
 type client struct {
-	hub    *Hub
-	conn   *websocket.Conn
-	remote string
-	send   chan *websocket.PreparedMessage
-	resync chan struct{}
+	hub       *Hub
+	conn      *websocket.Conn
+	remote    string
+	principal any // from Authorizer.Connect
+	send      chan *message
+	resync    chan struct{}
+	resyncing atomic.Bool // its queue overflowed and its resync has not begun
 
 	mu   sync.Mutex
 	subs map[string]*topic
 
 	resyncTimes []time.Time // owned by writeLoop
+}
+
+func newClient(h *Hub, conn *websocket.Conn, remote string, principal any) *client {
+	return &client{
+		hub:       h,
+		conn:      conn,
+		remote:    remote,
+		principal: principal,
+		send:      make(chan *message, h.opts.QueueLen),
+		resync:    make(chan struct{}, 1),
+		subs:      make(map[string]*topic),
+	}
 }
 
 func (c *client) requestResync() {
@@ -56,37 +77,52 @@ func (c *client) readLoop() {
 		c.conn.SetReadDeadline(time.Now().Add(readTimeout))
 		var req request
 		if err := json.Unmarshal(msg, &req); err != nil {
-			c.sendError(fmt.Sprintf("bad request: %v", err))
+			c.sendError("", fmt.Sprintf("bad request: %v", err))
 			continue
 		}
 		switch req.Op {
 		case "subscribe":
-			c.mu.Lock()
-			_, already := c.subs[req.Dataview]
-			full := len(c.subs) >= c.hub.opts.MaxSubscriptions
-			c.mu.Unlock()
-			switch {
-			case req.Dataview == "":
-				c.sendError("subscribe needs a dataview")
-			case already:
-			case full:
-				c.sendError(fmt.Sprintf("at most %d subscriptions per connection", c.hub.opts.MaxSubscriptions))
-			default:
-				c.hub.subscribe(c, req.Dataview)
-			}
+			c.subscribe(req.Topic)
 		case "unsubscribe":
-			c.hub.unsubscribe(c, req.Dataview)
+			c.hub.unsubscribe(c, req.Topic)
 		default:
-			c.sendError(fmt.Sprintf("unknown op %q (want subscribe or unsubscribe)", req.Op))
+			c.sendError("", fmt.Sprintf("unknown op %q (want subscribe or unsubscribe)", req.Op))
 		}
 	}
 }
 
-func (c *client) sendError(msg string) {
-	b, _ := json.Marshal(errorFrame{Type: "error", Message: msg})
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
-	if err == nil {
-		c.hub.enqueue(c, pm)
+// subscribe checks a subscribe request, asks the Authorizer, and hands it
+// to the hub.
+func (c *client) subscribe(name string) {
+	h := c.hub
+	if err := h.checkTopic(name); err != nil {
+		c.sendError(name, err.Error())
+		return
+	}
+	c.mu.Lock()
+	_, already := c.subs[name]
+	full := len(c.subs) >= h.opts.MaxSubscriptions
+	c.mu.Unlock()
+	switch {
+	case already:
+		return
+	case full:
+		c.sendError(name, fmt.Sprintf("at most %d subscriptions per connection", h.opts.MaxSubscriptions))
+		return
+	}
+	if err := h.auth.Subscribe(c.principal, name); err != nil {
+		h.refused.Inc()
+		h.log.Info("dashboard subscription refused", "remote", c.remote, "topic", name, "err", err)
+		c.sendError(name, fmt.Sprintf("subscription refused: %v", err))
+		return
+	}
+	h.subscribe(c, name)
+}
+
+func (c *client) sendError(topic, msg string) {
+	b, _ := json.Marshal(errorFrame{Type: "error", Topic: topic, Message: msg})
+	if m := c.hub.prepare(topic, b, false); m != nil {
+		c.hub.enqueue(c, m)
 	}
 }
 
@@ -99,12 +135,13 @@ func (c *client) writeLoop(done <-chan struct{}) {
 		case <-done:
 			return
 		case <-c.resync:
-			if !c.doResync() {
+			if !c.doResync(c.hub.now()) {
 				return
 			}
-		case pm := <-c.send:
+		case m := <-c.send:
+			// Socket deadlines are wall-clock time, whatever the hub's clock.
 			c.conn.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteTimeout))
-			if err := c.conn.WritePreparedMessage(pm); err != nil {
+			if err := c.conn.WritePreparedMessage(m.pm); err != nil {
 				if ne, ok := err.(net.Error); ok && ne.Timeout() {
 					c.hub.slowDisconnects.Inc()
 					c.hub.log.Warn("dashboard client stopped reading, disconnecting", "remote", c.remote,
@@ -121,11 +158,11 @@ func (c *client) writeLoop(done <-chan struct{}) {
 	}
 }
 
-// doResync drops the client's queued frames and queues a fresh snapshot of
-// each subscription. It reports false when the client resyncs so often that
-// it is cut off instead.
-func (c *client) doResync() bool {
-	now := time.Now()
+// doResync drops the client's queued frames and rejoins it to each of its
+// topics, so the hub goroutine sends it fresh snapshots. It reports false
+// when the client resyncs so often, by the hub's clock, that it is cut off
+// instead.
+func (c *client) doResync(now time.Time) bool {
 	keep := c.resyncTimes[:0]
 	for _, t := range c.resyncTimes {
 		if now.Sub(t) < resyncWindow {
@@ -140,6 +177,9 @@ func (c *client) doResync() bool {
 		return false
 	}
 	c.hub.resyncs.Inc()
+	// Frames may be queued again from here: each comes before the snapshot
+	// of its topic that rejoining brings, which replaces whatever it said.
+	c.resyncing.Store(false)
 	for drained := false; !drained; {
 		select {
 		case <-c.send:
@@ -154,11 +194,7 @@ func (c *client) doResync() bool {
 	}
 	c.mu.Unlock()
 	for _, t := range topics {
-		t.mu.Lock()
-		if _, still := t.subs[c]; still {
-			c.hub.sendSnapshot(c, t)
-		}
-		t.mu.Unlock()
+		c.hub.rejoin(c, t)
 	}
 	return true
 }

@@ -1,9 +1,12 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/watchfloor/watchfloor/dashboard/coalesce"
 )
 
 // Cell is one cell as a browser sees it: value, severity and the time the
@@ -27,14 +30,39 @@ type Headline struct {
 }
 
 // Snapshot is a dataview's whole state, as the gateway's tree holds it.
+// EncodeSnapshot turns it into the frame a Source returns.
 type Snapshot struct {
-	Type       string     `json:"type"` // always "snapshot"
+	Type       string     `json:"type"`  // always "snapshot"; EncodeSnapshot sets it
+	Topic      string     `json:"topic"` // DataviewTopic(Dataview); EncodeSnapshot fills it in when empty
 	Dataview   string     `json:"dataview"`
 	SampleTime int64      `json:"sampleTime"`
 	Stale      bool       `json:"stale"`
 	Columns    []string   `json:"columns"`
 	Rows       []Row      `json:"rows"`
 	Headlines  []Headline `json:"headlines"`
+}
+
+// EncodeSnapshot renders a dataview's snapshot frame, with "type" first as
+// the protocol promises, and empty lists as [] rather than null.
+func EncodeSnapshot(s Snapshot) []byte {
+	s.Type = "snapshot"
+	if s.Topic == "" {
+		s.Topic = DataviewTopic(s.Dataview)
+	}
+	if s.Columns == nil {
+		s.Columns = []string{}
+	}
+	if s.Rows == nil {
+		s.Rows = []Row{}
+	}
+	if s.Headlines == nil {
+		s.Headlines = []Headline{}
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic("dashboard: encode snapshot: " + err.Error())
+	}
+	return b
 }
 
 // Change is one changed cell, addressed by row and column name, or a
@@ -60,19 +88,23 @@ type cellKey struct {
 	headline bool
 }
 
-// pending accumulates a topic's updates between frames, keeping only the
-// latest value of each cell.
+// pending accumulates a dataview topic's updates between frames, keeping
+// only the latest value of each cell, in the order cells first changed so
+// rows appear as they were added.
 type pending struct {
 	sampleTime int64
 	stale      *bool
-	cells      map[cellKey]Cell
-	order      []cellKey // first-change order, so rows appear as they were added
-	removed    []string
+	cells      coalesce.Map[cellKey, Cell]
+	removed    coalesce.Map[string, struct{}]
 }
 
 func (p *pending) empty() bool {
-	return p.sampleTime == 0 && p.stale == nil && len(p.cells) == 0 && len(p.removed) == 0
+	return p.sampleTime == 0 && p.stale == nil && p.cells.Len() == 0 && p.removed.Len() == 0
 }
+
+// keys returns how many cells and removed rows are pending: what
+// Options.MaxPending bounds.
+func (p *pending) keys() int { return p.cells.Len() + p.removed.Len() }
 
 func (p *pending) add(u *Update) {
 	if u.SampleTime > p.sampleTime {
@@ -84,47 +116,37 @@ func (p *pending) add(u *Update) {
 	}
 	if len(u.RemovedRows) > 0 {
 		for _, r := range u.RemovedRows {
-			if !slices.Contains(p.removed, r) {
-				p.removed = append(p.removed, r)
-			}
+			p.removed.Put(r, struct{}{})
 		}
 		// A removed row's earlier pending cells must not resurrect it.
-		p.order = slices.DeleteFunc(p.order, func(k cellKey) bool {
-			if !k.headline && slices.Contains(u.RemovedRows, k.row) {
-				delete(p.cells, k)
-				return true
-			}
-			return false
+		p.cells.DeleteFunc(func(k cellKey, _ Cell) bool {
+			return !k.headline && slices.Contains(u.RemovedRows, k.row)
 		})
 	}
-	if p.cells == nil && len(u.Changes) > 0 {
-		p.cells = make(map[cellKey]Cell, len(u.Changes))
-	}
 	for _, c := range u.Changes {
-		k := cellKey{row: c.Row, col: c.Column, headline: c.Headline}
-		if _, seen := p.cells[k]; !seen {
-			p.order = append(p.order, k)
-		}
-		p.cells[k] = c.Cell
+		p.cells.Put(cellKey{row: c.Row, col: c.Column, headline: c.Headline}, c.Cell)
 	}
 }
 
 func (p *pending) reset() {
-	clear(p.cells)
-	*p = pending{cells: p.cells, order: p.order[:0], removed: p.removed[:0]}
+	p.sampleTime, p.stale = 0, nil
+	p.cells.Reset()
+	p.removed.Reset()
 }
 
 // encode renders the pending changes as one delta frame:
 //
-//	{"type":"delta","dataview":…,"sampleTime":…,"stale":…,"removed":[…],
+//	{"type":"delta","topic":…,"dataview":…,"sampleTime":…,"stale":…,"removed":[…],
 //	 "cells":[{"r":row,"c":column,"v":…,"s":…,"t":…}],"headlines":[{"name":…,"v":…,"s":…,"t":…}]}
 //
 // with empty parts left out. It appends by hand rather than through
 // encoding/json: this runs for every frame of every watched dataview, and
-// reflection was most of its cost.
-func (p *pending) encode(dataview string) ([]byte, int) {
-	b := make([]byte, 0, 64+len(dataview)+48*len(p.order))
-	b = append(b, `{"type":"delta","dataview":`...)
+// reflection was most of its cost (docs/benchmarks.md, BenchmarkEncodeDelta).
+func (p *pending) encode(topic, dataview string) []byte {
+	b := make([]byte, 0, 80+len(topic)+len(dataview)+48*p.cells.Len())
+	b = append(b, `{"type":"delta","topic":`...)
+	b = appendString(b, topic)
+	b = append(b, `,"dataview":`...)
 	b = appendString(b, dataview)
 	if p.sampleTime != 0 {
 		b = append(b, `,"sampleTime":`...)
@@ -134,19 +156,21 @@ func (p *pending) encode(dataview string) ([]byte, int) {
 		b = append(b, `,"stale":`...)
 		b = strconv.AppendBool(b, *p.stale)
 	}
-	if len(p.removed) > 0 {
+	if p.removed.Len() > 0 {
 		b = append(b, `,"removed":[`...)
-		for i, r := range p.removed {
-			if i > 0 {
+		first := true
+		for r := range p.removed.All() {
+			if !first {
 				b = append(b, ',')
 			}
+			first = false
 			b = appendString(b, r)
 		}
 		b = append(b, ']')
 	}
 	for _, headlines := range []bool{false, true} {
 		first := true
-		for _, k := range p.order {
+		for k, c := range p.cells.All() {
 			if k.headline != headlines {
 				continue
 			}
@@ -167,14 +191,14 @@ func (p *pending) encode(dataview string) ([]byte, int) {
 				b = append(b, `,"c":`...)
 			}
 			b = appendString(b, k.col)
-			b = appendCell(b, p.cells[k])
+			b = appendCell(b, c)
 			b = append(b, '}')
 		}
 		if !first {
 			b = append(b, ']')
 		}
 	}
-	return append(b, '}'), len(p.order)
+	return append(b, '}')
 }
 
 // appendCell appends a cell's fields, after others in the same object.
@@ -239,18 +263,24 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// gone says a topic has nothing under it now; Dataview is there for a
+// dataview topic.
 type gone struct {
 	Type     string `json:"type"`
-	Dataview string `json:"dataview"`
+	Topic    string `json:"topic"`
+	Dataview string `json:"dataview,omitempty"`
 }
 
+// errorFrame answers a request the hub cannot take; Topic is there when
+// the error is about one.
 type errorFrame struct {
 	Type    string `json:"type"`
+	Topic   string `json:"topic,omitempty"`
 	Message string `json:"message"`
 }
 
 // request is what a browser sends.
 type request struct {
-	Op       string `json:"op"`
-	Dataview string `json:"dataview"`
+	Op    string `json:"op"`
+	Topic string `json:"topic"`
 }

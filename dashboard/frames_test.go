@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
@@ -10,7 +11,7 @@ import (
 
 // reference is the delta frame as encoding/json renders it: the oracle for
 // the hand-written encoder.
-func reference(t testing.TB, p *pending, dataview string) []byte {
+func reference(t testing.TB, p *pending, topic, dataview string) []byte {
 	t.Helper()
 	type deltaCell struct {
 		R string `json:"r"`
@@ -19,18 +20,22 @@ func reference(t testing.TB, p *pending, dataview string) []byte {
 	}
 	d := struct {
 		Type       string      `json:"type"`
+		Topic      string      `json:"topic"`
 		Dataview   string      `json:"dataview"`
 		SampleTime int64       `json:"sampleTime,omitempty"`
 		Stale      *bool       `json:"stale,omitempty"`
 		Removed    []string    `json:"removed,omitempty"`
 		Cells      []deltaCell `json:"cells,omitempty"`
 		Headlines  []Headline  `json:"headlines,omitempty"`
-	}{Type: "delta", Dataview: dataview, SampleTime: p.sampleTime, Stale: p.stale, Removed: p.removed}
-	for _, k := range p.order {
+	}{Type: "delta", Topic: topic, Dataview: dataview, SampleTime: p.sampleTime, Stale: p.stale}
+	for r := range p.removed.All() {
+		d.Removed = append(d.Removed, r)
+	}
+	for k, c := range p.cells.All() {
 		if k.headline {
-			d.Headlines = append(d.Headlines, Headline{Name: k.col, Cell: p.cells[k]})
+			d.Headlines = append(d.Headlines, Headline{Name: k.col, Cell: c})
 		} else {
-			d.Cells = append(d.Cells, deltaCell{R: k.row, C: k.col, Cell: p.cells[k]})
+			d.Cells = append(d.Cells, deltaCell{R: k.row, C: k.col, Cell: c})
 		}
 	}
 	b, err := json.Marshal(d)
@@ -73,26 +78,63 @@ func TestDeltaEncodingMatchesEncodingJSON(t *testing.T) {
 	}
 	for i := range 2000 {
 		var p pending
-		u := Update{SampleTime: int64(rnd.IntN(3)) * 1732233445123}
-		if rnd.IntN(3) == 0 {
-			st := rnd.IntN(2) == 0
-			u.Stale = &st
+		for range 1 + rnd.IntN(3) {
+			u := Update{SampleTime: int64(rnd.IntN(3)) * 1732233445123}
+			if rnd.IntN(3) == 0 {
+				st := rnd.IntN(2) == 0
+				u.Stale = &st
+			}
+			if rnd.IntN(4) == 0 {
+				u.RemovedRows = []string{pick(), pick()}
+			}
+			for range rnd.IntN(6) {
+				u.Changes = append(u.Changes, Change{Row: pick(), Column: pick(), Headline: rnd.IntN(3) == 0,
+					Cell: Cell{V: pick(), S: "warning", T: rnd.Int64N(1 << 50)}})
+			}
+			p.add(&u)
 		}
-		if rnd.IntN(4) == 0 {
-			u.RemovedRows = []string{pick(), pick()}
+		topic, dv := DataviewTopic(pick()), pick()
+		got := p.encode(topic, dv)
+		if !bytes.HasPrefix(got, []byte(`{"type":"delta","topic":`)) {
+			t.Fatalf("case %d: frame %q does not start with its type and topic", i, got)
 		}
-		for range rnd.IntN(6) {
-			u.Changes = append(u.Changes, Change{Row: pick(), Column: pick(), Headline: rnd.IntN(3) == 0,
-				Cell: Cell{V: pick(), S: "warning", T: rnd.Int64N(1 << 50)}})
-		}
-		p.add(&u)
-		name := pick()
-		got, n := p.encode(name)
-		if n != len(p.order) {
-			t.Fatalf("case %d: encode reports %d cells, pending holds %d", i, n, len(p.order))
-		}
-		sameJSON(t, got, reference(t, &p, name))
+		sameJSON(t, got, reference(t, &p, topic, dv))
 	}
+}
+
+// pending keeps the latest value of each cell in first-change order; a
+// removed row takes its earlier pending cells with it, but not a headline
+// of the same name, nor the row's cells added after the removal.
+func TestPendingMerges(t *testing.T) {
+	cell := func(row, col, v string) Change { return Change{Row: row, Column: col, Cell: Cell{V: v}} }
+	head := func(name, v string) Change { return Change{Headline: true, Column: name, Cell: Cell{V: v}} }
+	yes, no := true, false
+	f := func(name string, want string, updates ...Update) {
+		t.Helper()
+		var p pending
+		for i := range updates {
+			p.add(&updates[i])
+		}
+		if got := string(p.encode("dataview/p/e/s/d", "p/e/s/d")); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+	const pre = `{"type":"delta","topic":"dataview/p/e/s/d","dataview":"p/e/s/d"`
+	f("latest value, first order", pre+`,"cells":[{"r":"a","c":"x","v":"3","s":"","t":0},{"r":"b","c":"x","v":"2","s":"","t":0}]}`,
+		Update{Changes: []Change{cell("a", "x", "1")}},
+		Update{Changes: []Change{cell("b", "x", "2"), cell("a", "x", "3")}})
+	f("a removed row drops its pending cells", pre+`,"removed":["a"],"cells":[{"r":"b","c":"x","v":"2","s":"","t":0}],"headlines":[{"name":"a","v":"h","s":"","t":0}]}`,
+		Update{Changes: []Change{cell("a", "x", "1"), cell("b", "x", "2"), head("a", "h")}},
+		Update{RemovedRows: []string{"a"}})
+	f("a row re-added after its removal", pre+`,"removed":["a"],"cells":[{"r":"a","c":"x","v":"new","s":"","t":0}]}`,
+		Update{Changes: []Change{cell("a", "x", "old")}},
+		Update{RemovedRows: []string{"a"}},
+		Update{Changes: []Change{cell("a", "x", "new")}})
+	f("latest sample time and staleness", pre+`,"sampleTime":20,"stale":false}`,
+		Update{SampleTime: 20, Stale: &yes},
+		Update{SampleTime: 10, Stale: &no},
+		Update{})
+	f("nothing", pre+`}`)
 }
 
 // BenchmarkEncodeDelta encodes one dataview's frame of 100 changed cells.
@@ -109,13 +151,13 @@ func BenchmarkEncodeDelta(b *testing.B) {
 	b.Run("hand", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			p.encode("probe/entity/cpu/cpu")
+			p.encode("dataview/probe/entity/cpu/cpu", "probe/entity/cpu/cpu")
 		}
 	})
 	b.Run("encoding-json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			reference(b, &p, "probe/entity/cpu/cpu")
+			reference(b, &p, "dataview/probe/entity/cpu/cpu", "probe/entity/cpu/cpu")
 		}
 	})
 }

@@ -1,35 +1,111 @@
-// Package dashboard is the browser-facing WebSocket hub: browsers subscribe
-// to dataviews, get a snapshot, then deltas. The hub holds no business
-// state: snapshots come from a Source, changes from Publish.
+// Package dashboard is the browser-facing WebSocket hub: browsers
+// subscribe to topics, get a snapshot of each, then deltas. The hub holds
+// no business state: frames come from a Source, news of changes from
+// Publish, Touch and Reset. docs/dashboard-protocol.md is the wire
+// contract.
 //
-// A dataview's changes accumulate in its topic, keeping the latest value of
-// each cell, and go out as one frame encoded once for all subscribers. A
-// frame goes out at once if any subscriber's queue is empty; only while
-// every subscriber is still busy with earlier frames does the topic wait,
-// until Coalesce has passed since its last frame. A client whose bounded
-// queue overflows is resynchronised with fresh snapshots, and one that
-// cannot keep up even so is cut off; neither slows the publisher or other
-// clients.
+// # Topics
+//
+// A state topic (Options.StateTopics, such as "tree") is fed by Touch with
+// the keys whose state changed; the hub collects them and, at its next
+// frame, asks Source.Delta for their current state. A dataview topic
+// (DataviewPrefix and a dataview's path) is fed by Publish with the
+// dataview's cell changes, which the hub merges itself, keeping the latest
+// value of each cell, and encodes into a delta. Every subscriber that
+// joins a topic, and every one that is resynchronised, gets a snapshot
+// from Source.Snapshot (or "gone" when it has none), one shared by all who
+// joined since the topic's last flush. Reset makes every subscriber of a
+// topic a joiner again, and so does a topic's pending changes passing
+// Options.MaxPending keys: it is resent whole instead.
+//
+// # Frames
+//
+// A frame goes out at once if any subscriber's queue is empty; only while
+// every subscriber is still busy with earlier frames does a topic hold its
+// changes back, until Coalesce has passed since its last frame. Each frame
+// is encoded once for all its subscribers. A client whose bounded queue
+// overflows is resynchronised: its queued frames, and any more until its
+// write loop starts the resync, are dropped, and it rejoins all its
+// topics. One resynchronised more than 10 times a minute by the hub's
+// clock, or whose socket accepts nothing for WriteTimeout, is cut off.
+// Neither slows the publisher or other clients.
+//
+// # Goroutines
+//
+// Run is the hub goroutine, owned by whoever calls Run and ended by
+// cancelling its context. It alone flushes topics, so it alone queues a
+// topic's frames, and it is the only caller of the Source. Each client has
+// two goroutines: its read loop runs in ServeHTTP (the HTTP server's
+// goroutine for the request) and its write loop is started by ServeHTTP;
+// when Run ends it closes every client's connection and waits for both
+// loops of each to return.
+//
+// # Locks
+//
+// Hub.mu guards the topic and client maps; each topic's mu guards its
+// subscribers, its joiners and its pending changes, and is the lock
+// Publish, Touch and Reset take; each client's mu guards its
+// subscriptions; dirtyMu guards the set of topics to flush. A topic's lock
+// may be held while taking the hub's or a client's; dirtyMu is taken last
+// and alone. No lock is held while calling the Source, encoding a frame or
+// writing to a socket: a flush swaps a topic's pending changes out and
+// notes who joined under the topic's lock, then releases it, encodes the
+// delta for the subscribers that were there before, and takes one snapshot
+// for the ones that joined. Because the gateway publishes a change before
+// a snapshot can see it, everything in the swapped-out delta is in that
+// snapshot, and everything published after the swap goes to every
+// subscriber in the next frame.
 package dashboard
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/gorilla/websocket"
+	"github.com/watchfloor/watchfloor/dashboard/coalesce"
 )
 
-// Source gives the current state of a dataview. It must not call back into
-// the hub.
+// Source gives the topics' current state. It must not call back into the
+// hub. The gateway guarantees: a change is published (Publish, Touch or
+// Reset has returned) before Snapshot can see it — it holds a probe's lock
+// from applying a batch until it has published it.
 type Source interface {
-	Snapshot(dataview string) (Snapshot, bool)
+	// Snapshot returns the topic's whole state as one encoded frame, or
+	// false when nothing exists under the topic now (the hub then sends a
+	// "gone" frame).
+	Snapshot(topic string) ([]byte, bool)
+	// Delta returns one encoded frame with the current state of keys of a
+	// state topic: the keys passed to Touch since its last frame, in the
+	// order they were first touched. It must not keep keys.
+	Delta(topic string, keys []string) []byte
 }
+
+// Authorizer decides who may watch what.
+type Authorizer interface {
+	// Connect is called with each browser's upgrade request; an error
+	// refuses the upgrade with 403. Its principal is passed to every
+	// Subscribe.
+	Connect(r *http.Request) (principal any, err error)
+	// Subscribe is called on every subscribe; an error refuses that
+	// subscription with an error frame (and counts it).
+	Subscribe(principal any, topic string) error
+}
+
+// DataviewPrefix starts the topic of a dataview: DataviewPrefix and its
+// canonical path.
+const DataviewPrefix = "dataview/"
+
+// DataviewTopic returns the topic of the dataview at path.
+func DataviewTopic(path string) string { return DataviewPrefix + path }
 
 // Options tune a Hub. Zero values take the defaults.
 type Options struct {
@@ -40,20 +116,42 @@ type Options struct {
 	Coalesce time.Duration
 	// QueueLen bounds each client's queue of frames (256).
 	QueueLen int
-	// MaxSubscriptions bounds the dataviews one client watches (64).
+	// MaxSubscriptions bounds the topics one client watches (64, and less
+	// than half of QueueLen).
 	MaxSubscriptions int
 	// WriteTimeout disconnects a client whose socket accepts nothing for
 	// this long (10 s).
 	WriteTimeout time.Duration
+	// Now is the clock for coalescing and the resync window (time.Now).
+	// Run waits for held-back frames on real timers, so outside tests it
+	// must keep pace with real time; socket deadlines are always real time.
+	Now func() time.Time
+	// Authorizer decides who may watch what; nil lets everyone watch
+	// everything.
+	Authorizer Authorizer
+	// CheckOrigin vets each upgrade request's Origin; nil is gorilla's
+	// default, which wants it to match the Host.
+	CheckOrigin func(*http.Request) bool
+	// StateTopics are the topics fed by Touch, such as "tree"; every other
+	// topic is a dataview's, DataviewPrefix and its path.
+	StateTopics []string
+	// MaxPending bounds the distinct keys (cells and removed rows of a
+	// dataview, keys of a state topic) pending per topic; past it the
+	// topic is resent whole instead (100,000).
+	MaxPending int
 }
 
-// Hub fans dataview changes out to browser clients. Publish, Gone and Reset
-// are safe for concurrent use and never block on a client.
+// Hub fans topics' changes out to browser clients. Publish, Touch, Reset,
+// Watched and Clients are safe for concurrent use and never block on a
+// client or on the Source.
 type Hub struct {
-	src  Source
-	opts Options
-	log  *slog.Logger
-	up   websocket.Upgrader
+	src    Source
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	auth   Authorizer
+	up     websocket.Upgrader
+	states map[string]bool
 
 	mu      sync.RWMutex
 	topics  map[string]*topic
@@ -65,22 +163,49 @@ type Hub struct {
 	dirty   map[*topic]struct{}
 	wake    chan struct{}
 
-	framesSent, framesCoalesced, cellsSent, resyncs, dropped, slowDisconnects *metrics.Counter
+	// Owned by the goroutine that flushes.
+	staying, joining []*client
+	keyBuf           []string
+
+	// prepared, when tests set it, is shown each frame as it is prepared,
+	// since a PreparedMessage does not give its bytes back.
+	prepared func(m *message, frame []byte)
+
+	framesSent, framesCoalesced, cellsSent, snapshotsSent, resyncs, dropped,
+	slowDisconnects, refused, overflows *metrics.Counter
 }
 
+// topic is one topic's subscribers and pending changes.
 type topic struct {
-	name string
+	name     string
+	dataview string // the dataview's path; empty for a state topic
 
 	mu        sync.Mutex
 	subs      map[*client]struct{}
-	pending   pending
+	joiners   map[*client]struct{}           // subscribers owed a snapshot at the next flush
+	cells     pending                        // a dataview topic's changes
+	keys      coalesce.Map[string, struct{}] // a state topic's touched keys
 	lastFlush time.Time
-	reset     bool // subscribers need a fresh snapshot, not a delta
+	reset     bool // every subscriber needs a fresh snapshot, not a delta
 	dead      bool // removed from the hub; a subscriber must look again
+
+	// The changes swapped out at the last flush, owned by the goroutine
+	// that flushes and kept so their storage is reused.
+	outCells pending
+	outKeys  coalesce.Map[string, struct{}]
 }
 
-// NewHub returns a hub serving snapshots from src. Run must be running for
-// deltas to flow.
+func (t *topic) pendingKeys() int { return t.cells.keys() + t.keys.Len() }
+
+func (t *topic) empty() bool { return t.cells.empty() && t.keys.Len() == 0 }
+
+func (t *topic) clearPending() {
+	t.cells.reset()
+	t.keys.Reset()
+}
+
+// NewHub returns a hub serving topics from src. Run must be running for
+// frames to flow.
 func NewHub(src Source, opts Options) *Hub {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -103,25 +228,53 @@ func NewHub(src Source, opts Options) *Hub {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Authorizer == nil {
+		opts.Authorizer = allowAll{}
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 100_000
+	}
 	h := &Hub{
 		src:     src,
 		opts:    opts,
 		log:     opts.Logger,
+		now:     opts.Now,
+		auth:    opts.Authorizer,
+		up:      websocket.Upgrader{CheckOrigin: opts.CheckOrigin},
+		states:  make(map[string]bool, len(opts.StateTopics)),
 		topics:  make(map[string]*topic),
 		clients: make(map[*client]struct{}),
 		dirty:   make(map[*topic]struct{}),
 		wake:    make(chan struct{}, 1),
 	}
+	for _, name := range opts.StateTopics {
+		if strings.HasPrefix(name, DataviewPrefix) || name == "" {
+			panic(fmt.Sprintf("dashboard: state topic %q is empty or a dataview's", name))
+		}
+		h.states[name] = true
+	}
 	m := opts.Metrics
 	h.framesSent = m.NewCounter("watchfloor_dashboard_frames_sent_total")
 	h.framesCoalesced = m.NewCounter("watchfloor_dashboard_frames_coalesced_total")
 	h.cellsSent = m.NewCounter("watchfloor_dashboard_cells_sent_total")
+	h.snapshotsSent = m.NewCounter("watchfloor_dashboard_snapshots_sent_total")
 	h.resyncs = m.NewCounter("watchfloor_dashboard_resyncs_total")
 	h.dropped = m.NewCounter("watchfloor_dashboard_frames_dropped_total")
 	h.slowDisconnects = m.NewCounter("watchfloor_dashboard_slow_disconnects_total")
+	h.refused = m.NewCounter("watchfloor_dashboard_subscriptions_refused_total")
+	h.overflows = m.NewCounter("watchfloor_dashboard_pending_overflows_total")
 	m.NewGauge("watchfloor_dashboard_clients", func() float64 { return float64(h.Clients()) })
 	return h
 }
+
+// allowAll is the Authorizer of a hub without one.
+type allowAll struct{}
+
+func (allowAll) Connect(*http.Request) (any, error) { return nil, nil }
+func (allowAll) Subscribe(any, string) error        { return nil }
 
 // Clients returns the number of connected browser clients.
 func (h *Hub) Clients() int {
@@ -130,65 +283,105 @@ func (h *Hub) Clients() int {
 	return len(h.clients)
 }
 
-// topic returns the dataview's topic, nil if nobody subscribes to it.
-func (h *Hub) topic(dataview string) *topic {
+// topic returns the named topic, nil if nobody subscribes to it.
+func (h *Hub) topic(name string) *topic {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.topics[dataview]
+	return h.topics[name]
 }
 
-// Watched reports whether any client subscribes to the dataview, so
-// publishers can skip building updates nobody will see.
-func (h *Hub) Watched(dataview string) bool { return h.topic(dataview) != nil }
+// Watched reports whether any client subscribes to the topic, so
+// publishers can skip building changes nobody will see.
+func (h *Hub) Watched(topic string) bool { return h.topic(topic) != nil }
 
-// Publish records a dataview's changes for its subscribers.
-func (h *Hub) Publish(dataview string, u Update) {
-	t := h.topic(dataview)
+// checkTopic refuses a topic a browser may not subscribe to, saying why.
+func (h *Hub) checkTopic(name string) error {
+	if name == "" {
+		return errors.New("subscribe needs a topic")
+	}
+	if h.states[name] {
+		return nil
+	}
+	if path, ok := strings.CutPrefix(name, DataviewPrefix); ok {
+		if segs := strings.Split(path, "/"); len(segs) == 4 && !slices.Contains(segs, "") {
+			return nil
+		}
+		return fmt.Errorf("topic %q: a dataview's path is probe/entity/sampler/dataview", name)
+	}
+	return fmt.Errorf("unknown topic %q", name)
+}
+
+// Publish records a dataview topic's cell changes for its subscribers; it
+// keeps none of u's slices, so the caller may reuse them. It panics if
+// topic is not a dataview's.
+func (h *Hub) Publish(topic string, u Update) {
+	if !strings.HasPrefix(topic, DataviewPrefix) {
+		panic(fmt.Sprintf("dashboard: Publish to %q, which is not a dataview topic", topic))
+	}
+	t := h.topic(topic)
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
-	if !t.pending.empty() {
-		h.framesCoalesced.Inc()
+	if !t.reset {
+		if !t.cells.empty() {
+			h.framesCoalesced.Inc()
+		}
+		t.cells.add(&u)
+		h.checkPending(t)
 	}
-	t.pending.add(&u)
 	t.mu.Unlock()
 	h.markDirty(t)
 }
 
-// Gone tells the dataview's subscribers it no longer exists.
-func (h *Hub) Gone(dataview string) {
-	t := h.topic(dataview)
-	if t == nil {
-		return
+// Touch records that the state of keys of a state topic changed; it keeps
+// no slice of the caller's. It panics if topic is not one of
+// Options.StateTopics.
+func (h *Hub) Touch(topic string, keys ...string) {
+	if !h.states[topic] {
+		panic(fmt.Sprintf("dashboard: Touch of %q, which is not a state topic", topic))
 	}
-	b, _ := json.Marshal(gone{Type: "gone", Dataview: dataview})
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
-	if err != nil {
-		h.log.Error("prepare frame", "dataview", dataview, "err", err)
+	t := h.topic(topic)
+	if t == nil || len(keys) == 0 {
 		return
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.pending.reset()
-	t.reset = false
-	for c := range t.subs {
-		h.enqueue(c, pm)
+	if !t.reset {
+		if t.keys.Len() > 0 {
+			h.framesCoalesced.Inc()
+		}
+		for _, k := range keys {
+			t.keys.Put(k, struct{}{})
+		}
+		h.checkPending(t)
+	}
+	t.mu.Unlock()
+	h.markDirty(t)
+}
+
+// checkPending turns a topic with more pending keys than MaxPending into a
+// reset: one snapshot costs less than a delta that big. The caller holds
+// t.mu.
+func (h *Hub) checkPending(t *topic) {
+	if t.pendingKeys() > h.opts.MaxPending {
+		t.reset = true
+		t.clearPending()
+		h.overflows.Inc()
 	}
 }
 
-// Reset gives the dataview's subscribers a fresh snapshot, for changes a
-// delta cannot express (its columns changed, or it reappeared). The
-// snapshot is built and encoded by the hub's own goroutine, never the
-// caller's: the caller is a probe's ingest path.
-func (h *Hub) Reset(dataview string) {
-	t := h.topic(dataview)
+// Reset gives the topic's subscribers a fresh snapshot (or "gone"), for
+// changes a delta cannot express: a dataview's columns changed, it went
+// away or came back. The hub's goroutine takes one snapshot for all of
+// them, never the caller's, which is a probe's ingest path.
+func (h *Hub) Reset(topic string) {
+	t := h.topic(topic)
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	t.reset = true
-	t.pending.reset()
+	t.clearPending()
 	t.mu.Unlock()
 	h.markDirty(t)
 }
@@ -216,14 +409,14 @@ func (h *Hub) Run(ctx context.Context) {
 		case <-h.wake:
 		case <-timer.C:
 		}
-		if next := h.flush(time.Now()); next > 0 {
+		if next := h.flush(h.now()); next > 0 {
 			timer.Reset(next)
 		}
 	}
 }
 
 // flush sends the frames that are due and returns how long until the next
-// held-back topic is due (0 if none).
+// held-back topic is due (0 if none). Only one goroutine flushes.
 func (h *Hub) flush(now time.Time) time.Duration {
 	h.dirtyMu.Lock()
 	topics := make([]*topic, 0, len(h.dirty))
@@ -247,48 +440,64 @@ func (h *Hub) flush(now time.Time) time.Duration {
 	return next
 }
 
+// flushTopic sends t's due frames: under t's lock it notes who joined and
+// swaps the pending changes out; after, it encodes the delta for the
+// subscribers that stayed and takes one snapshot for those that joined.
 func (h *Hub) flushTopic(t *topic, now time.Time) time.Duration {
+	staying, joining := h.staying[:0], h.joining[:0]
+	var wait time.Duration
+	delta := false
+
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.subs) == 0 {
-		return 0
-	}
 	if t.reset {
-		// The snapshot holds every change applied so far, so the pending
-		// ones go with it.
 		t.reset = false
-		t.pending.reset()
-		t.lastFlush = now
+		t.clearPending()
 		for c := range t.subs {
-			h.sendSnapshot(c, t)
+			joining = append(joining, c)
 		}
-		return 0
+		t.lastFlush = now
+	} else {
+		for c := range t.subs {
+			if _, ok := t.joiners[c]; ok {
+				joining = append(joining, c)
+			} else {
+				staying = append(staying, c)
+			}
+		}
+		since := now.Sub(t.lastFlush)
+		switch {
+		case t.empty():
+		case len(staying) == 0:
+			t.clearPending() // the joiners' snapshot holds it all
+		case since < h.opts.Coalesce && allBusy(staying):
+			// Hold changes back only while every subscriber is still busy
+			// with earlier frames: one slow client must not delay the
+			// others.
+			wait = h.opts.Coalesce - since
+		default:
+			t.cells, t.outCells = t.outCells, t.cells
+			t.keys, t.outKeys = t.outKeys, t.keys
+			t.lastFlush = now
+			delta = true
+		}
 	}
-	if t.pending.empty() {
-		return 0
+	clear(t.joiners)
+	t.mu.Unlock()
+
+	if delta {
+		h.sendDelta(t, staying)
 	}
-	// Hold changes back only while every subscriber is still busy with
-	// earlier frames: one slow client must not delay the others.
-	if since := now.Sub(t.lastFlush); since < h.opts.Coalesce && allBusy(t) {
-		return h.opts.Coalesce - since
+	if len(joining) > 0 {
+		h.sendSnapshot(t, joining)
 	}
-	frame, cells := t.pending.encode(t.name)
-	t.pending.reset()
-	t.lastFlush = now
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
-	if err != nil {
-		h.log.Error("prepare frame", "dataview", t.name, "err", err)
-		return 0
-	}
-	h.cellsSent.Add(cells)
-	for c := range t.subs {
-		h.enqueue(c, pm)
-	}
-	return 0
+	clear(staying)
+	clear(joining)
+	h.staying, h.joining = staying[:0], joining[:0]
+	return wait
 }
 
-func allBusy(t *topic) bool {
-	for c := range t.subs {
+func allBusy(clients []*client) bool {
+	for _, c := range clients {
 		if len(c.send) == 0 {
 			return false
 		}
@@ -296,15 +505,74 @@ func allBusy(t *topic) bool {
 	return true
 }
 
-// enqueue hands a frame to a client without ever blocking; a full queue
-// turns into a resync. Callers hold the topic's lock, which keeps a topic's
-// frames in order.
-func (h *Hub) enqueue(c *client, pm *websocket.PreparedMessage) {
+// sendDelta encodes the changes swapped out of t and queues them for cs.
+func (h *Hub) sendDelta(t *topic, cs []*client) {
+	var frame []byte
+	if t.dataview != "" {
+		frame = t.outCells.encode(t.name, t.dataview)
+		h.cellsSent.Add(t.outCells.cells.Len())
+		t.outCells.reset()
+	} else {
+		keys := h.keyBuf[:0]
+		for k := range t.outKeys.All() {
+			keys = append(keys, k)
+		}
+		t.outKeys.Reset()
+		frame = h.src.Delta(t.name, keys)
+		clear(keys)
+		h.keyBuf = keys[:0]
+	}
+	if m := h.prepare(t.name, frame, false); m != nil {
+		for _, c := range cs {
+			h.enqueue(c, m)
+		}
+	}
+}
+
+// sendSnapshot takes one snapshot of t and queues it for cs.
+func (h *Hub) sendSnapshot(t *topic, cs []*client) {
+	frame, ok := h.src.Snapshot(t.name)
+	if !ok {
+		frame, _ = json.Marshal(gone{Type: "gone", Topic: t.name, Dataview: t.dataview})
+	}
+	if m := h.prepare(t.name, frame, ok); m != nil {
+		for _, c := range cs {
+			h.enqueue(c, m)
+		}
+	}
+}
+
+// prepare encodes a frame once for every client it goes to.
+func (h *Hub) prepare(topic string, frame []byte, snapshot bool) *message {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+	if err != nil {
+		h.log.Error("prepare frame", "topic", topic, "err", err)
+		return nil
+	}
+	m := &message{pm: pm, snapshot: snapshot}
+	if h.prepared != nil {
+		h.prepared(m, frame)
+	}
+	return m
+}
+
+// enqueue hands a frame to a client without ever blocking. A full queue
+// turns into a resync, and until the client has started it, frames for it
+// are dropped too: they would follow a gap.
+func (h *Hub) enqueue(c *client, m *message) {
+	if c.resyncing.Load() {
+		h.dropped.Inc()
+		return
+	}
 	select {
-	case c.send <- pm:
+	case c.send <- m:
 		h.framesSent.Inc()
+		if m.snapshot {
+			h.snapshotsSent.Inc()
+		}
 	default:
 		h.dropped.Inc()
+		c.resyncing.Store(true)
 		c.requestResync()
 	}
 }
@@ -322,23 +590,23 @@ func (h *Hub) shutdown() {
 // errHubClosed refuses new clients once Run has ended.
 var errHubClosed = errors.New("dashboard hub is shut down")
 
-// ServeHTTP upgrades a browser's request and serves it until it goes away or
-// the hub shuts down. The Origin header must match the Host (gorilla's
-// default check), so other sites cannot read the grid through a browser.
+// ServeHTTP authorizes a browser's request, upgrades it and serves it until
+// it goes away or the hub shuts down. The Authorizer's Connect refusing
+// answers 403; so does an Origin that Options.CheckOrigin (by default: the
+// Host) refuses, so other sites cannot read the grid through a browser.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	principal, err := h.auth.Connect(r)
+	if err != nil {
+		h.log.Info("dashboard connection refused", "remote", r.RemoteAddr, "err", err)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
 	conn, err := h.up.Upgrade(w, r, nil)
 	if err != nil {
 		h.log.Info("dashboard upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	c := &client{
-		hub:    h,
-		conn:   conn,
-		remote: r.RemoteAddr,
-		send:   make(chan *websocket.PreparedMessage, h.opts.QueueLen),
-		resync: make(chan struct{}, 1),
-		subs:   make(map[string]*topic),
-	}
+	c := newClient(h, conn, r.RemoteAddr, principal)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -376,18 +644,20 @@ func (h *Hub) removeClient(c *client) {
 	}
 }
 
-// subscribe adds c to the dataview's topic and queues its snapshot, all
-// under the topic's lock, so no change falls between the snapshot and the
-// first delta. Locks are taken topic first, then hub, never the other way:
-// nobody waits for a topic while holding the hub's lock, which every
-// publisher needs.
-func (h *Hub) subscribe(c *client, dataview string) {
+// subscribe adds c to the topic as a joiner: the hub goroutine's next
+// flush of the topic sends it a snapshot. Locks are taken topic first,
+// then hub, never the other way: nobody waits for a topic while holding
+// the hub's lock, which every publisher needs.
+func (h *Hub) subscribe(c *client, name string) {
 	for {
 		h.mu.Lock()
-		t := h.topics[dataview]
+		t := h.topics[name]
 		if t == nil {
-			t = &topic{name: dataview, subs: make(map[*client]struct{})}
-			h.topics[dataview] = t
+			t = &topic{name: name, subs: make(map[*client]struct{}), joiners: make(map[*client]struct{})}
+			if !h.states[name] {
+				t.dataview = strings.TrimPrefix(name, DataviewPrefix)
+			}
+			h.topics[name] = t
 		}
 		h.mu.Unlock()
 		t.mu.Lock()
@@ -396,35 +666,34 @@ func (h *Hub) subscribe(c *client, dataview string) {
 			continue // its last subscriber left meanwhile; look again
 		}
 		t.subs[c] = struct{}{}
+		t.joiners[c] = struct{}{}
 		c.mu.Lock()
-		c.subs[dataview] = t
+		c.subs[name] = t
 		c.mu.Unlock()
-		h.sendSnapshot(c, t)
 		t.mu.Unlock()
+		h.markDirty(t)
 		return
 	}
 }
 
-// sendSnapshot queues a snapshot of t for c. The caller holds t.mu.
-func (h *Hub) sendSnapshot(c *client, t *topic) {
-	var frame []byte
-	if snap, ok := h.src.Snapshot(t.name); ok {
-		frame = encodeSnapshot(snap)
-	} else {
-		frame, _ = json.Marshal(gone{Type: "gone", Dataview: t.name})
+// rejoin makes c, if it still subscribes to t, a joiner again, so that
+// the next flush sends it a fresh snapshot.
+func (h *Hub) rejoin(c *client, t *topic) {
+	t.mu.Lock()
+	_, still := t.subs[c]
+	if still {
+		t.joiners[c] = struct{}{}
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
-	if err != nil {
-		h.log.Error("prepare snapshot", "dataview", t.name, "err", err)
-		return
+	t.mu.Unlock()
+	if still {
+		h.markDirty(t)
 	}
-	h.enqueue(c, pm)
 }
 
-func (h *Hub) unsubscribe(c *client, dataview string) {
+func (h *Hub) unsubscribe(c *client, name string) {
 	c.mu.Lock()
-	t := c.subs[dataview]
-	delete(c.subs, dataview)
+	t := c.subs[name]
+	delete(c.subs, name)
 	c.mu.Unlock()
 	if t == nil {
 		return
@@ -432,30 +701,13 @@ func (h *Hub) unsubscribe(c *client, dataview string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.subs, c)
+	delete(t.joiners, c)
 	if len(t.subs) == 0 {
 		t.dead = true
 		h.mu.Lock()
-		if h.topics[dataview] == t {
-			delete(h.topics, dataview)
+		if h.topics[name] == t {
+			delete(h.topics, name)
 		}
 		h.mu.Unlock()
 	}
-}
-
-func encodeSnapshot(s Snapshot) []byte {
-	s.Type = "snapshot"
-	if s.Columns == nil {
-		s.Columns = []string{}
-	}
-	if s.Rows == nil {
-		s.Rows = []Row{}
-	}
-	if s.Headlines == nil {
-		s.Headlines = []Headline{}
-	}
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic("dashboard: encode snapshot: " + err.Error())
-	}
-	return b
 }

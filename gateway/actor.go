@@ -4,27 +4,32 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync/atomic"
+	"maps"
+	"slices"
 	"time"
 
-	"github.com/watchfloor/watchfloor/dashboard"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
-	"github.com/watchfloor/watchfloor/samplers"
+	"github.com/watchfloor/watchfloor/rules"
 )
 
-// maxDataviews bounds how many dataviews one probe may hold, so a probe
-// cannot grow the gateway's memory without end by declaring names.
-const maxDataviews = 100_000
+// snapshotTimeout bounds how long a connection may keep a snapshot open:
+// one that never ends changes nothing, and after this long the connection
+// is closed so that the probe starts again.
+const snapshotTimeout = time.Minute
 
-// instance is one sampler instance a probe runs for one entity.
-type instance struct {
-	entity, sampler, typ string
+// staleAfter is how long a dataview may go without a sample before it is
+// marked stale while its probe stays connected: three of its sampler's
+// ticks, and never less than five seconds more than one.
+func staleAfter(interval time.Duration) time.Duration {
+	return max(3*interval, interval+5*time.Second)
 }
 
 // probeConfig is what the gateway's configuration asks of one probe.
 type probeConfig struct {
 	msg       protocol.Config // sent to the probe
+	entities  []entityConfig
 	instances map[uint32]instance
+	limits    protocol.Limits
 }
 
 type eventKind uint8
@@ -43,36 +48,62 @@ type event struct {
 	cfg   *probeConfig
 }
 
-// probeActor owns one probe's subtree. It lives across connections: a
-// connection only feeds it events, and a probe that is down keeps its
-// dataviews, marked stale.
+// probeActor owns one probe's subtree: its dataviews, their cells, counts
+// and deadlines. It lives across connections: a connection only feeds it
+// events, and a probe that is down keeps its dataviews, marked stale.
+// Every event is applied with the probe's lock held, then handed to the
+// consumers, then the lock is released.
 type probeActor struct {
-	g       *Gateway
-	name    string
-	inbox   chan event
-	stopped chan struct{} // closed when run returns
-
-	connected atomic.Bool
-	lastSeen  atomic.Int64 // Unix nanoseconds
+	g         *Gateway
+	node      *probeNode
+	name      string
+	inbox     chan event
+	stopped   chan struct{} // closed when run returns
+	clock     Clock
+	limits    protocol.Limits
+	consumers []Consumer
 
 	// Owned by run.
 	cfg      *probeConfig
 	conn     *probeConn
-	byID     map[uint32]*Dataview // the current connection's dataview IDs
-	dvs      map[string]*Dataview // every dataview of this probe, by path
-	snapshot map[string]bool      // declared since SnapshotStart, while a snapshot is open
+	byID     map[uint32]*Dataview // the connection's dataview IDs: live, or staged while a snapshot is open; nil: ignored
+	dvs      map[string]*Dataview // live dataviews by path
+	cost     uint64               // of the live dataviews, against limits.MaxCells
+	snap     *staging             // the connection's open snapshot
+	removing map[string]*Dataview // removed by this batch, unless it declares them again
+	ch       Changes
+	timers   deadlines
+	timer    Timer
 }
 
-func newProbeActor(g *Gateway, name string, cfg *probeConfig) *probeActor {
-	return &probeActor{
-		g:       g,
-		name:    name,
-		inbox:   make(chan event, 64),
-		stopped: make(chan struct{}),
-		cfg:     cfg,
-		byID:    make(map[uint32]*Dataview),
-		dvs:     make(map[string]*Dataview),
+// staging is an open snapshot: the dataviews it declared so far, which
+// replace the live ones (reconciled by name) only when it ends, so a
+// probe that drops in the middle of one leaves the last complete state.
+type staging struct {
+	dvs   map[string]*Dataview
+	cost  uint64
+	until time.Time // when it must have ended
+}
+
+func newProbeActor(g *Gateway, name string, cfg *probeConfig, consumers []Consumer) *probeActor {
+	a := &probeActor{
+		g:         g,
+		node:      newProbeNode(name),
+		name:      name,
+		inbox:     make(chan event, 64),
+		stopped:   make(chan struct{}),
+		clock:     g.clock,
+		limits:    cfg.limits,
+		consumers: consumers,
+		cfg:       cfg,
+		byID:      make(map[uint32]*Dataview),
+		dvs:       make(map[string]*Dataview),
+		removing:  make(map[string]*Dataview),
 	}
+	a.ch.Probe, a.ch.probe = name, a.node
+	g.tree.addProbe(a.node)
+	g.tree.configure(a.node, cfg.entities)
+	return a
 }
 
 // send delivers an event, waiting while the actor is busy: a probe that
@@ -89,48 +120,86 @@ func (a *probeActor) send(ctx context.Context, ev event) bool {
 	}
 }
 
-// run handles events until ctx is done. On the way out it closes the
-// connection and removes the probe's dataviews.
+// run handles events and deadlines until ctx is done. On the way out it
+// closes the connection and removes the probe's subtree.
 func (a *probeActor) run(ctx context.Context) {
 	defer close(a.stopped)
-	defer func() {
-		if a.conn != nil {
-			a.conn.close(closeGoingAway, "probe removed or gateway stopping")
-		}
-		for key := range a.dvs {
-			a.removeDataview(key)
-		}
-	}()
+	a.timer = a.clock.NewTimer()
+	defer a.timer.Stop()
 	for {
+		a.arm()
 		select {
 		case <-ctx.Done():
+			a.stop()
 			return
 		case ev := <-a.inbox:
-			a.handle(ev)
+			a.handle(ev, a.clock.Now())
+		case <-a.timer.C():
+			a.due(a.clock.Now())
 		}
 	}
 }
 
-func (a *probeActor) handle(ev event) {
+// arm sets the timer for the earliest deadline.
+func (a *probeActor) arm() {
+	a.timer.Stop()
+	if when, ok := a.timers.next(); ok {
+		a.timer.Reset(max(when.Sub(a.clock.Now()), 0))
+	}
+}
+
+// begin starts an event: the probe's lock is held from here until finish
+// has handed the changes to every consumer.
+func (a *probeActor) begin(now time.Time) {
+	a.node.mu.Lock()
+	a.ch.Now = now
+}
+
+// finish counts what the event did, hands it to the consumers and
+// releases the probe's lock.
+func (a *probeActor) finish() {
+	for i := range a.ch.Dataviews {
+		d := &a.ch.Dataviews[i]
+		if d.counts.zero() {
+			continue
+		}
+		d.dv.sev.add(&d.counts)
+		d.dv.counts.add(&d.counts)
+		d.dv.sampler.ancestors(func(c *counters) { c.add(&d.counts) })
+	}
+	for _, c := range a.consumers {
+		c.Consume(&a.ch)
+	}
+	a.node.mu.Unlock()
+	a.ch.reset()
+}
+
+func (a *probeActor) handle(ev event, now time.Time) {
 	switch ev.kind {
 	case evConnect:
 		if a.conn != nil {
 			a.conn.close(closePolicy, "replaced by a newer connection from the same probe")
 		}
+		a.begin(now)
 		a.conn = ev.conn
 		clear(a.byID)
-		a.snapshot = nil
-		a.connected.Store(true)
-		a.lastSeen.Store(time.Now().UnixNano())
+		a.snap = nil
+		a.setConnected(true, now)
+		a.finish()
+		a.node.lastSeen.Store(now.UnixNano())
 		ev.conn.send(a.cfg.msg.Append(nil))
 	case evDisconnect:
 		if ev.conn != a.conn {
 			return // an older connection that was already replaced or cut off
 		}
-		a.disconnected()
+		a.disconnected(now)
 	case evConfig:
 		unchanged := bytes.Equal(a.cfg.msg.Append(nil), ev.cfg.msg.Append(nil))
 		a.cfg = ev.cfg
+		a.limits = ev.cfg.limits
+		a.begin(now)
+		a.configure()
+		a.finish()
 		if a.conn != nil && !unchanged {
 			a.conn.send(a.cfg.msg.Append(nil))
 		}
@@ -138,58 +207,143 @@ func (a *probeActor) handle(ev event) {
 		if ev.conn != a.conn {
 			return
 		}
-		a.lastSeen.Store(time.Now().UnixNano())
-		if err := a.apply(ev.batch); err != nil {
+		a.node.lastSeen.Store(now.UnixNano())
+		a.begin(now)
+		err := a.apply(ev.batch, now)
+		a.finish()
+		if err != nil {
 			a.g.m.protocolErrors.Inc()
 			a.g.log.Warn("closing probe connection: invalid batch", "probe", a.name, "seq", ev.batch.Seq, "err", err)
 			a.conn.close(closePolicy, "invalid batch: "+err.Error())
 			// Batches already queued from this connection build on the
 			// broken one: the connection ends here, not at its reader's
 			// disconnect event.
-			a.disconnected()
+			a.disconnected(now)
 		}
 	}
 }
 
+// setConnected records the probe's connection state. The caller is inside
+// begin/finish.
+func (a *probeActor) setConnected(up bool, now time.Time) {
+	a.node.connected.Store(up)
+	a.node.since.Store(now.UnixNano())
+	a.ch.nodes = true
+}
+
 // disconnected forgets the current connection and marks the probe's
-// dataviews stale; they stay until a new connection's snapshot replaces
+// dataviews stale; they stay until a new connection's snapshot reconciles
 // them.
-func (a *probeActor) disconnected() {
+func (a *probeActor) disconnected(now time.Time) {
 	a.conn = nil
 	clear(a.byID)
-	a.snapshot = nil
-	a.connected.Store(false)
-	a.markStale()
+	a.snap = nil
+	a.begin(now)
+	a.setConnected(false, now)
+	for _, key := range slices.Sorted(maps.Keys(a.dvs)) {
+		a.setStale(a.dvs[key], true)
+	}
+	a.finish()
 }
 
-func (a *probeActor) markStale() {
-	stale := true
-	for key, dv := range a.dvs {
-		dv.mu.Lock()
-		dv.stale = true
-		dv.mu.Unlock()
-		a.g.hub.Publish(key, dashboard.Update{Stale: &stale})
+// setStale sets a live dataview's stale flag. The caller is inside
+// begin/finish.
+func (a *probeActor) setStale(dv *Dataview, stale bool) {
+	if dv.staleNow == stale {
+		return
+	}
+	dv.staleNow = stale
+	dv.stale.Store(stale)
+	a.ch.end(a.ch.begin(dv))
+	a.ch.last().StaleChanged = true
+}
+
+// sampled refreshes a live dataview's staleness deadline.
+func (a *probeActor) sampled(dv *Dataview, now time.Time) {
+	dv.staleAt = now.Add(staleAfter(dv.sampler.interval))
+	if !dv.queued {
+		dv.queued = true
+		a.timers.add(deadline{when: dv.staleAt, kind: deadlineStale, dv: dv})
 	}
 }
 
-// removeDataview forgets one of this actor's dataviews. The tree entry is
-// removed only while it is still this actor's: after a probe's token
-// changes, its new actor may already hold the same path.
-func (a *probeActor) removeDataview(key string) {
-	dv := a.dvs[key]
-	delete(a.dvs, key)
-	if a.g.tree.removeIf(key, dv) {
-		a.g.hub.Gone(key)
+// due handles the deadlines that have passed.
+func (a *probeActor) due(now time.Time) {
+	var expired *probeConn
+	a.begin(now)
+	a.timers.due(now, func(d deadline) {
+		switch d.kind {
+		case deadlineStale:
+			dv := d.dv
+			dv.queued = false
+			switch {
+			case a.dvs[dv.key] != dv:
+				// Removed or replaced since.
+			case dv.staleAt.After(now):
+				dv.queued = true
+				a.timers.add(deadline{when: dv.staleAt, kind: deadlineStale, dv: dv})
+			default:
+				a.setStale(dv, true)
+			}
+		case deadlineSnapshot:
+			if a.snap != nil && !a.snap.until.After(now) {
+				expired = a.conn
+			}
+		}
+	})
+	a.finish()
+	if expired != nil {
+		a.g.m.protocolErrors.Inc()
+		a.g.log.Warn("closing probe connection: snapshot not finished", "probe", a.name, "within", snapshotTimeout)
+		expired.close(closePolicy, fmt.Sprintf("snapshot not finished within %v", snapshotTimeout))
+		a.disconnected(now)
 	}
 }
 
-// apply applies one batch. An error means the probe broke the protocol; the
-// batch may then be partly applied, which the next connection's snapshot
-// repairs.
-func (a *probeActor) apply(b *protocol.Batch) error {
+// configure makes the probe's entities and samplers those of a.cfg; the
+// dataviews of sampler instances that went are removed. The caller is
+// inside begin/finish.
+func (a *probeActor) configure() {
+	gone := a.g.tree.configure(a.node, a.cfg.entities)
+	a.ch.Structure = true
+	for _, dv := range gone {
+		for id, d := range a.byID {
+			if d == dv {
+				a.byID[id] = nil // its updates still in flight are ignored
+			}
+		}
+		if a.dvs[dv.key] == dv {
+			a.cost -= dv.cost
+			a.drop(dv)
+		}
+	}
+}
+
+// stop ends the actor: the connection is closed and the probe's subtree
+// removed, its dataviews' watchers told they are gone.
+func (a *probeActor) stop() {
+	if a.conn != nil {
+		a.conn.close(closeGoingAway, "probe removed or gateway stopping")
+	}
+	a.begin(a.clock.Now())
+	for _, key := range slices.Sorted(maps.Keys(a.dvs)) {
+		a.drop(a.dvs[key])
+	}
+	a.cost = 0
+	a.g.tree.removeProbe(a.node)
+	a.finish()
+}
+
+// apply applies one batch: removals, declarations, then updates. An error
+// means the probe broke the protocol or a limit; what came before it in
+// the batch stays applied (and is published), and the next connection's
+// snapshot reconciles the rest.
+func (a *probeActor) apply(b *protocol.Batch, now time.Time) error {
+	defer a.removeLeftovers()
 	if b.Flags&protocol.SnapshotStart != 0 {
 		clear(a.byID)
-		a.snapshot = make(map[string]bool, len(a.dvs))
+		a.snap = &staging{dvs: make(map[string]*Dataview), until: now.Add(snapshotTimeout)}
+		a.timers.add(deadline{when: a.snap.until, kind: deadlineSnapshot})
 	}
 	for _, id := range b.Removes {
 		dv, known := a.byID[id]
@@ -197,13 +351,19 @@ func (a *probeActor) apply(b *protocol.Batch) error {
 			return fmt.Errorf("remove of unknown dataview %d", id)
 		}
 		delete(a.byID, id)
-		if dv != nil {
-			a.removeDataview(dv.key)
+		switch {
+		case dv == nil:
+		case a.snap != nil && a.snap.dvs[dv.key] == dv:
+			delete(a.snap.dvs, dv.key)
+			a.snap.cost -= dv.cost
+		case a.dvs[dv.key] == dv:
+			a.removing[dv.key] = dv
+			a.cost -= dv.cost
 		}
 	}
 	updates := 0
 	for i := range b.Declares {
-		n, err := a.declare(&b.Declares[i])
+		n, err := a.declare(&b.Declares[i], now)
 		if err != nil {
 			return err
 		}
@@ -218,194 +378,188 @@ func (a *probeActor) apply(b *protocol.Batch) error {
 		if dv == nil {
 			continue // of an unconfigured sampler
 		}
-		n, err := a.update(dv, u)
-		if err != nil {
+		updates += len(u.Cells) + len(u.Headlines) + len(u.AddRows)*len(dv.columns)
+		if err := a.update(dv, u, now); err != nil {
 			return fmt.Errorf("dataview %s: %w", dv.key, err)
 		}
-		updates += n
 	}
 	a.g.m.cellUpdates.Add(updates)
-	if b.Flags&protocol.SnapshotEnd != 0 && a.snapshot != nil {
-		for key := range a.dvs {
-			if !a.snapshot[key] {
-				a.removeDataview(key)
-			}
-		}
-		a.snapshot = nil
+	if b.Flags&protocol.SnapshotEnd != 0 && a.snap != nil {
+		a.commit(now)
 	}
 	return nil
 }
 
-// declare creates or replaces a dataview wholesale. A declaration for a
-// sampler the gateway no longer configures (a reload raced with the probe)
-// is ignored, as are the updates that follow it.
-func (a *probeActor) declare(d *protocol.Declare) (int, error) {
+// removeLeftovers removes the dataviews the batch removed and did not
+// declare again.
+func (a *probeActor) removeLeftovers() {
+	for _, key := range slices.Sorted(maps.Keys(a.removing)) {
+		a.drop(a.removing[key])
+	}
+	clear(a.removing)
+}
+
+// declare builds a declared dataview and makes it live (or stages it, in
+// an open snapshot). A declaration for a sampler the gateway no longer
+// configures (a reload raced with the probe) is ignored, as are the
+// updates that follow it.
+func (a *probeActor) declare(d *protocol.Declare, now time.Time) (int, error) {
 	if _, dup := a.byID[d.ID]; dup {
 		return 0, fmt.Errorf("dataview %d declared twice", d.ID)
 	}
-	inst, ok := a.cfg.instances[d.SamplerID]
-	if !ok {
+	s := a.node.sampler(d.SamplerID)
+	if _, ok := a.cfg.instances[d.SamplerID]; !ok || s == nil {
 		a.g.log.Debug("ignoring dataview of an unconfigured sampler", "probe", a.name, "sampler_id", d.SamplerID)
 		a.byID[d.ID] = nil
 		return 0, nil
 	}
-	if d.Name == "" {
-		return 0, fmt.Errorf("dataview %d has no name", d.ID)
+	in, err := build(s, d, &a.limits)
+	if err != nil {
+		return 0, err
 	}
-	if len(a.byID) >= maxDataviews {
-		return 0, fmt.Errorf("more than %d dataviews", maxDataviews)
-	}
-	path := samplers.DataviewPath{Probe: a.name, Entity: inst.entity, Sampler: inst.sampler, Dataview: d.Name}
-	dv := &Dataview{
-		path:       path,
-		key:        path.String(),
-		typ:        inst.typ,
-		columns:    d.Columns,
-		headlines:  d.Headlines,
-		head:       make([]cellState, len(d.Headlines)),
-		rowIndex:   make(map[string]uint32, len(d.Rows)),
-		sampleTime: d.SampleTime,
-	}
-	for i, v := range d.HeadValues {
-		dv.head[i] = cellState{val: v, changed: d.SampleTime}
-	}
-	for i := range d.Rows {
-		if err := dv.addRow(&d.Rows[i], d.SampleTime); err != nil {
-			return 0, fmt.Errorf("dataview %s: %w", dv.key, err)
+	n := in.live*len(in.columns) + len(in.headlines)
+	if a.snap != nil {
+		if prev := a.snap.dvs[in.key]; prev != nil {
+			a.snap.cost -= prev.cost
+			a.forgetID(prev)
+		} else if len(a.snap.dvs) >= int(a.limits.MaxDataviews) {
+			return 0, fmt.Errorf("more than %d dataviews", a.limits.MaxDataviews)
 		}
+		a.snap.dvs[in.key] = in
+		a.snap.cost += in.cost
+		a.byID[d.ID] = in
+		return n, a.checkBudget(a.snap.cost)
 	}
-	for id, old := range a.byID {
-		if old != nil && old.key == dv.key {
+	if a.dvs[in.key] == nil && len(a.dvs) >= int(a.limits.MaxDataviews) {
+		return 0, fmt.Errorf("more than %d dataviews", a.limits.MaxDataviews)
+	}
+	if live := a.dvs[in.key]; live != nil && a.removing[in.key] == nil {
+		a.forgetID(live) // declared again without a removal: it replaces
+	}
+	a.byID[d.ID] = a.merge(in, now)
+	return n, a.checkBudget(a.cost)
+}
+
+// forgetID drops the connection's ID for dv, which a newer declaration of
+// the same path replaces.
+func (a *probeActor) forgetID(dv *Dataview) {
+	for id, d := range a.byID {
+		if d == dv {
 			delete(a.byID, id)
 		}
 	}
-	a.byID[d.ID] = dv
-	a.dvs[dv.key] = dv
-	if a.snapshot != nil {
-		a.snapshot[dv.key] = true
-	}
-	a.g.tree.put(dv)
-	// Subscribers get the new columns, or the dataview they were told had
-	// gone, as a fresh snapshot.
-	a.g.hub.Reset(dv.key)
-	return dv.live*len(dv.columns) + len(dv.headlines), nil
 }
 
-// addRow adds a row at the index the probe chose. A probe takes the lowest
-// free index, so a new row's index is never above the number of live rows;
-// holding probes to that keeps the row table as small as the data sent,
-// whatever a hostile index says.
-func (dv *Dataview) addRow(r *protocol.RowDecl, t int64) error {
-	if int(r.Index) > dv.live {
-		return fmt.Errorf("row index %d is above the %d live rows (a new row takes the lowest free index)", r.Index, dv.live)
+func (a *probeActor) checkBudget(cost uint64) error {
+	if cost > a.limits.MaxCells {
+		return fmt.Errorf("the probe's dataviews would cost %d cells, over its budget of %d", cost, a.limits.MaxCells)
 	}
-	if len(r.Cells) != len(dv.columns) {
-		return fmt.Errorf("row %q has %d cells for %d columns", r.Name, len(r.Cells), len(dv.columns))
-	}
-	if r.Name == "" {
-		return fmt.Errorf("row %d has no name", r.Index)
-	}
-	if _, dup := dv.rowIndex[r.Name]; dup {
-		return fmt.Errorf("row %q added twice", r.Name)
-	}
-	if int(r.Index) >= len(dv.rows) {
-		dv.rows = append(dv.rows, make([]*rowState, int(r.Index)+1-len(dv.rows))...)
-	}
-	if dv.rows[r.Index] != nil {
-		return fmt.Errorf("row index %d added while in use", r.Index)
-	}
-	row := &rowState{name: r.Name, cells: make([]cellState, len(r.Cells))}
-	for i, c := range r.Cells {
-		row.cells[i] = cellState{val: c, changed: t}
-	}
-	dv.rows[r.Index] = row
-	dv.rowIndex[r.Name] = r.Index
-	dv.live++
 	return nil
 }
 
-// update applies a dataview's changes and publishes them to the dashboard
-// hub, building the dashboard update only when someone watches.
-func (a *probeActor) update(dv *Dataview, u *protocol.Update) (int, error) {
-	watched := a.g.hub.Watched(dv.key)
-	var du dashboard.Update
-	dv.mu.Lock()
-	err := dv.applyUpdate(u, watched, &du)
-	dv.mu.Unlock()
-	switch {
-	case watched:
-		a.g.hub.Publish(dv.key, du)
-	case a.g.hub.Watched(dv.key):
-		// A browser subscribed while this update was applied: its
-		// snapshot may predate the update, which nobody published.
-		a.g.hub.Reset(dv.key)
-	}
-	return len(u.Cells) + len(u.Headlines) + len(u.AddRows)*len(dv.columns), err
-}
-
-// applyUpdate is called with dv.mu held.
-func (dv *Dataview) applyUpdate(u *protocol.Update, watched bool, du *dashboard.Update) error {
-	t := u.SampleTime
-	dv.sampleTime = t
-	if watched {
-		du.Changes = make([]dashboard.Change, 0, len(u.Cells)+len(u.Headlines)+len(u.AddRows)*len(dv.columns))
-	}
-	if dv.stale {
-		dv.stale = false
-		if watched {
-			f := false
-			du.Stale = &f
-		}
-	}
-	du.SampleTime = ms(t)
-	for _, idx := range u.RemoveRows {
-		if int(idx) >= len(dv.rows) || dv.rows[idx] == nil {
-			return fmt.Errorf("remove of unknown row %d", idx)
-		}
-		if watched {
-			du.RemovedRows = append(du.RemovedRows, dv.rows[idx].name)
-		}
-		delete(dv.rowIndex, dv.rows[idx].name)
-		dv.rows[idx] = nil
-		dv.live--
-	}
-	for i := range u.AddRows {
-		r := &u.AddRows[i]
-		if err := dv.addRow(r, t); err != nil {
+// update applies an update to a live or staged dataview.
+func (a *probeActor) update(dv *Dataview, u *protocol.Update, now time.Time) error {
+	before := dv.cost
+	if a.snap != nil && a.snap.dvs[dv.key] == dv {
+		err := dv.apply(u, nil, &a.limits)
+		a.snap.cost += dv.cost - before
+		if err != nil {
 			return err
 		}
-		if watched {
-			for col, c := range r.Cells {
-				du.Changes = append(du.Changes, dashboard.Change{Row: r.Name, Column: dv.columns[col],
-					Cell: dashboard.Cell{V: c.Raw, S: "undefined", T: ms(t)}})
-			}
+		return a.checkBudget(a.snap.cost)
+	}
+	i := a.ch.begin(dv)
+	err := dv.apply(u, &a.ch, &a.limits)
+	a.ch.end(i)
+	a.cost += dv.cost - before
+	if dv.staleNow {
+		dv.staleNow = false
+		dv.stale.Store(false)
+		a.ch.Dataviews[i].StaleChanged = true
+	}
+	a.sampled(dv, now)
+	if err != nil {
+		return err
+	}
+	return a.checkBudget(a.cost)
+}
+
+// merge makes in, a fresh declaration, live: reconciled into the dataview
+// of its path if there is one, inserted if not. It returns the live
+// dataview.
+func (a *probeActor) merge(in *Dataview, now time.Time) *Dataview {
+	live := a.dvs[in.key]
+	if live == nil {
+		a.insert(in, now)
+		return in
+	}
+	if a.removing[in.key] == live {
+		delete(a.removing, in.key)
+		a.cost += live.cost
+	}
+	before, wasStale := live.cost, live.staleNow
+	dv := reconcile(live, in, &a.ch)
+	if dv != live {
+		a.dvs[dv.key] = dv
+		a.g.tree.insert(dv)
+	}
+	a.cost += dv.cost - before
+	if wasStale {
+		// In the same entry as the values, so that watchers see them
+		// come back and turn live in one frame.
+		dv.staleNow = false
+		dv.stale.Store(false)
+		a.ch.last().StaleChanged = true
+	}
+	a.sampled(dv, now)
+	return dv
+}
+
+// insert makes a new dataview live.
+func (a *probeActor) insert(dv *Dataview, now time.Time) {
+	a.dvs[dv.key] = dv
+	a.g.tree.insert(dv)
+	a.cost += dv.cost
+	a.ch.Structure = true
+	i := a.ch.begin(dv)
+	a.ch.Dataviews[i].Declared = true
+	dv.cells(func(r *rowState, col int, _ *cellState) { a.ch.cell(r, int32(col), true) })
+	a.ch.count(rules.Undefined, len(a.ch.cells)-a.ch.Dataviews[i].cellsFrom)
+	a.ch.end(i)
+	a.sampled(dv, now)
+}
+
+// drop removes a live dataview; the caller has accounted for its cost.
+func (a *probeActor) drop(dv *Dataview) {
+	delete(a.dvs, dv.key)
+	a.g.tree.remove(dv)
+	a.ch.Structure = true
+	i := a.ch.begin(dv)
+	a.ch.Dataviews[i].Removed = true
+	a.ch.uncount(dv.sev)
+	a.ch.end(i)
+}
+
+// commit ends an open snapshot: the live dataviews it did not declare go,
+// and each one it declared is reconciled into the live one of its path.
+// The snapshot kept within the limits as it was staged, so what it leaves
+// live does too.
+func (a *probeActor) commit(now time.Time) {
+	snap := a.snap
+	a.snap = nil
+	for _, key := range slices.Sorted(maps.Keys(a.dvs)) {
+		if snap.dvs[key] == nil {
+			dv := a.dvs[key]
+			a.cost -= dv.cost
+			a.drop(dv)
 		}
 	}
-	for _, c := range u.Cells {
-		if int(c.Row) >= len(dv.rows) || dv.rows[c.Row] == nil {
-			return fmt.Errorf("change to unknown row %d", c.Row)
-		}
-		row := dv.rows[c.Row]
-		if int(c.Col) >= len(row.cells) {
-			return fmt.Errorf("change to unknown column %d", c.Col)
-		}
-		cell := &row.cells[c.Col]
-		cell.val = c.Value
-		cell.changed = t
-		if watched {
-			du.Changes = append(du.Changes, dashboard.Change{Row: row.name, Column: dv.columns[c.Col], Cell: dashCell(cell)})
+	for _, key := range slices.Sorted(maps.Keys(snap.dvs)) {
+		a.merge(snap.dvs[key], now)
+	}
+	for id, dv := range a.byID {
+		if dv != nil && snap.dvs[dv.key] == dv {
+			a.byID[id] = a.dvs[dv.key]
 		}
 	}
-	for _, h := range u.Headlines {
-		if int(h.Index) >= len(dv.head) {
-			return fmt.Errorf("change to unknown headline %d", h.Index)
-		}
-		cell := &dv.head[h.Index]
-		cell.val = h.Value
-		cell.changed = t
-		if watched {
-			du.Changes = append(du.Changes, dashboard.Change{Headline: true, Column: dv.headlines[h.Index], Cell: dashCell(cell)})
-		}
-	}
-	return nil
 }

@@ -2,114 +2,81 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/pprof"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/labstack/echo/v5"
 	"github.com/watchfloor/watchfloor/assets"
+	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
-// Role is what a caller may do. Every route is registered with the role it
-// needs; a request to a route registered without one is denied.
-type Role int
-
-// Roles, from least to most privileged.
-const (
-	// RolePublic needs no identity: health checks and metrics scrapes.
-	RolePublic Role = iota
-	// RoleProbe is for netprobes, which authenticate with their token in
-	// the handler itself.
-	RoleProbe
-	// RoleViewer may watch: the dashboard and read-only API.
-	RoleViewer
-	// RoleOperator may act on incidents (a later issue adds such routes).
-	RoleOperator
-	// RoleAdmin may change configuration.
-	RoleAdmin
-)
-
-func (r Role) String() string {
-	return [...]string{"public", "probe", "viewer", "operator", "admin"}[r]
-}
-
-// callerRole is the role of the person behind a request. Until users and
-// sessions exist there is one role, admin, for everyone who can reach the
-// gateway; demo mode reaches only loopback, and a non-loopback listener
-// needs TLS or an explicit opt-out.
-func callerRole(*http.Request) Role { return RoleAdmin }
-
-func routeKey(method, path string) string { return method + " " + path }
-
-// route registers a handler with the role it needs.
-func (g *Gateway) route(e *echo.Echo, method, path string, role Role, h echo.HandlerFunc) {
-	g.roles[routeKey(method, path)] = role
-	e.Add(method, path, h)
-}
-
-// authorize denies a request whose route was not registered with a role, or
-// whose caller lacks it. Unmatched paths fall through to echo's 404/405.
-func (g *Gateway) authorize(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c *echo.Context) error {
-		ri := c.RouteInfo()
-		if ri.Path == "" {
-			return next(c)
-		}
-		need, ok := g.roles[routeKey(ri.Method, ri.Path)]
-		if !ok {
-			return echo.NewHTTPError(http.StatusForbidden, "route has no role; denied")
-		}
-		if need > RoleProbe && callerRole(c.Request()) < need {
-			return echo.NewHTTPError(http.StatusForbidden, "needs role "+need.String())
-		}
-		return next(c)
-	}
-}
-
+// routes builds the HTTP server. Every route is registered through the
+// access router with the permission it needs; the guard runs first, for
+// every request, and keeps out unknown host names and cross-site writes.
 func (g *Gateway) routes() *echo.Echo {
 	e := echo.New()
 	e.Logger = g.log
-	g.roles = make(map[string]Role)
-	e.Use(g.authorize)
+	e.Pre(g.guard.Middleware)
+	r := access.NewRouter(e, g.opts.Authenticator)
+	g.router = r
 
-	g.route(e, http.MethodGet, "/healthz", RolePublic, func(c *echo.Context) error {
+	r.GET("/healthz", access.Public, func(c *echo.Context) error {
 		return c.String(http.StatusOK, "ok\n")
 	})
-	g.route(e, http.MethodGet, "/metrics", RolePublic, func(c *echo.Context) error {
+	r.GET("/metrics", access.Public, func(c *echo.Context) error {
 		var buf bytes.Buffer
 		g.metrics.WritePrometheus(&buf)
 		metrics.WriteProcessMetrics(&buf)
 		return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", buf.Bytes())
 	})
-	g.route(e, http.MethodGet, "/ws/probe", RoleProbe, func(c *echo.Context) error {
+	r.GET(probePath, access.Probe, func(c *echo.Context) error {
 		g.serveProbe(c.Response(), c.Request())
 		return nil
 	})
-	g.route(e, http.MethodGet, "/ws/dashboard", RoleViewer, func(c *echo.Context) error {
+	r.GET("/ws/dashboard", access.View, func(c *echo.Context) error {
 		g.hub.ServeHTTP(c.Response(), c.Request())
 		return nil
 	})
-	g.route(e, http.MethodGet, "/api/v1/probes", RoleViewer, g.listProbes)
-	g.route(e, http.MethodGet, "/api/v1/dataviews", RoleViewer, g.listDataviews)
-	g.route(e, http.MethodGet, "/api/v1/dataviews/*", RoleViewer, g.getDataview)
-	g.route(e, http.MethodPost, "/api/v1/config/reload", RoleAdmin, g.reloadConfig)
+	r.GET("/api/v1/probes", access.View, g.listProbes)
+	r.GET("/api/v1/tree", access.View, g.getTree)
+	r.GET("/api/v1/dataviews", access.View, g.listDataviews)
+	r.GET("/api/v1/dataviews/*", access.View, g.getDataview)
+	r.POST("/api/v1/config/reload", access.ReloadConfig, g.reloadConfig)
 
 	// Profiles for whoever investigates the gateway itself; they expose
-	// internals, so only admins get them.
-	g.route(e, http.MethodGet, "/debug/pprof/profile", RoleAdmin, echo.WrapHandler(http.HandlerFunc(pprof.Profile)))
-	g.route(e, http.MethodGet, "/debug/pprof/*", RoleAdmin, echo.WrapHandler(http.HandlerFunc(pprof.Index)))
+	// internals.
+	r.GET("/debug/pprof/profile", access.Debug, echo.WrapHandler(http.HandlerFunc(pprof.Profile)))
+	r.GET("/debug/pprof/*", access.Debug, echo.WrapHandler(http.HandlerFunc(pprof.Index)))
 
-	static := http.FileServerFS(assets.FS())
-	g.route(e, http.MethodGet, "/*", RoleViewer, func(c *echo.Context) error {
-		static.ServeHTTP(c.Response(), c.Request())
-		return nil
-	})
+	r.GET("/*", access.View, staticFiles(assets.FS()))
 	return e
+}
+
+// staticFiles serves the web UI. A path that cannot name one of its files
+// (not UTF-8, such as "/%ff" or an overlong "/%c0%ae", or not a valid file
+// name) is not found, rather than an error from the file system.
+func staticFiles(fsys fs.FS) echo.HandlerFunc {
+	files := http.FileServerFS(fsys)
+	return func(c *echo.Context) error {
+		name := strings.TrimPrefix(c.Request().URL.Path, "/")
+		if name == "" {
+			name = "."
+		}
+		if !utf8.ValidString(name) || !fs.ValidPath(strings.TrimSuffix(name, "/")) {
+			return echo.NewHTTPError(http.StatusNotFound, "not found")
+		}
+		files.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
 }
 
 type probeJSON struct {
@@ -130,11 +97,16 @@ func (g *Gateway) listProbes(c *echo.Context) error {
 	out := make([]probeJSON, 0, len(g.actors))
 	for _, p := range g.cfg.Probes {
 		if h := g.actors[p.Name]; h != nil {
-			out = append(out, probeJSON{Name: p.Name, Connected: h.a.connected.Load(), LastSeen: rfc3339(h.a.lastSeen.Load())})
+			n := h.a.node
+			out = append(out, probeJSON{Name: p.Name, Connected: n.connected.Load(), LastSeen: rfc3339(n.lastSeen.Load())})
 		}
 	}
 	g.mu.RUnlock()
 	return c.JSON(http.StatusOK, out)
+}
+
+func (g *Gateway) getTree(c *echo.Context) error {
+	return c.JSONBlob(http.StatusOK, encodeTree(g.tree, ""))
 }
 
 type dataviewSummary struct {
@@ -148,20 +120,30 @@ type dataviewSummary struct {
 	SampleTime string `json:"sampleTime"`
 }
 
-func summarize(dv *Dataview) dataviewSummary {
-	dv.mu.RLock()
-	defer dv.mu.RUnlock()
+// summarize describes dv. The caller holds the probe's read lock.
+func summarize(dv *Dataview, typ string) dataviewSummary {
 	return dataviewSummary{
 		Path: dv.key, Probe: dv.path.Probe, Entity: dv.path.Entity, Sampler: dv.path.Sampler,
-		Dataview: dv.path.Dataview, Type: dv.typ, Stale: dv.stale, SampleTime: rfc3339(dv.sampleTime),
+		Dataview: dv.path.Dataview, Type: typ, Stale: dv.staleNow, SampleTime: rfc3339(dv.sampleTime),
 	}
+}
+
+// samplerType returns the type of dv's sampler.
+func (g *Gateway) samplerType(dv *Dataview) string {
+	g.tree.mu.RLock()
+	defer g.tree.mu.RUnlock()
+	return dv.sampler.typ
 }
 
 func (g *Gateway) listDataviews(c *echo.Context) error {
 	dvs := g.tree.list()
 	out := make([]dataviewSummary, len(dvs))
 	for i, dv := range dvs {
-		out[i] = summarize(dv)
+		typ := g.samplerType(dv)
+		p := dv.sampler.entity.probe
+		p.mu.RLock()
+		out[i] = summarize(dv, typ)
+		p.mu.RUnlock()
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -189,9 +171,9 @@ type dataviewJSON struct {
 }
 
 func toCellJSON(p samplers.CellPath, c *cellState) cellJSON {
-	out := cellJSON{Path: p.String(), Value: c.val.Raw, Severity: c.sev.String(), LastChange: rfc3339(c.changed)}
-	if c.val.IsNum {
-		n := c.val.Num
+	out := cellJSON{Path: p.String(), Value: c.raw, Severity: c.sev.String(), LastChange: rfc3339(c.changed)}
+	if c.isNum {
+		n := c.num
 		out.Number = &n
 	}
 	return out
@@ -209,8 +191,10 @@ func (g *Gateway) getDataview(c *echo.Context) error {
 	if dv == nil {
 		return echo.NewHTTPError(http.StatusNotFound, "no dataview "+p.String())
 	}
-	out := dataviewJSON{dataviewSummary: summarize(dv)}
-	dv.mu.RLock()
+	typ := g.samplerType(dv)
+	probe := dv.sampler.entity.probe
+	probe.mu.RLock()
+	out := dataviewJSON{dataviewSummary: summarize(dv, typ)}
 	out.Columns = append([]string{}, dv.columns...)
 	out.Rows = make([]rowJSON, 0, dv.live)
 	for _, r := range dv.rows {
@@ -229,7 +213,7 @@ func (g *Gateway) getDataview(c *echo.Context) error {
 		out.Headlines[i] = toCellJSON(dv.path.HeadlineCell(name), &dv.head[i])
 		out.Headlines[i].Name = name
 	}
-	dv.mu.RUnlock()
+	probe.mu.RUnlock()
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -251,3 +235,16 @@ func (g *Gateway) reloadConfig(c *echo.Context) error {
 		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"reloaded": false, "errors": []string{err.Error()}})
 	}
 }
+
+// marshal encodes v, which the gateway builds itself: a failure is a bug.
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("gateway: encode " + err.Error())
+	}
+	return b
+}
+
+// Routes lists the routes the gateway serves and the permission each
+// demands.
+func (g *Gateway) Routes() []access.Route { return g.router.Routes() }

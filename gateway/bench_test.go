@@ -39,7 +39,7 @@ entities: [{name: e, probe: p, samplers: [cpu]}]
 	g.mu.Lock()
 	pc := g.probeConfig(cfg, "p")
 	g.mu.Unlock()
-	return newProbeActor(g, "p", pc)
+	return newProbeActor(g, "p", pc, g.actorConsumers())
 }
 
 // declareBatch declares dvs dataviews of rows×cols cells.
@@ -90,7 +90,7 @@ func BenchmarkApply(b *testing.B) {
 		b.Run(fmt.Sprintf("watched=%v", watched), func(b *testing.B) {
 			a := benchActor(b)
 			decl := declareBatch(a, 10, 10, 10)
-			if err := a.apply(&decl); err != nil {
+			if err := a.do(decl); err != nil {
 				b.Fatal(err)
 			}
 			if watched {
@@ -100,7 +100,7 @@ func BenchmarkApply(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				if err := a.apply(&batches[i%2]); err != nil {
+				if err := a.do(batches[i%2]); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -127,7 +127,7 @@ func BenchmarkLiveCellMemory(b *testing.B) {
 		if err := got.Decode(wire); err != nil {
 			b.Fatal(err)
 		}
-		if err := a.apply(&got); err != nil {
+		if err := a.do(got); err != nil {
 			b.Fatal(err)
 		}
 		got = protocol.Batch{}
@@ -144,25 +144,25 @@ func BenchmarkLiveCellMemory(b *testing.B) {
 func watchAll(b *testing.B, a *probeActor, n int) {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := httptest.NewServer(a.g.hub)
+	srv := httptest.NewServer(a.g.echo)
 	hubDone := make(chan struct{})
 	go func() {
 		defer close(hubDone)
 		a.g.hub.Run(ctx)
 	}()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/dashboard", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	conn.SetReadLimit(-1)
 	for d := range n {
-		msg := fmt.Sprintf(`{"op":"subscribe","dataview":"p/e/cpu/dv%d"}`, d)
+		msg := fmt.Sprintf(`{"op":"subscribe","topic":"dataview/p/e/cpu/dv%d"}`, d)
 		if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	for d := range n {
-		for !a.g.hub.Watched(fmt.Sprintf("p/e/cpu/dv%d", d)) {
+		for !a.g.hub.Watched(fmt.Sprintf("dataview/p/e/cpu/dv%d", d)) {
 			time.Sleep(time.Millisecond)
 		}
 	}

@@ -1,6 +1,3 @@
-// Package gateway is Watchfloor's central server: the probe hub and the
-// probes' actors, the live data tree, configuration and its reload, the
-// REST API, /metrics and the dashboard's WebSocket.
 package gateway
 
 import (
@@ -19,8 +16,10 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v5"
 	"github.com/watchfloor/watchfloor/dashboard"
+	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/samplers"
 )
 
 // Options configure a Gateway.
@@ -35,21 +34,41 @@ type Options struct {
 	Logger   *slog.Logger
 	// MaxMessage bounds a probe's messages (protocol.DefaultMaxMessage).
 	MaxMessage int
-	// Hub tunes the dashboard hub.
+	// Hub tunes the dashboard hub; the gateway sets its clock, source,
+	// authorizer, origin check and metrics.
 	Hub dashboard.Options
+	// Clock is the gateway's time: the actors' deadlines and every time
+	// it records. Nil means the system clock.
+	Clock Clock
+	// Consumers receive every probe event's changes, after the gateway's
+	// own (the dashboard); see Consumer. Each is called from every probe's
+	// actor, so concurrently for different probes.
+	Consumers []Consumer
+	// Authenticator says who is behind a request; nil means
+	// access.Everyone, every caller may do everything, which the
+	// loopback-only rule for plain HTTP makes acceptable.
+	Authenticator access.Authenticator
+	// MinVersion and MaxVersion narrow the probe protocol versions the
+	// gateway speaks (protocol.MinVersion and MaxVersion by default), to
+	// play an older gateway in tests of a rolling upgrade.
+	MinVersion, MaxVersion uint32
 }
 
 // Gateway is one running gateway. Create it with New and run it with Run.
 type Gateway struct {
 	opts       Options
 	log        *slog.Logger
+	clock      Clock
 	maxMessage int
+	minVersion uint32
+	maxVersion uint32
 	metrics    *metrics.Set
 	m          gatewayMetrics
 	tree       *tree
 	hub        *dashboard.Hub
 	echo       *echo.Echo
-	roles      map[string]Role // "METHOD path" → role needed
+	router     *access.Router
+	guard      *access.Guard
 	ln         net.Listener
 	ctx        context.Context // set by Run; the actors' and connections' parent
 
@@ -90,13 +109,37 @@ func New(opts Options) (*Gateway, error) {
 	if opts.MaxMessage <= 0 {
 		opts.MaxMessage = protocol.DefaultMaxMessage
 	}
+	if opts.Clock == nil {
+		opts.Clock = systemClock{}
+	}
+	if opts.Authenticator == nil {
+		opts.Authenticator = access.Everyone()
+	}
+	if opts.MinVersion == 0 {
+		opts.MinVersion = protocol.MinVersion
+	}
+	if opts.MaxVersion == 0 {
+		opts.MaxVersion = protocol.MaxVersion
+	}
+	if opts.MinVersion > opts.MaxVersion || opts.MaxVersion > protocol.MaxVersion {
+		return nil, fmt.Errorf("gateway: protocol versions %d to %d: this build speaks %d to %d",
+			opts.MinVersion, opts.MaxVersion, protocol.MinVersion, protocol.MaxVersion)
+	}
+	guard, err := newGuard(opts.Config)
+	if err != nil {
+		return nil, err
+	}
 	set := metrics.NewSet()
 	g := &Gateway{
 		opts:       opts,
 		log:        opts.Logger,
+		clock:      opts.Clock,
 		maxMessage: opts.MaxMessage,
+		minVersion: opts.MinVersion,
+		maxVersion: opts.MaxVersion,
 		metrics:    set,
 		tree:       newTree(),
+		guard:      guard,
 		actors:     make(map[string]*actorHandle),
 		samplerIDs: make(map[string]uint32),
 		conns:      make(map[*websocket.Conn]struct{}),
@@ -132,12 +175,45 @@ func New(opts Options) (*Gateway, error) {
 	hubOpts := opts.Hub
 	hubOpts.Logger = opts.Logger
 	hubOpts.Metrics = set
-	g.hub = dashboard.NewHub(g.tree, hubOpts)
+	hubOpts.Now = g.clock.Now
+	hubOpts.Authorizer = viewers{}
+	hubOpts.CheckOrigin = guard.CheckOrigin
+	hubOpts.StateTopics = []string{treeTopic}
+	g.hub = dashboard.NewHub(source{g.tree}, hubOpts)
 	if _, err := g.buildAuth(opts.Config); err != nil {
 		return nil, err
 	}
 	g.echo = g.routes()
 	return g, nil
+}
+
+// newGuard builds the host and origin guard from the configuration: the
+// probe socket and the health check answer to any host name.
+func newGuard(cfg *config.Config) (*access.Guard, error) {
+	return access.NewGuard(access.GuardOptions{
+		Listen: cfg.Listen, PublicURL: cfg.PublicURL, Hosts: cfg.AllowedHosts,
+		Exempt: []string{probePath, "/healthz"},
+	})
+}
+
+// viewers is the hub's Authorizer: whoever may view may watch every topic.
+// The access issue narrows topics by the caller's scope. The socket's
+// route demands View, so the router has identified the caller already.
+type viewers struct{}
+
+func (viewers) Connect(r *http.Request) (any, error) {
+	id := access.IdentityFrom(r.Context())
+	if !id.Can(access.View) {
+		return nil, fmt.Errorf("%s may not view", id.Name)
+	}
+	return id, nil
+}
+
+func (viewers) Subscribe(principal any, topic string) error {
+	if id, _ := principal.(access.Identity); !id.Can(access.View) {
+		return fmt.Errorf("%s may not view %s", id.Name, topic)
+	}
+	return nil
 }
 
 // Metrics returns the gateway's metric set, for embedding callers.
@@ -277,12 +353,27 @@ func (g *Gateway) actor(name string) *probeActor {
 	return nil
 }
 
+// limits returns what the gateway holds for each probe.
+func (g *Gateway) limits() protocol.Limits {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return limitsOf(g.cfg)
+}
+
+func limitsOf(cfg *config.Config) protocol.Limits {
+	l := cfg.Limits
+	return protocol.Limits{
+		MaxDataviews: uint32(l.MaxDataviews), MaxColumns: uint32(l.MaxColumns),
+		MaxHeadlines: uint32(l.MaxHeadlines), MaxRows: uint32(l.MaxRows), MaxCells: uint64(l.MaxCells),
+	}
+}
+
 func (g *Gateway) connectedProbes() int {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	n := 0
 	for _, h := range g.actors {
-		if h.a.connected.Load() {
+		if h.a.node.connected.Load() {
 			n++
 		}
 	}
@@ -327,9 +418,9 @@ var (
 )
 
 // applyConfig makes the running gateway match cfg: actors for new probes,
-// actors stopped for removed ones, new sampler sets sent to connected
-// probes whose samplers changed. Listen address and TLS changes need a
-// restart.
+// actors stopped for removed ones (and for those whose token changed:
+// their connection was authorised by the old one), the new configuration
+// sent to the others. Listen address, TLS and host changes need a restart.
 func (g *Gateway) applyConfig(cfg *config.Config) error {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
@@ -342,38 +433,47 @@ func (g *Gateway) applyConfig(cfg *config.Config) error {
 		g.mu.Unlock()
 		return errNotRunning
 	}
-	if cfg != g.cfg && (cfg.Listen != g.cfg.Listen || !sameTLS(cfg.TLS, g.cfg.TLS)) {
-		g.log.Warn("listen address and TLS changes take effect at the next restart")
+	if cfg != g.cfg && (cfg.Listen != g.cfg.Listen || !sameTLS(cfg.TLS, g.cfg.TLS) ||
+		cfg.PublicURL != g.cfg.PublicURL || !slices.Equal(cfg.AllowedHosts, g.cfg.AllowedHosts)) {
+		g.log.Warn("listen address, TLS, public_url and allowed_hosts changes take effect at the next restart")
 	}
-	g.cfg = cfg
-	g.authTable = auth
 	tokens := make(map[string][sha256.Size]byte, len(cfg.Probes))
 	for h, name := range auth {
 		tokens[name] = h
 	}
+	var stopped []*actorHandle
+	for name, h := range g.actors {
+		if tok, keep := tokens[name]; !keep || tok != h.token {
+			delete(g.actors, name)
+			stopped = append(stopped, h)
+		}
+	}
+	g.mu.Unlock()
+	// Stopped first, so that a probe whose token changed gets a fresh
+	// subtree rather than sharing paths with the old one.
+	for _, h := range stopped {
+		h.cancel()
+		<-h.done
+	}
+
+	g.mu.Lock()
+	g.cfg = cfg
+	g.authTable = auth
 	type cfgUpdate struct {
 		a   *probeActor
 		cfg *probeConfig
 	}
 	var updates []cfgUpdate
-	var stopped []*actorHandle
-	for name, h := range g.actors {
-		tok, keep := tokens[name]
-		if !keep || tok != h.token {
-			// A removed probe, or one whose credential changed: its
-			// connection was authorised by the old token.
-			delete(g.actors, name)
-			stopped = append(stopped, h)
-		}
-	}
+	var added []string
 	for _, p := range cfg.Probes {
 		pc := g.probeConfig(cfg, p.Name)
 		if h := g.actors[p.Name]; h != nil {
 			updates = append(updates, cfgUpdate{h.a, pc})
 			continue
 		}
+		added = append(added, subtreeKeyPrefix+samplers.EscapeSegment(p.Name))
 		actx, cancel := context.WithCancel(g.ctx)
-		h := &actorHandle{a: newProbeActor(g, p.Name, pc), cancel: cancel, done: make(chan struct{}), token: tokens[p.Name]}
+		h := &actorHandle{a: newProbeActor(g, p.Name, pc, g.actorConsumers()), cancel: cancel, done: make(chan struct{}), token: tokens[p.Name]}
 		g.actors[p.Name] = h
 		g.wg.Add(1)
 		go func() {
@@ -384,15 +484,19 @@ func (g *Gateway) applyConfig(cfg *config.Config) error {
 	}
 	ctx := g.ctx
 	g.mu.Unlock()
-
-	for _, h := range stopped {
-		h.cancel()
-		<-h.done
+	if len(added) > 0 {
+		g.hub.Touch(treeTopic, added...)
 	}
 	for _, u := range updates {
 		u.a.send(ctx, event{kind: evConfig, cfg: u.cfg})
 	}
 	return nil
+}
+
+// actorConsumers returns the consumers of one actor: a dashboard sink of
+// its own (its buffers are the actor's), then the caller's.
+func (g *Gateway) actorConsumers() []Consumer {
+	return append([]Consumer{newDashboardSink(g.hub)}, g.opts.Consumers...)
 }
 
 func sameTLS(a, b *config.TLS) bool {
@@ -402,11 +506,13 @@ func sameTLS(a, b *config.TLS) bool {
 	return *a == *b
 }
 
-// probeConfig computes the samplers a probe runs. Instance IDs stay the same
-// for the same entity and sampler name across reloads. Called with g.mu held.
+// probeConfig computes what a probe runs: its entities, their attributes
+// and sampler instances. Instance IDs stay the same for the same entity
+// and sampler name across reloads. Called with g.mu held.
 func (g *Gateway) probeConfig(cfg *config.Config, probe string) *probeConfig {
-	pc := &probeConfig{instances: make(map[uint32]instance)}
+	pc := &probeConfig{instances: make(map[uint32]instance), limits: limitsOf(cfg)}
 	for _, e := range cfg.EntitiesOf(probe) {
+		ec := entityConfig{name: e.Name, attrs: e.Attributes}
 		for _, sname := range e.Samplers {
 			s, ok := cfg.Sampler(sname)
 			if !ok {
@@ -422,8 +528,11 @@ func (g *Gateway) probeConfig(cfg *config.Config, probe string) *probeConfig {
 			pc.msg.Samplers = append(pc.msg.Samplers, protocol.SamplerConfig{
 				ID: id, Entity: e.Name, Name: sname, Type: s.Type, Interval: s.Interval, Params: s.Params,
 			})
-			pc.instances[id] = instance{entity: e.Name, sampler: sname, typ: s.Type}
+			in := instance{id: id, entity: e.Name, sampler: sname, typ: s.Type, interval: s.Interval}
+			pc.instances[id] = in
+			ec.samplers = append(ec.samplers, in)
 		}
+		pc.entities = append(pc.entities, ec)
 	}
 	slices.SortFunc(pc.msg.Samplers, func(a, b protocol.SamplerConfig) int { return int(a.ID) - int(b.ID) })
 	return pc

@@ -1,25 +1,26 @@
 package gateway_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
 
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
-	"github.com/watchfloor/watchfloor/netprobe"
-	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
 	_ "github.com/watchfloor/watchfloor/samplers/all"
 )
 
@@ -52,332 +53,74 @@ func runChildGateway(file string) int {
 	return 0
 }
 
-// wait is how long a test waits for an event: generous, so tests pass
-// under -race on a busy two-core machine.
-const wait = 20 * time.Second
-
-type probeSpec struct {
-	name, token string
-	samplers    []string // sampler names from samplerDefs
-}
-
-const samplerDefs = `samplers:
-  - name: cpu
-    type: cpu
-    interval: 100ms
-  - name: memory
-    type: memory
-    interval: 100ms
-`
-
-// configYAML renders a configuration with one entity per probe, named
-// after it.
-func configYAML(listen string, probes ...probeSpec) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "listen: %q\nprobes:\n", listen)
-	for _, p := range probes {
-		fmt.Fprintf(&b, "  - name: %s\n    token_sha256: %s\n", p.name, config.HashToken(p.token))
-	}
-	b.WriteString(samplerDefs)
-	b.WriteString("entities:\n")
-	for _, p := range probes {
-		fmt.Fprintf(&b, "  - name: %s-entity\n    probe: %s\n    attributes: {region: emea}\n    samplers: [%s]\n",
-			p.name, p.name, strings.Join(p.samplers, ", "))
-	}
-	return b.String()
-}
-
-type testGateway struct {
-	*gateway.Gateway
-	addr string
-}
-
-// startGateway runs a gateway on a loopback port until the test ends.
-func startGateway(t *testing.T, opts gateway.Options, probes ...probeSpec) *testGateway {
+// startChildGateway runs the test binary as a standalone gateway process.
+func startChildGateway(t *testing.T, cfgFile string) *exec.Cmd {
 	t.Helper()
-	ln := opts.Listener
-	if ln == nil {
-		ln = listenOn(t, "127.0.0.1:0")
-	}
-	if opts.Config == nil {
-		cfg, err := config.Parse("test.yaml", []byte(configYAML(ln.Addr().String(), probes...)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts.Config = cfg
-	}
-	opts.Listener = ln
-	gw, err := gateway.New(opts)
-	if err != nil {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+cfgFile)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- gw.Run(ctx) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("gateway run: %v", err)
-		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
 	})
-	return &testGateway{Gateway: gw, addr: ln.Addr().String()}
+	return cmd
 }
 
-// startProbe runs a real netprobe against addr until the test ends or
-// the returned func stops it.
-func startProbe(t *testing.T, addr string, p probeSpec) (stop func()) {
+func freeAddr(t *testing.T) string {
 	t.Helper()
-	np, err := netprobe.New(netprobe.Options{
-		Gateway: "ws://" + addr, Name: p.name, Token: p.token,
-		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
-	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		np.Run(ctx)
-	}()
-	stop = func() {
-		cancel()
-		<-done
-	}
-	t.Cleanup(stop)
-	return stop
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
-// getJSON fetches url into v and returns the status, 0 if the gateway
-// could not be reached (it may be restarting).
-func getJSON(t *testing.T, url string, v any) int {
+// probe is a test probe whose one entity runs samplers.
+func probe(name string, samplers ...string) gt.Probe {
+	return gt.Probe{Name: name, Token: "tok-" + name, Samplers: samplers}
+}
+
+// dvPath is the path of a dataview of the entity gt.Config gives p.
+func dvPath(p gt.Probe, sampler, dataview string) string {
+	return gt.DataviewPath(p.Name, p.Entity(), sampler, dataview)
+}
+
+func cpuPath(p gt.Probe) string { return dvPath(p, "cpu", "cpu") }
+
+// metric returns a metric's value on the gateway's /metrics page, as the
+// scraper reads it, failing the test if it is not there.
+func metric(t *testing.T, gw *gt.Gateway, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := http.Get(gw.URL() + "/metrics")
 	if err != nil {
-		return 0
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if v != nil && resp.StatusCode == http.StatusOK {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-			t.Fatalf("GET %s: decode: %v", url, err)
-		}
-	}
-	return resp.StatusCode
-}
-
-// eventually polls cond until it holds or the wait runs out. It is for
-// state that can only be polled (the REST API); streams are read instead.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", wait, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-type apiDataview struct {
-	Path       string   `json:"path"`
-	Type       string   `json:"type"`
-	Stale      bool     `json:"stale"`
-	SampleTime string   `json:"sampleTime"`
-	Columns    []string `json:"columns"`
-	Rows       []struct {
-		Name  string `json:"name"`
-		Cells []struct {
-			Path  string `json:"path"`
-			Value string `json:"value"`
-		} `json:"cells"`
-	} `json:"rows"`
-}
-
-func dataviews(t *testing.T, addr string) map[string]apiDataview {
-	t.Helper()
-	var list []apiDataview
-	getJSON(t, "http://"+addr+"/api/v1/dataviews", &list)
-	out := make(map[string]apiDataview, len(list))
-	for _, dv := range list {
-		out[dv.Path] = dv
-	}
-	return out
-}
-
-// dashFrame is any frame the dashboard hub sends.
-type dashFrame struct {
-	Type       string   `json:"type"`
-	Dataview   string   `json:"dataview"`
-	SampleTime int64    `json:"sampleTime"`
-	Stale      *bool    `json:"stale"`
-	Columns    []string `json:"columns"`
-	Rows       []struct {
-		Name  string `json:"name"`
-		Cells []struct {
-			V string `json:"v"`
-		} `json:"cells"`
-	} `json:"rows"`
-	Cells []struct {
-		R, C, V string
-	} `json:"cells"`
-	Message string `json:"message"`
-}
-
-type dashClient struct {
-	t    *testing.T
-	conn *websocket.Conn
-}
-
-func dialDashboard(t *testing.T, addr string) *dashClient {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/dashboard", nil)
-	if err != nil {
-		t.Fatalf("dial dashboard: %v", err)
-	}
-	conn.SetReadLimit(16 << 20)
-	t.Cleanup(func() { conn.CloseNow() })
-	return &dashClient{t: t, conn: conn}
-}
-
-func (d *dashClient) subscribe(dataview string) {
-	d.t.Helper()
-	msg, _ := json.Marshal(map[string]string{"op": "subscribe", "dataview": dataview})
-	if err := d.conn.Write(context.Background(), websocket.MessageText, msg); err != nil {
-		d.t.Fatalf("subscribe: %v", err)
-	}
-}
-
-// next reads frames until match accepts one.
-func (d *dashClient) next(what string, match func(dashFrame) bool) dashFrame {
-	d.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	for {
-		_, data, err := d.conn.Read(ctx)
-		if err != nil {
-			d.t.Fatalf("waiting for %s: %v", what, err)
-		}
-		var f dashFrame
-		if err := json.Unmarshal(data, &f); err != nil {
-			d.t.Fatalf("bad frame %q: %v", data, err)
-		}
-		if match(f) {
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	for line := range strings.SplitSeq(buf.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric %s = %q: %v", name, v, err)
+			}
 			return f
 		}
 	}
+	t.Fatalf("no metric %s on /metrics", name)
+	return 0
 }
 
-// rawProbe speaks the probe protocol by hand, to send what a real netprobe
-// never would.
-type rawProbe struct {
-	t    *testing.T
-	conn *websocket.Conn
-	cfg  protocol.Config
-	seq  uint64
+// waitDataview waits until the tree lists the dataview.
+func waitDataview(tr *gt.Tree, path string) {
+	tr.Wait("dataview "+path+" in the tree", func(tr *gt.Tree) bool { _, ok := tr.Node(path); return ok })
 }
 
-// dialProbeSocket opens the probe endpoint with a token and nothing else:
-// the handshake is the caller's.
-func dialProbeSocket(t *testing.T, addr, token string) *websocket.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	hdr := http.Header{"Authorization": {"Bearer " + token}}
-	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/probe", &websocket.DialOptions{HTTPHeader: hdr})
-	if err != nil {
-		t.Fatalf("dial probe: %v", err)
-	}
-	conn.SetReadLimit(protocol.DefaultMaxMessage)
-	t.Cleanup(func() { conn.CloseNow() })
-	return conn
-}
+// asClose reports whether err is a WebSocket close, setting ce.
+func asClose(err error, ce *websocket.CloseError) bool { return errors.As(err, ce) }
 
-func dialRawProbe(t *testing.T, addr, name, token string) *rawProbe {
-	t.Helper()
-	p := &rawProbe{t: t, conn: dialProbeSocket(t, addr, token)}
-	hello := protocol.Hello{MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion, Name: name, MaxMessage: protocol.DefaultMaxMessage}
-	p.write(hello.Append(nil))
-	var welcome protocol.Welcome
-	if err := welcome.Decode(p.read()); err != nil {
-		t.Fatalf("welcome: %v", err)
-	}
-	if err := p.cfg.Decode(p.read()); err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return p
-}
-
-func (p *rawProbe) write(msg []byte) {
-	p.t.Helper()
-	if err := p.conn.Write(context.Background(), websocket.MessageBinary, msg); err != nil {
-		p.t.Fatalf("probe write: %v", err)
-	}
-}
-
-func (p *rawProbe) read() []byte {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	_, data, err := p.conn.Read(ctx)
-	if err != nil {
-		p.t.Fatalf("probe read: %v", err)
-	}
-	return data
-}
-
-// send numbers and sends a batch.
-func (p *rawProbe) send(b protocol.Batch) {
-	p.t.Helper()
-	p.seq++
-	b.Seq = p.seq
-	p.write(b.Append(nil))
-}
-
-// expectClose reads until the gateway closes the connection and returns
-// the close status.
-func (p *rawProbe) expectClose() (websocket.StatusCode, string) {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	for {
-		_, _, err := p.conn.Read(ctx)
-		if err != nil {
-			var ce websocket.CloseError
-			if errors.As(err, &ce) {
-				return ce.Code, ce.Reason
-			}
-			p.t.Fatalf("connection ended without a close frame: %v", err)
-		}
-	}
-}
-
-func listenOn(t *testing.T, addr string) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
-}
-
-// startFileGateway runs a gateway whose configuration lives in a file, as
-// reloads need, on a loopback port; write replaces the file's contents.
-func startFileGateway(t *testing.T, probes ...probeSpec) (gw *testGateway, write func(yaml string)) {
-	t.Helper()
-	ln := listenOn(t, "127.0.0.1:0")
-	file := filepath.Join(t.TempDir(), "gateway.yaml")
-	write = func(yaml string) {
-		t.Helper()
-		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(configYAML(ln.Addr().String(), probes...))
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startGateway(t, gateway.Options{Config: cfg, ConfigFile: file, Listener: ln}), write
-}
+func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }

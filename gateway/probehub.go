@@ -25,6 +25,9 @@ const (
 	closeData      = websocket.CloseUnsupportedData
 )
 
+// probePath is the netprobes' WebSocket endpoint.
+const probePath = "/ws/probe"
+
 const (
 	handshakeTimeout = 10 * time.Second
 	probeWriteWait   = 10 * time.Second
@@ -42,8 +45,10 @@ type probeConn struct {
 	done chan struct{}
 	once sync.Once
 	// peerMax is the largest message the probe said it accepts (0: the
-	// protocol default); set by the handshake, before any send.
+	// protocol default) and version the protocol version agreed; both set
+	// by the handshake, before any send.
 	peerMax int
+	version uint32
 }
 
 func newProbeConn(ws *websocket.Conn) *probeConn {
@@ -169,7 +174,11 @@ func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
 	if err := g.handshake(c, name); err != nil {
 		g.m.protocolErrors.Inc()
 		g.log.Warn("probe handshake failed", "probe", name, "remote", r.RemoteAddr, "err", err)
-		c.close(closePolicy, err.Error())
+		code := closePolicy
+		if errors.Is(err, errTooBig) {
+			code = closeTooBig
+		}
+		c.close(code, err.Error())
 		return
 	}
 	g.connWG.Add(1)
@@ -182,12 +191,15 @@ func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.m.probeConnects.Inc()
-	g.log.Info("probe connected", "probe", name, "remote", r.RemoteAddr)
+	g.log.Info("probe connected", "probe", name, "remote", r.RemoteAddr, "protocol", c.version)
 	err = g.readProbe(ctx, a, c)
 	a.send(ctx, event{kind: evDisconnect, conn: c})
 	g.log.Info("probe disconnected", "probe", name, "reason", err)
 }
 
+// handshake reads the probe's Hello and answers with a Welcome in the
+// highest protocol version both speak: from version 2 it carries the
+// gateway's range and the limits it holds the probe to.
 func (g *Gateway) handshake(c *probeConn, name string) error {
 	c.ws.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	typ, data, err := g.readMessage(c.ws)
@@ -201,7 +213,7 @@ func (g *Gateway) handshake(c *probeConn, name string) error {
 	if err := hello.Decode(data); err != nil {
 		return fmt.Errorf("decode hello: %w", err)
 	}
-	version, err := protocol.Agree(hello.MinVersion, hello.MaxVersion, protocol.MinVersion, protocol.MaxVersion)
+	version, err := protocol.Agree(hello.MinVersion, hello.MaxVersion, g.minVersion, g.maxVersion)
 	if err != nil {
 		return err
 	}
@@ -209,9 +221,15 @@ func (g *Gateway) handshake(c *probeConn, name string) error {
 		return fmt.Errorf("hello names probe %q but the token belongs to %q", hello.Name, name)
 	}
 	c.peerMax = int(hello.MaxMessage)
-	welcome := protocol.Welcome{Version: version, MaxMessage: uint32(g.maxMessage), MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion}
+	welcome := protocol.Welcome{Version: version, MaxMessage: uint32(g.maxMessage),
+		MinVersion: g.minVersion, MaxVersion: g.maxVersion, Limits: g.limits()}
+	msg := welcome.Append(nil)
+	if limit := cmp.Or(c.peerMax, protocol.DefaultMaxMessage); len(msg) > limit {
+		return fmt.Errorf("%w: the %d-byte welcome exceeds the probe's limit of %d bytes", errTooBig, len(msg), limit)
+	}
+	c.version = version
 	c.ws.SetWriteDeadline(time.Now().Add(probeWriteWait))
-	return c.ws.WriteMessage(websocket.BinaryMessage, welcome.Append(nil))
+	return c.ws.WriteMessage(websocket.BinaryMessage, msg)
 }
 
 var errTooBig = errors.New("message too big")

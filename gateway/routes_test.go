@@ -1,59 +1,65 @@
-package gateway
+package gateway_test
 
 import (
-	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/labstack/echo/v5"
-
-	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway"
+	"github.com/watchfloor/watchfloor/gateway/access"
+	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
 )
 
-func testGateway(t *testing.T) *Gateway {
-	t.Helper()
-	cfg, err := config.Parse("t", fmt.Appendf(nil, "listen: \"127.0.0.1:0\"\nprobes: [{name: p, token_sha256: %s}]\n", config.HashToken("t")))
-	if err != nil {
-		t.Fatal(err)
+// Every route demands a permission, and a caller without it is refused
+// while one with it is served: with two callers, a watcher who may only
+// view and an operator who may do everything.
+func TestRoutesDemandPermissions(t *testing.T) {
+	watcher := access.NewIdentity("watcher", access.KindPerson, access.View)
+	operator := access.NewIdentity("operator", access.KindPerson, access.All()...)
+	auth := access.AuthenticatorFunc(func(r *http.Request) (access.Identity, error) {
+		if r.Header.Get("X-Test-Caller") == "operator" {
+			return operator, nil
+		}
+		return watcher, nil
+	})
+	gw2, _ := gt.StartFile(t, gateway.Options{Authenticator: auth}, probe("perm", "cpu"))
+	want := map[string]access.Permission{
+		"GET /healthz":               access.Public,
+		"GET /metrics":               access.Public,
+		"GET /ws/probe":              access.Probe,
+		"GET /ws/dashboard":          access.View,
+		"GET /api/v1/tree":           access.View,
+		"POST /api/v1/config/reload": access.ReloadConfig,
+		"GET /debug/pprof/*":         access.Debug,
+		"GET /*":                     access.View,
 	}
-	g, err := New(Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
-
-// Every route the gateway serves was registered with the role it needs.
-func TestEveryRouteHasARole(t *testing.T) {
-	g := testGateway(t)
-	routes := g.echo.Router().Routes()
-	if len(routes) < 8 {
-		t.Fatalf("only %d routes", len(routes))
-	}
-	for _, r := range routes {
-		if _, ok := g.roles[routeKey(r.Method, r.Path)]; !ok {
-			t.Errorf("%s %s has no role", r.Method, r.Path)
+	for _, r := range gw2.Routes() {
+		if p, ok := want[r.Method+" "+r.Path]; ok && p != r.Permission {
+			t.Errorf("%s %s demands %s, want %s", r.Method, r.Path, r.Permission, p)
 		}
 	}
-	if g.roles[routeKey(http.MethodPost, "/api/v1/config/reload")] != RoleAdmin {
-		t.Error("config reload must need the admin role")
+	do := func(method, path, caller string) int {
+		req, _ := http.NewRequest(method, gw2.URL()+path, nil)
+		req.Header.Set("X-Test-Caller", caller)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
 	}
-}
-
-// A route added without a role is denied, whoever asks.
-func TestRouteWithoutRoleDenied(t *testing.T) {
-	g := testGateway(t)
-	g.echo.GET("/api/v1/forgotten", func(c *echo.Context) error { return c.String(http.StatusOK, "secret") })
-	rec := httptest.NewRecorder()
-	g.echo.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/forgotten", nil))
-	if rec.Code != http.StatusForbidden {
-		t.Fatalf("unregistered route answered %d %q, want 403", rec.Code, rec.Body.String())
-	}
-	rec = httptest.NewRecorder()
-	g.echo.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/probes", nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("registered route answered %d", rec.Code)
+	for _, c := range []struct {
+		method, path, caller string
+		want                 int
+	}{
+		{"POST", "/api/v1/config/reload", "watcher", http.StatusForbidden},
+		{"POST", "/api/v1/config/reload", "operator", http.StatusOK},
+		{"GET", "/debug/pprof/", "watcher", http.StatusForbidden},
+		{"GET", "/debug/pprof/", "operator", http.StatusOK},
+		{"GET", "/api/v1/tree", "watcher", http.StatusOK},
+		{"GET", "/healthz", "watcher", http.StatusOK},
+	} {
+		if got := do(c.method, c.path, c.caller); got != c.want {
+			t.Errorf("%s %s as %s: %d, want %d", c.method, c.path, c.caller, got, c.want)
+		}
 	}
 }

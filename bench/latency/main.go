@@ -107,7 +107,7 @@ func measure(changes, instances int, interval time.Duration) ([]time.Duration, e
 	}
 	defer conn.CloseNow()
 	for _, name := range names {
-		sub, _ := json.Marshal(map[string]string{"op": "subscribe", "dataview": "bench/e/" + name + "/clock"})
+		sub, _ := json.Marshal(map[string]string{"op": "subscribe", "topic": "dataview/bench/e/" + name + "/clock"})
 		if err := conn.Write(ctx, websocket.MessageText, sub); err != nil {
 			return nil, err
 		}

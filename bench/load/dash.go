@@ -37,7 +37,7 @@ func (d *dashClient) run(ctx context.Context) {
 		probe := (d.k*d.p.subs + j) % d.p.probes
 		dv := (d.k + j) % d.p.dataviews
 		msg, _ := json.Marshal(map[string]string{"op": "subscribe",
-			"dataview": fmt.Sprintf("%s/e%04d/load/dv%d", probeName(probe), probe, dv)})
+			"topic": fmt.Sprintf("dataview/%s/e%04d/load/dv%d", probeName(probe), probe, dv)})
 		if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
 			d.err = err
 			return

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
+	"github.com/watchfloor/watchfloor/samplers"
 )
 
 // These tests run the real binaries as separate processes: flags,
@@ -77,35 +79,25 @@ func stop(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) {
 	}
 }
 
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func get(url string, v any) bool {
+func get(url string) bool {
 	resp, err := http.Get(url)
 	if err != nil {
 		return false
 	}
-	defer resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && (v == nil || json.NewDecoder(resp.Body).Decode(v) == nil)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
-func paths(base string) map[string]bool {
-	var list []struct{ Path string }
-	out := map[string]bool{}
-	if get(base+"/api/v1/dataviews", &list) {
-		for _, dv := range list {
-			out[dv.Path] = true
-		}
-	}
-	return out
+// watchTree follows the tree of the gateway process at addr once it
+// listens, so the tests wait for what it pushes.
+func watchTree(t *testing.T, addr string) *gt.Tree {
+	t.Helper()
+	gt.WaitListening(t, addr)
+	return gt.WatchTree(t, addr)
+}
+
+func hasNode(path string) func(*gt.Tree) bool {
+	return func(tr *gt.Tree) bool { _, ok := tr.Node(path); return ok }
 }
 
 func freePort(t *testing.T) string {
@@ -160,24 +152,24 @@ entities:
 	}
 	writeConfig("cpu")
 	gw, _ := start(t, nil, "gateway", "--config", cfg)
-	base := "http://" + addr
-	poll(t, "the gateway to answer /healthz", func() bool { return get(base+"/healthz", nil) })
+	tree := watchTree(t, addr)
+	if !get("http://" + addr + "/healthz") {
+		t.Fatal("/healthz does not answer 200")
+	}
 
 	np, _ := start(t, []string{"NETPROBE_TOKEN=" + token}, "netprobe", "--gateway", "ws://"+addr, "--name", "srv1")
-	poll(t, "the cpu dataview", func() bool { return paths(base)["srv1/OMS/cpu/cpu"] })
+	tree.Wait("the cpu dataview", hasNode("srv1/OMS/cpu/cpu"))
 
 	writeConfig("cpu, memory")
 	if err := gw.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "SIGHUP to start the memory sampler on the running netprobe", func() bool {
-		return paths(base)["srv1/OMS/memory/memory"]
-	})
+	tree.Wait("SIGHUP to start the memory sampler on the running netprobe", hasNode("srv1/OMS/memory/memory"))
 
 	stop(t, np, syscall.SIGTERM)
-	poll(t, "the probe to show as down", func() bool {
-		var probes []struct{ Connected bool }
-		return get(base+"/api/v1/probes", &probes) && len(probes) == 1 && !probes[0].Connected
+	tree.Wait("the probe to show as down", func(tr *gt.Tree) bool {
+		n, _ := tr.Node("srv1")
+		return n.Connected != nil && !*n.Connected
 	})
 	stop(t, gw, syscall.SIGTERM)
 }
@@ -194,16 +186,16 @@ func TestDemoPrintsURLAndStopsOnInterrupt(t *testing.T) {
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Fatalf("demo printed no Open line (got %q)", url)
 	}
-	poll(t, "the demo's cpu and memory dataviews", func() bool {
-		n := 0
-		for p := range paths(url) {
-			if strings.HasSuffix(p, "/cpu/cpu") || strings.HasSuffix(p, "/memory/memory") {
-				n++
-			}
-		}
-		return n == 2
-	})
-	if !get(url+"/", nil) {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	tree := watchTree(t, strings.TrimPrefix(url, "http://"))
+	for _, sampler := range []string{"cpu", "memory"} {
+		path := samplers.DataviewPath{Probe: host, Entity: host, Sampler: sampler, Dataview: sampler}.String()
+		tree.Wait("the demo's "+sampler+" dataview", hasNode(path))
+	}
+	if !get(url + "/") {
 		t.Fatal("the dashboard page is not served")
 	}
 	stop(t, gw, syscall.SIGINT)

@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"container/heap"
+	"time"
+)
+
+// Clock is the gateway's source of time. Apply and evaluation take the
+// time as a parameter; the actors read it here once per event, and wait
+// for their deadlines on its timers, so tests can run them in virtual time
+// (testing/synctest) or step them by hand.
+type Clock interface {
+	Now() time.Time
+	// NewTimer returns a stopped timer.
+	NewTimer() Timer
+}
+
+// Timer is a Clock's timer: C fires once after each Reset.
+type Timer interface {
+	C() <-chan time.Time
+	Reset(d time.Duration)
+	Stop()
+}
+
+// systemClock is the real clock.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) NewTimer() Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return sysTimer{t}
+}
+
+type sysTimer struct{ t *time.Timer }
+
+func (s sysTimer) C() <-chan time.Time   { return s.t.C }
+func (s sysTimer) Reset(d time.Duration) { s.t.Reset(d) }
+func (s sysTimer) Stop()                 { s.t.Stop() }
+
+// deadlineKind says what a deadline is for.
+type deadlineKind uint8
+
+const (
+	// deadlineStale: a dataview that has not been sampled for a while is
+	// marked stale.
+	deadlineStale deadlineKind = iota
+	// deadlineSnapshot: a snapshot that a connection opened and never
+	// finished ends that connection.
+	deadlineSnapshot
+)
+
+type deadline struct {
+	when time.Time
+	kind deadlineKind
+	dv   *Dataview // deadlineStale
+}
+
+// deadlines is an actor's one heap of timers, earliest first. Entries are
+// never removed early: each says what it is for, and whoever pops it
+// checks whether it still holds (a dataview sampled since, a snapshot
+// finished), so moving a deadline later costs nothing until it falls due.
+type deadlines []deadline
+
+func (d deadlines) Len() int           { return len(d) }
+func (d deadlines) Less(i, j int) bool { return d[i].when.Before(d[j].when) }
+func (d deadlines) Swap(i, j int)      { d[i], d[j] = d[j], d[i] }
+func (d *deadlines) Push(x any)        { *d = append(*d, x.(deadline)) }
+func (d *deadlines) Pop() any {
+	old := *d
+	x := old[len(old)-1]
+	old[len(old)-1] = deadline{}
+	*d = old[:len(old)-1]
+	return x
+}
+func (d *deadlines) add(x deadline) { heap.Push(d, x) }
+func (d *deadlines) next() (time.Time, bool) {
+	if len(*d) == 0 {
+		return time.Time{}, false
+	}
+	return (*d)[0].when, true
+}
+
+// due pops the deadlines at or before now.
+func (d *deadlines) due(now time.Time, f func(deadline)) {
+	for len(*d) > 0 && !(*d)[0].when.After(now) {
+		f(heap.Pop(d).(deadline))
+	}
+}
