@@ -2,7 +2,19 @@
 //
 // The UI is plain HTML, CSS and JavaScript (ES modules) under web/; it needs
 // no build step and loads nothing from the network but the gateway's own
-// REST API and WebSocket.
+// WebSocket (docs/dashboard-protocol.md). app.js is the page shell; the
+// modules it wires together are:
+//
+//   - conn.js: the WebSocket, reconnecting with jittered backoff
+//   - store.js: subscriptions over it, counted per topic, with each topic's
+//     model (topics.js, dataview-model.js, tree-model.js)
+//   - router.js: one view at a time by location hash (views/)
+//   - grid.js, tree.js: components that draw into the element they are given
+//   - paths.js, severity.js: path encoding, and severity shown by shape,
+//     word and colour
+//
+// web/test/ is the modules' own test page, which gateway/internal/webtest
+// runs in headless Chromium.
 package assets
 
 import (

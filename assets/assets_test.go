@@ -1,12 +1,7 @@
 package assets
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"io/fs"
-	"os"
-	"os/exec"
 	"path"
 	"regexp"
 	"strings"
@@ -75,8 +70,52 @@ func matches(re *regexp.Regexp, s string) []string {
 	return out
 }
 
-func TestIndexReferencesExist(t *testing.T) {
+// pages returns every HTML page in fsys with the scripts it loads itself
+// (its page scripts, as opposed to the modules they import).
+func pages(t *testing.T, fsys fs.FS) map[string][]string {
+	t.Helper()
+	out := make(map[string][]string)
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(name) != ".html" {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		var scripts []string
+		for _, src := range matches(scriptSrc, string(b)) {
+			scripts = append(scripts, path.Join(path.Dir(name), src))
+		}
+		out[name] = scripts
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// scriptSrc finds the scripts a page loads.
+var scriptSrc = regexp.MustCompile(`(?i)<script\b[^>]*\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)')`)
+
+// TestPagesReferenceExist checks that every page (the dashboard and the
+// modules' test page) loads only files the UI has, from its own origin.
+func TestPagesReferenceExist(t *testing.T) {
 	fsys := FS()
+	all := pages(t, fsys)
+	if _, ok := all["test/index.html"]; !ok {
+		t.Errorf("FS() lacks the modules' test page test/index.html; pages: %v", all)
+	}
+	for name := range all {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ref := range matches(attrRef, string(b)) {
+			checkRef(t, fsys, name, ref)
+		}
+	}
 	b, err := fs.ReadFile(fsys, "index.html")
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +123,6 @@ func TestIndexReferencesExist(t *testing.T) {
 	refs := matches(attrRef, string(b))
 	var sawScript, sawStyle bool
 	for _, ref := range refs {
-		checkRef(t, fsys, "index.html", ref)
 		sawScript = sawScript || ref == "app.js"
 		sawStyle = sawStyle || ref == "style.css"
 	}
@@ -131,34 +169,66 @@ func TestModulesResolve(t *testing.T) {
 	}
 }
 
-// TestDOMHooks keeps the ids that app code and browser tests rely on.
+var (
+	// byID finds element lookups by id.
+	byID = regexp.MustCompile(`getElementById\(\s*["']([^"']+)["']\s*\)|querySelector(?:All)?\(\s*["']#([^"'\s.[:>]+)`)
+	// idAttr finds the ids a page declares.
+	idAttr = regexp.MustCompile(`\sid="([^"]+)"`)
+)
+
+// TestDOMHooks keeps the page shell's layout that app code, browser tests
+// and people rely on, and keeps fixed ids out of components: only a page's
+// own scripts look elements up by id, and only ids their page has.
+// Components draw into the root element they are given.
 func TestDOMHooks(t *testing.T) {
-	b, err := fs.ReadFile(FS(), "index.html")
+	fsys := FS()
+	b, err := fs.ReadFile(fsys, "index.html")
 	if err != nil {
 		t.Fatal(err)
 	}
 	html := string(b)
-	for _, id := range []string{"conn", "tree", "tree-list", "tree-status", "view", "view-title", "status", "sample-time", "stale-flag", "notice", "headlines", "grid"} {
-		if !strings.Contains(html, `id="`+id+`"`) {
-			t.Errorf("index.html lacks id=%q", id)
+	for _, want := range []string{
+		`<h1>Watchfloor</h1>`,
+		`<a class="skip-link" href="#view">`,
+		`id="conn" class="conn" role="status"`,
+		`<nav id="tree"`,
+		`<main id="view"`,
+		`id="gateway-notice"`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("index.html lacks %s", want)
 		}
 	}
-	if !strings.Contains(html, "<h1>Watchfloor</h1>") {
-		t.Error("index.html lacks the Watchfloor header")
+
+	idsOf := make(map[string]map[string]bool) // page script -> ids its page has
+	for page, scripts := range pages(t, fsys) {
+		b, err := fs.ReadFile(fsys, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make(map[string]bool)
+		for _, id := range matches(idAttr, string(b)) {
+			ids[id] = true
+		}
+		for _, s := range scripts {
+			idsOf[s] = ids
+		}
 	}
-	// Every id the scripts look up must exist in the page.
-	byID := regexp.MustCompile(`getElementById\("([^"]+)"\)`)
-	err = fs.WalkDir(FS(), ".", func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(p) != ".js" {
 			return err
 		}
-		js, err := fs.ReadFile(FS(), p)
+		js, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
+		ids, isPageScript := idsOf[p]
 		for _, id := range matches(byID, string(js)) {
-			if !strings.Contains(html, `id="`+id+`"`) {
-				t.Errorf("%s looks up #%s, which index.html lacks", p, id)
+			switch {
+			case !isPageScript:
+				t.Errorf("%s looks up #%s: a component must draw into the root it is given", p, id)
+			case !ids[id]:
+				t.Errorf("%s looks up #%s, which its page lacks", p, id)
 			}
 		}
 		return nil
@@ -166,88 +236,7 @@ func TestDOMHooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// encodeSegment is the gateway's path-segment encoding: every byte
-// outside A-Za-z0-9-._~ becomes %XX, upper-case.
-func encodeSegment(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-// TestPathEncodingMatchesGateway runs paths.js under Node, when Node is
-// installed, and compares its encoding with the gateway's byte for byte.
-func TestPathEncodingMatchesGateway(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	dir := t.TempDir()
-	src, err := fs.ReadFile(FS(), "paths.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dir+"/paths.mjs", src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	names := []string{
-		"total", "/var/log/messages", "C:\\data", "a b", "100%", "#", "?x=1&y=2",
-		"!'()*", "-._~", "é", "東京", "😀", "+", "row\x00nul", "", "tab\there",
-	}
-	in, _ := json.Marshal(names)
-	script := `import {encodeSegment, cellPath, headlinePath, parseDataviewPath} from "./paths.mjs";
-const names = JSON.parse(process.argv[2]);
-const out = {
-  segs: names.map(encodeSegment),
-  cell: cellPath("p/e/s/d", "/", "a b"),
-  head: headlinePath("p/e/s/d", "load 1"),
-  keep: parseDataviewPath("p%2Fq/e/s/d").path,
-  typed: parseDataviewPath("my probe/e%2f/s/d").path,
-  bad: parseDataviewPath("p/e/s"),
-};
-console.log(JSON.stringify(out));`
-	if err := os.WriteFile(dir+"/check.mjs", []byte(script), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, dir+"/check.mjs", string(in))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
-	var got struct {
-		Segs                    []string
-		Cell, Head, Keep, Typed string
-		Bad                     *struct{}
-	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	for i, name := range names {
-		if want := encodeSegment(name); got.Segs[i] != want {
-			t.Errorf("encodeSegment(%q) = %q, want %q", name, got.Segs[i], want)
-		}
-	}
-	for _, c := range []struct{ got, want string }{
-		{got.Cell, "p/e/s/d/%2F/a%20b"},
-		{got.Head, "p/e/s/d/#/load%201"},
-		{got.Keep, "p%2Fq/e/s/d"},
-		{got.Typed, "my%20probe/e%2F/s/d"},
-	} {
-		if c.got != c.want {
-			t.Errorf("got %q, want %q", c.got, c.want)
-		}
-	}
-	if got.Bad != nil {
-		t.Error("parseDataviewPath accepted a path of three segments")
+	if len(idsOf["app.js"]) == 0 {
+		t.Error("app.js is not the page script of index.html")
 	}
 }

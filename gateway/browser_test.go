@@ -6,6 +6,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/watchfloor/watchfloor/gateway"
+	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
 	"github.com/watchfloor/watchfloor/gateway/internal/browsertest"
 )
 
@@ -14,36 +15,38 @@ import (
 // probe down.
 func TestBrowserFlashAndStale(t *testing.T) {
 	ctx := browsertest.New(t)
-	p := probeSpec{name: "screen-1", token: "tok-screen-1", samplers: []string{"cpu"}}
-	gw := startGateway(t, gateway.Options{}, p)
-	stopProbe := startProbe(t, gw.addr, p)
-	path := cpuPath(p.name)
-	eventually(t, "the cpu dataview", func() bool { _, ok := dataviews(t, gw.addr)[path]; return ok })
+	p := probe("screen-1", "cpu")
+	gw := gt.Start(t, gateway.Options{}, p)
+	tree := gt.WatchTree(t, gw.Addr)
+	stopProbe := gt.StartProbe(t, gw.Addr, p)
+	path := cpuPath(p)
+	waitDataview(tree, path)
 
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+gw.addr+"/#/view/"+path)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(gw.URL()+"/#/view/"+path)); err != nil {
 		t.Fatal(err)
 	}
+	grid := `document.querySelector('#view table.grid')`
 	cell := browsertest.Cell(path + "/total/utilisation")
 	browsertest.WaitFor[bool](t, ctx, "the grid", cell+` !== null`)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
 		window.flashes = 0;
 		new MutationObserver(ms => ms.forEach(m => {
 			if (m.target.tagName === 'TD' && m.target.classList.contains('flash')) window.flashes++;
-		})).observe(document.querySelector('#grid'), {subtree: true, attributes: true, attributeFilter: ['class']});
+		})).observe(`+grid+`, {subtree: true, attributes: true, attributeFilter: ['class']});
 		return true;
 	})()`)); err != nil {
 		t.Fatal(err)
 	}
 	browsertest.WaitFor[bool](t, ctx, "a changed cell to flash", `window.flashes > 0`)
-	if stale := browsertest.WaitFor[string](t, ctx, "the grid's stale mark", `document.querySelector('#grid').dataset.stale`); stale != "false" {
+	if stale := browsertest.WaitFor[string](t, ctx, "the grid's stale mark", grid+`.dataset.stale`); stale != "false" {
 		t.Fatalf("a live grid has data-stale=%q", stale)
 	}
 
-	probeItem := `document.querySelector('li.probe[data-probe="` + p.name + `"]')`
+	probeItem := `document.querySelector('li.probe[data-probe="` + p.Name + `"]')`
 	browsertest.WaitFor[bool](t, ctx, "the tree to show the probe connected", probeItem+` && `+probeItem+`.dataset.connected === 'true'`)
 
 	stopProbe()
 	browsertest.WaitFor[bool](t, ctx, "the grid to be marked stale and its cells greyed",
-		`document.querySelector('#grid').dataset.stale === 'true' && parseFloat(getComputedStyle(`+cell+`).opacity) < 1`)
+		grid+`.dataset.stale === 'true' && parseFloat(getComputedStyle(`+cell+`).opacity) < 1`)
 	browsertest.WaitFor[bool](t, ctx, "the tree to show the probe down", probeItem+`.dataset.connected === 'false'`)
 }

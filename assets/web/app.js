@@ -1,16 +1,17 @@
-// Watchfloor dashboard: wires the tree, the grid, the WebSocket and the
-// location hash ("#/view/<encoded dataview path>") together.
+// Watchfloor dashboard: the page shell. It owns the page's layout (the
+// only place that looks elements up by id) and wires the store, the tree
+// and the router together.
 
 import { Connection, dashboardURL } from "./conn.js";
-import { GridView } from "./grid.js";
-import { TreeView } from "./tree.js";
-import { parseDataviewPath } from "./paths.js";
+import { Router } from "./router.js";
+import { Store } from "./store.js";
+import { modelFor } from "./topics.js";
+import { mountTree } from "./tree.js";
+import { dataviewView } from "./views/dataview.js";
+import { homeView } from "./views/home.js";
+import { notFoundView } from "./views/notfound.js";
 
-const VIEW_PREFIX = "#/view/";
-
-const grid = new GridView(document);
-const tree = new TreeView(document);
-const connEl = document.getElementById("conn");
+const DATAVIEW_ROUTE = "/view/*path";
 
 const CONN_TEXT = {
   connecting: "connecting…",
@@ -18,71 +19,42 @@ const CONN_TEXT = {
   reconnecting: "reconnecting…",
 };
 
-let current = null; // the dataview shown (canonical encoded path) or null
-let subscribed = null; // what this connection is subscribed to
+const connEl = document.getElementById("conn");
+const notice = document.getElementById("gateway-notice");
+const main = document.getElementById("view");
 
-const conn = new Connection(dashboardURL(), {
-  onOpen() {
-    // A new connection has no subscriptions: subscribe to the current
-    // dataview again (the gateway answers with a fresh snapshot).
-    subscribed = null;
-    subscribe();
-  },
-  onMessage(msg) {
-    grid.handle(msg); // unknown types and other dataviews are ignored
-  },
-  onState(state) {
-    connEl.dataset.state = state;
-    connEl.textContent = CONN_TEXT[state] || state;
-    document.body.dataset.conn = state;
-  },
+const store = new Store(new Connection(dashboardURL()), modelFor);
+const tree = mountTree(document.getElementById("tree"), { store });
+
+store.onState((state) => {
+  connEl.dataset.state = state;
+  connEl.textContent = CONN_TEXT[state] || state;
+  document.body.dataset.conn = state;
+  // A new connection starts clean: old errors no longer hold.
+  if (state === "live") notice.hidden = true;
+});
+store.onError((message) => {
+  notice.textContent = "Gateway error: " + message;
+  notice.hidden = false;
 });
 
-function subscribe() {
-  if (subscribed === current) return;
-  if (subscribed !== null && conn.send({ op: "unsubscribe", dataview: subscribed })) subscribed = null;
-  if (!conn.open) return;
-  if (current !== null && conn.send({ op: "subscribe", dataview: current })) subscribed = current;
-}
+const router = new Router(main, {
+  context: { store },
+  onChange({ pattern, params, title }) {
+    tree.select(pattern === DATAVIEW_ROUTE ? params.path : null);
+    document.title = title ? "Watchfloor — " + title : "Watchfloor";
+  },
+});
+router
+  .add("/", homeView)
+  .add(DATAVIEW_ROUTE, dataviewView)
+  .add("/*rest", notFoundView);
 
-// route reads the location hash and switches the view to it.
-function route() {
-  const hash = window.location.hash;
-  let next = null;
-  let invalid;
-  if (hash.startsWith(VIEW_PREFIX)) {
-    const raw = hash.slice(VIEW_PREFIX.length);
-    const parsed = parseDataviewPath(raw);
-    if (parsed) {
-      next = parsed.path;
-      if (parsed.path !== raw) {
-        // Typed by hand: show the canonical form without a new history entry.
-        history.replaceState(null, "", VIEW_PREFIX + parsed.path);
-      }
-    } else {
-      invalid = raw;
-    }
-  }
-  if (next === current && invalid === undefined && grid.state !== "invalid") return;
-  current = next;
-  grid.select(current, invalid);
-  tree.select(current);
-  subscribe();
-}
-
-window.addEventListener("hashchange", route);
-route();
-tree.start();
-conn.start();
-
-// Keep the document title in step with the view's title.
-new MutationObserver(() => {
-  const t = document.getElementById("view-title").textContent;
-  document.title = current ? "Watchfloor — " + t : "Watchfloor";
-}).observe(document.getElementById("view-title"), { childList: true, characterData: true, subtree: true });
+store.start();
+router.start();
 
 // The skip link moves focus without touching the hash (which routes).
-document.querySelector(".skip-link")?.addEventListener("click", (e) => {
+document.querySelector(".skip-link").addEventListener("click", (e) => {
   e.preventDefault();
-  document.getElementById("view").focus();
+  main.focus();
 });

@@ -1,5 +1,5 @@
-// The dashboard WebSocket: connects, reconnects with backoff, and hands
-// every JSON message to the page.
+// The dashboard WebSocket: connects, reconnects with jittered backoff, and
+// hands every JSON message to its owner (the store).
 
 const MIN_DELAY = 500; // ms before the first retry
 const MAX_DELAY = 10000; // ms, the longest wait between retries
@@ -14,32 +14,57 @@ export function dashboardURL(loc = window.location) {
   return url.href;
 }
 
+// retryDelay returns how long to wait before retry number attempt (from
+// 0): doubling from minDelay up to maxDelay, with the upper half jittered
+// (random in [0, 1)) so that screens cut off together do not return
+// together.
+export function retryDelay(attempt, random, minDelay, maxDelay) {
+  const base = Math.min(maxDelay, minDelay * 2 ** attempt);
+  return base / 2 + random * (base / 2);
+}
+
+// Connection is one logical connection to the hub over successive
+// WebSockets. newSocket, minDelay and maxDelay are there for tests.
 export class Connection {
-  // onOpen runs after every (re)connection, onMessage for each parsed
-  // message, onState with "connecting", "live" or "reconnecting".
-  constructor(url, { onOpen, onMessage, onState }) {
+  constructor(url, { newSocket = (u) => new WebSocket(u), minDelay = MIN_DELAY, maxDelay = MAX_DELAY } = {}) {
     this.url = url;
-    this.onOpen = onOpen;
-    this.onMessage = onMessage;
-    this.onState = onState;
+    this.newSocket = newSocket;
+    this.minDelay = minDelay;
+    this.maxDelay = maxDelay;
+    this.handlers = null;
     this.ws = null;
     this.attempt = 0;
     this.timer = 0;
     this.state = "";
-  }
-
-  start() {
-    this.setState("connecting");
-    this.connect();
     // Retry at once when the network comes back rather than waiting out
     // the backoff.
-    window.addEventListener("online", () => {
+    this.onOnline = () => {
       if (!this.ws && this.timer) {
         clearTimeout(this.timer);
         this.timer = 0;
         this.connect();
       }
-    });
+    };
+  }
+
+  // start connects and keeps connecting. handlers.onOpen runs after every
+  // (re)connection, onMessage for each message that is a JSON object,
+  // onState with "connecting", "live" or "reconnecting".
+  start(handlers) {
+    this.handlers = handlers;
+    this.setState("connecting");
+    window.addEventListener("online", this.onOnline);
+    this.connect();
+  }
+
+  // stop closes the connection for good.
+  stop() {
+    window.removeEventListener("online", this.onOnline);
+    clearTimeout(this.timer);
+    this.timer = 0;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close();
   }
 
   get open() {
@@ -47,7 +72,7 @@ export class Connection {
   }
 
   // send writes msg as JSON; it reports false when not connected (the
-  // subscription is then sent again on the next connection).
+  // owner sends its subscriptions again on the next onOpen).
   send(msg) {
     if (!this.open) return false;
     this.ws.send(JSON.stringify(msg));
@@ -57,13 +82,13 @@ export class Connection {
   setState(state) {
     if (state === this.state) return;
     this.state = state;
-    this.onState(state);
+    this.handlers.onState(state);
   }
 
   connect() {
     let ws;
     try {
-      ws = new WebSocket(this.url);
+      ws = this.newSocket(this.url);
     } catch (err) {
       console.error("watchfloor: cannot open WebSocket", err);
       this.retry();
@@ -74,7 +99,7 @@ export class Connection {
       if (this.ws !== ws) return;
       this.attempt = 0;
       this.setState("live");
-      this.onOpen();
+      this.handlers.onOpen();
     });
     ws.addEventListener("message", (e) => {
       if (this.ws !== ws) return;
@@ -88,7 +113,7 @@ export class Connection {
       }
       if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return;
       try {
-        this.onMessage(msg);
+        this.handlers.onMessage(msg);
       } catch (err) {
         console.error("watchfloor: handling message failed", err, msg);
       }
@@ -103,9 +128,8 @@ export class Connection {
 
   retry() {
     this.setState("reconnecting");
-    const base = Math.min(MAX_DELAY, MIN_DELAY * 2 ** this.attempt);
+    const delay = retryDelay(this.attempt, Math.random(), this.minDelay, this.maxDelay);
     this.attempt = Math.min(this.attempt + 1, 16);
-    const delay = base / 2 + Math.random() * (base / 2); // jitter
     this.timer = setTimeout(() => {
       this.timer = 0;
       this.connect();

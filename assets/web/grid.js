@@ -1,19 +1,18 @@
-// The live grid of one dataview.
+// The live grid of one dataview, drawn into the element it is given, so
+// that a page can hold several (a tile, a panel, an incident).
 //
-// Messages update a small model at once (cheap, and bounded by the size of
-// the dataview); the DOM follows once per animation frame, touching only
-// the cells that changed. A background tab therefore costs nothing but the
-// model updates, and catches up in one frame when shown again.
+// The store's model of the dataview takes every frame at once; the grid
+// notes what changed and brings the DOM up to date once per animation
+// frame, touching only the cells that changed. A background tab therefore
+// costs nothing but the model updates, and catches up in one frame when
+// shown again.
 
-import { cellPath, headlinePath, decodeSegment, parseDataviewPath } from "./paths.js";
+import { cellPath, dataviewTitle, headlinePath } from "./paths.js";
+import { dataviewTopic } from "./dataview-model.js";
+import { severity } from "./severity.js";
 
-const SEVERITIES = new Set(["undefined", "ok", "warning", "critical"]);
 const FLASH = "flash";
 const FLASH_ANIMATION = "wf-flash";
-
-function severity(s) {
-  return SEVERITIES.has(s) ? s : "undefined";
-}
 
 function text(v) {
   return v === undefined || v === null ? "" : String(v);
@@ -44,19 +43,17 @@ function formatAge(ms) {
 }
 
 // flash starts (or restarts) the change animation on el. The class is
-// removed again on animationend (see GridView's constructor).
+// removed again on animationend.
 function flash(el) {
   if (el.classList.contains(FLASH)) {
     // Still flashing from an earlier change: rewind the running animation
     // rather than forcing a style recalculation.
     let rewound = false;
-    if (el.getAnimations) {
-      for (const a of el.getAnimations()) {
-        if (a.animationName === FLASH_ANIMATION) {
-          a.currentTime = 0;
-          a.play();
-          rewound = true;
-        }
+    for (const a of el.getAnimations()) {
+      if (a.animationName === FLASH_ANIMATION) {
+        a.currentTime = 0;
+        a.play();
+        rewound = true;
       }
     }
     if (rewound) return;
@@ -70,7 +67,7 @@ function flash(el) {
 // either changed.
 function setCell(el, cell) {
   const v = cell ? text(cell.v) : "";
-  const s = cell ? severity(cell.s) : "undefined";
+  const s = severity(cell && cell.s);
   let changed = false;
   if (el.textContent !== v) {
     el.textContent = v;
@@ -88,57 +85,91 @@ function setCell(el, cell) {
   return changed;
 }
 
-// GridView renders the chosen dataview into the page's #view.
-export class GridView {
-  constructor(doc = document) {
-    this.doc = doc;
-    this.view = doc.getElementById("view");
-    this.title = doc.getElementById("view-title");
-    this.sampleTimeEl = doc.getElementById("sample-time");
-    this.staleFlag = doc.getElementById("stale-flag");
-    this.notice = doc.getElementById("notice");
-    this.headlinesEl = doc.getElementById("headlines");
-    this.table = doc.getElementById("grid");
-    this.thead = this.table.tHead || this.table.createTHead();
-    this.tbody = this.table.tBodies[0] || this.table.createTBody();
-    this.caption = this.table.caption || this.table.createCaption();
+function element(doc, tag, className) {
+  const el = doc.createElement(tag);
+  if (className) el.className = className;
+  return el;
+}
 
-    this.path = null;
-    this.state = "empty";
-    this.noticeKind = "";
-    this.noticeText = "";
-    this.resetModel();
-    this.resetDOMIndex();
+// mountGrid draws the dataview at path (canonical, encoded) into root and
+// keeps it live from store. It returns {unmount()}.
+export function mountGrid(root, { store, path }) {
+  const grid = new Grid(root, store, path);
+  return { unmount: () => grid.unmount() };
+}
+
+class Grid {
+  constructor(root, store, path) {
+    this.root = root;
+    this.path = path;
+    const doc = root.ownerDocument;
+    this.doc = doc;
+
+    this.el = element(doc, "div", "dv");
+    this.el.dataset.dataview = path;
+    const status = element(doc, "p", "dv-status");
+    this.sampleTimeEl = element(doc, "span", "sample-time");
+    this.staleFlag = element(doc, "span", "stale-flag");
+    this.staleFlag.textContent = "STALE";
+    this.staleFlag.hidden = true;
+    status.append(this.sampleTimeEl, this.staleFlag);
+    this.notice = element(doc, "p", "notice");
+    this.notice.setAttribute("role", "alert");
+    this.notice.hidden = true;
+    this.headlinesEl = element(doc, "ul", "headlines");
+    this.headlinesEl.setAttribute("aria-label", "Headlines");
+    this.headlinesEl.hidden = true;
+    const wrap = element(doc, "div", "grid-wrap");
+    this.table = element(doc, "table", "grid");
+    this.table.dataset.dataview = path;
+    this.table.hidden = true;
+    this.caption = this.table.createCaption();
+    this.caption.className = "visually-hidden";
+    this.caption.textContent = "Dataview " + dataviewTitle(path);
+    this.thead = this.table.createTHead();
+    this.tbody = this.table.createTBody();
+    wrap.appendChild(this.table);
+    this.el.append(status, this.notice, this.headlinesEl, wrap);
+    root.appendChild(this.el);
+
+    this.model = null; // the store's, set by the first note
     this.frame = 0;
+    this.clearDirty();
+    this.resetDOMIndex();
 
     // One listener for every cell's end of flash.
-    this.view.addEventListener("animationend", (e) => {
+    this.onAnimationEnd = (e) => {
       if (e.animationName === FLASH_ANIMATION) e.target.classList.remove(FLASH);
-    });
+    };
     // Tooltips with the time a value last changed, computed on demand.
-    this.view.addEventListener("mouseover", (e) => {
+    this.onMouseOver = (e) => {
       const el = e.target;
       if (!(el instanceof Element) || el.dataset.changed === undefined) return;
       const t = Number(el.dataset.changed);
       if (!t) return;
       el.title = "value since " + formatTime(t) + " (" + formatAge(Date.now() - t) + ")";
-    });
+    };
+    this.el.addEventListener("animationend", this.onAnimationEnd);
+    this.el.addEventListener("mouseover", this.onMouseOver);
+
+    this.unsubscribe = store.subscribe(dataviewTopic(path), (model, change) => this.note(model, change));
   }
 
-  resetModel() {
-    this.haveSnapshot = false;
-    this.columns = [];
-    this.columnSet = new Set();
-    this.rows = new Map(); // row name -> Map(column -> cell)
-    this.headlines = new Map(); // headline name -> cell
-    this.sampleTime = 0;
-    this.stale = false;
-    // What the next frame must do.
-    this.full = true; // rebuild the grid and headlines from the model
+  unmount() {
+    this.unsubscribe();
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.el.removeEventListener("animationend", this.onAnimationEnd);
+    this.el.removeEventListener("mouseover", this.onMouseOver);
+    this.el.remove();
+  }
+
+  clearDirty() {
+    this.full = false; // rebuild the grid and headlines from the model
+    this.metaDirty = false;
     this.dirtyRows = new Map(); // row name -> Set of columns
     this.removedRows = new Set();
     this.dirtyHeadlines = new Set();
-    this.metaDirty = true;
   }
 
   resetDOMIndex() {
@@ -147,130 +178,29 @@ export class GridView {
     this.headlineEls = new Map(); // headline name -> value element
   }
 
-  // select shows dataview path (canonical, encoded), or nothing for null.
-  // invalid is set when the location named something that is not a
-  // dataview path.
-  select(path, invalid) {
-    this.path = path;
-    this.resetModel();
-    this.setNotice("", "");
-    if (invalid !== undefined) {
-      this.state = "invalid";
-      this.setNotice("invalid", "Not a dataview path: " + invalid);
-    } else {
-      this.state = path ? "loading" : "empty";
-    }
-    this.schedule();
-  }
-
-  setNotice(kind, message) {
-    this.noticeKind = kind;
-    this.noticeText = message;
-    this.metaDirty = true;
-  }
-
-  // handle applies one server message; it returns false for messages
-  // about another dataview (late frames of an old subscription).
-  handle(msg) {
-    switch (msg.type) {
-      case "snapshot":
-        if (msg.dataview !== this.path) return false;
-        this.applySnapshot(msg);
-        break;
-      case "delta":
-        if (msg.dataview !== this.path) return false;
-        if (!this.haveSnapshot) return false; // a snapshot is on its way
-        this.applyDelta(msg);
-        break;
-      case "gone":
-        if (msg.dataview !== this.path) return false;
-        this.resetModel();
-        this.state = "gone";
-        this.setNotice("gone", "This dataview no longer exists.");
-        break;
-      case "error":
-        this.setNotice("error", "Gateway error: " + text(msg.message));
-        break;
-      default:
-        return false;
-    }
-    this.schedule();
-    return true;
-  }
-
-  applySnapshot(msg) {
-    this.resetModel();
-    this.haveSnapshot = true;
-    this.state = "live";
-    if (this.noticeKind === "gone" || this.noticeKind === "error") this.setNotice("", "");
-    this.columns = Array.isArray(msg.columns) ? msg.columns.map(text) : [];
-    this.columnSet = new Set(this.columns);
-    for (const r of Array.isArray(msg.rows) ? msg.rows : []) {
-      if (!r || r.name === undefined) continue;
-      const cells = new Map();
-      const list = Array.isArray(r.cells) ? r.cells : [];
-      this.columns.forEach((c, i) => {
-        if (list[i]) cells.set(c, list[i]);
-      });
-      this.rows.set(text(r.name), cells);
-    }
-    for (const h of Array.isArray(msg.headlines) ? msg.headlines : []) {
-      if (h && h.name !== undefined) this.headlines.set(text(h.name), h);
-    }
-    this.sampleTime = typeof msg.sampleTime === "number" ? msg.sampleTime : 0;
-    this.stale = msg.stale === true;
-  }
-
-  applyDelta(msg) {
-    if (typeof msg.sampleTime === "number") {
-      this.sampleTime = msg.sampleTime;
+  // note records a change of the model for the next frame.
+  note(model, change) {
+    this.model = model;
+    if (change.full) {
+      this.full = true;
       this.metaDirty = true;
-    }
-    if (typeof msg.stale === "boolean") {
-      this.stale = msg.stale;
-      this.metaDirty = true;
-    }
-    // Removals first: a row removed and added again within one frame comes
-    // back as a new row at the end.
-    if (Array.isArray(msg.removed)) {
-      for (const name of msg.removed) {
-        const row = text(name);
-        this.rows.delete(row);
-        this.dirtyRows.delete(row);
+    } else if (!this.full) {
+      for (const row of change.removed) {
         this.removedRows.add(row);
+        this.dirtyRows.delete(row);
       }
-    }
-    if (Array.isArray(msg.cells)) {
-      for (const c of msg.cells) {
-        if (!c) continue;
-        const row = text(c.r);
-        const col = text(c.c);
-        if (!this.columnSet.has(col)) {
-          console.warn("watchfloor: delta for unknown column", col, "in", this.path);
-          continue;
+      for (const [row, col] of change.cells) {
+        let cols = this.dirtyRows.get(row);
+        if (!cols) {
+          cols = new Set();
+          this.dirtyRows.set(row, cols);
         }
-        let cells = this.rows.get(row);
-        if (!cells) {
-          cells = new Map();
-          this.rows.set(row, cells);
-        }
-        cells.set(col, c);
-        let dirty = this.dirtyRows.get(row);
-        if (!dirty) {
-          dirty = new Set();
-          this.dirtyRows.set(row, dirty);
-        }
-        dirty.add(col);
+        cols.add(col);
       }
+      for (const name of change.headlines) this.dirtyHeadlines.add(name);
+      this.metaDirty = this.metaDirty || change.meta;
     }
-    if (Array.isArray(msg.headlines)) {
-      for (const h of msg.headlines) {
-        if (!h || h.name === undefined) continue;
-        const name = text(h.name);
-        this.headlines.set(name, h);
-        this.dirtyHeadlines.add(name);
-      }
-    }
+    this.schedule();
   }
 
   schedule() {
@@ -292,41 +222,35 @@ export class GridView {
     } else {
       this.renderChanges();
     }
-    this.full = false;
-    this.dirtyRows.clear();
-    this.removedRows.clear();
-    this.dirtyHeadlines.clear();
     if (this.metaDirty) this.renderMeta();
-    this.metaDirty = false;
+    this.clearDirty();
   }
 
   renderAll() {
     this.resetDOMIndex();
     const doc = this.doc;
+    const live = this.model.state === "live";
 
     const headRow = doc.createElement("tr");
-    if (this.haveSnapshot) {
-      const first = doc.createElement("th");
-      first.scope = "col";
-      first.className = "rowname-head";
-      first.textContent = "name";
-      headRow.appendChild(first);
-      for (const col of this.columns) {
-        const th = doc.createElement("th");
-        th.scope = "col";
-        th.dataset.column = col;
-        th.textContent = col;
-        headRow.appendChild(th);
-      }
+    const first = element(doc, "th", "rowname-head");
+    first.scope = "col";
+    first.textContent = "name";
+    headRow.appendChild(first);
+    for (const col of this.model.columns) {
+      const th = doc.createElement("th");
+      th.scope = "col";
+      th.dataset.column = col;
+      th.textContent = col;
+      headRow.appendChild(th);
     }
-    this.thead.replaceChildren(...(this.haveSnapshot ? [headRow] : []));
+    this.thead.replaceChildren(...(live ? [headRow] : []));
 
     const body = doc.createDocumentFragment();
-    for (const [row, cells] of this.rows) body.appendChild(this.createRow(row, cells));
+    for (const [row, cells] of this.model.rows) body.appendChild(this.createRow(row, cells));
     this.tbody.replaceChildren(body);
 
     const chips = doc.createDocumentFragment();
-    for (const [name, cell] of this.headlines) chips.appendChild(this.createHeadline(name, cell));
+    for (const [name, cell] of this.model.headlines) chips.appendChild(this.createHeadline(name, cell));
     this.headlinesEl.replaceChildren(chips);
   }
 
@@ -334,12 +258,11 @@ export class GridView {
     const doc = this.doc;
     const tr = doc.createElement("tr");
     tr.dataset.row = row;
-    const th = doc.createElement("th");
+    const th = element(doc, "th", "rowname");
     th.scope = "row";
-    th.className = "rowname";
     th.textContent = row;
     tr.appendChild(th);
-    for (const col of this.columns) {
+    for (const col of this.model.columns) {
       const td = doc.createElement("td");
       td.dataset.path = cellPath(this.path, row, col);
       setCell(td, cells.get(col));
@@ -352,14 +275,11 @@ export class GridView {
 
   createHeadline(name, cell) {
     const doc = this.doc;
-    const li = doc.createElement("li");
-    li.className = "headline";
+    const li = element(doc, "li", "headline");
     li.dataset.name = name;
-    const label = doc.createElement("span");
-    label.className = "headline-name";
+    const label = element(doc, "span", "headline-name");
     label.textContent = name;
-    const value = doc.createElement("span");
-    value.className = "headline-value";
+    const value = element(doc, "span", "headline-value");
     value.dataset.path = headlinePath(this.path, name);
     setCell(value, cell);
     li.append(label, value);
@@ -373,11 +293,11 @@ export class GridView {
       if (!tr) continue;
       tr.remove();
       this.trs.delete(row);
-      for (const col of this.columns) this.tds.delete(key(row, col));
+      for (const col of this.model.columns) this.tds.delete(key(row, col));
     }
     let added = null;
     for (const [row, cols] of this.dirtyRows) {
-      const cells = this.rows.get(row);
+      const cells = this.model.rows.get(row);
       if (!cells) continue;
       if (!this.trs.has(row)) {
         // A new row arrives with all its cells; no flash for it.
@@ -392,7 +312,7 @@ export class GridView {
     }
     if (added) this.tbody.appendChild(added);
     for (const name of this.dirtyHeadlines) {
-      const cell = this.headlines.get(name);
+      const cell = this.model.headlines.get(name);
       const el = this.headlineEls.get(name);
       if (el) {
         if (setCell(el, cell)) flash(el);
@@ -403,41 +323,36 @@ export class GridView {
   }
 
   renderMeta() {
-    const view = this.view;
-    view.dataset.state = this.state;
-    view.dataset.dataview = this.path || "";
-    this.table.dataset.dataview = this.path || "";
-    this.table.hidden = !this.haveSnapshot;
-    this.headlinesEl.hidden = this.headlines.size === 0;
+    const m = this.model;
+    const live = m.state === "live";
+    this.el.dataset.state = m.state;
+    this.table.hidden = !live;
+    this.headlinesEl.hidden = m.headlines.size === 0;
 
-    let title = "No dataview selected";
-    if (this.path) {
-      const parsed = parseDataviewPath(this.path);
-      if (parsed) title = parsed.segments.map(decodeSegment).join(" › ");
-    }
-    this.title.textContent = title;
-    this.caption.textContent = this.path ? "Dataview " + title : "";
-
-    const stale = this.haveSnapshot && this.stale;
+    const stale = live && m.stale;
     this.table.classList.toggle("stale", stale);
     this.table.dataset.stale = stale ? "true" : "false";
     this.headlinesEl.classList.toggle("stale", stale);
     this.staleFlag.hidden = !stale;
 
-    if (this.haveSnapshot && this.sampleTime > 0) {
-      this.sampleTimeEl.textContent = "sampled " + formatTime(this.sampleTime);
-      this.sampleTimeEl.dataset.sampleTime = String(this.sampleTime);
-      this.sampleTimeEl.title = new Date(this.sampleTime).toISOString();
+    if (live && m.sampleTime > 0) {
+      this.sampleTimeEl.textContent = "sampled " + formatTime(m.sampleTime);
+      this.sampleTimeEl.dataset.sampleTime = String(m.sampleTime);
+      this.sampleTimeEl.title = new Date(m.sampleTime).toISOString();
     } else {
-      this.sampleTimeEl.textContent =
-        this.state === "loading" ? "waiting for data…" : this.haveSnapshot ? "not sampled yet" : "";
+      this.sampleTimeEl.textContent = m.state === "loading" ? "waiting for data…" : live ? "not sampled yet" : "";
       delete this.sampleTimeEl.dataset.sampleTime;
       this.sampleTimeEl.removeAttribute("title");
     }
-    this.table.dataset.sampleTime = String(this.haveSnapshot ? this.sampleTime : 0);
+    this.table.dataset.sampleTime = String(live ? m.sampleTime : 0);
 
-    this.notice.hidden = !this.noticeKind;
-    this.notice.dataset.kind = this.noticeKind;
-    this.notice.textContent = this.noticeText;
+    const [kind, message] = m.error
+      ? ["error", "Gateway error: " + m.error]
+      : m.state === "gone"
+        ? ["gone", "This dataview no longer exists."]
+        : ["", ""];
+    this.notice.hidden = !kind;
+    this.notice.dataset.kind = kind;
+    this.notice.textContent = message;
   }
 }

@@ -80,3 +80,11 @@ export function cellPath(dvPath, row, column) {
 export function headlinePath(dvPath, name) {
   return dvPath + "/" + HEADLINE_ROW + "/" + encodeSegment(name);
 }
+
+// dataviewTitle returns a dataview path's names for people to read:
+// "probe › entity › sampler › dataview", or the path itself if it is not
+// one.
+export function dataviewTitle(path) {
+  const parsed = parseDataviewPath(path);
+  return parsed ? parsed.segments.map(decodeSegment).join(" › ") : path;
+}

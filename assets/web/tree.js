@@ -1,235 +1,306 @@
-// The navigation tree: probe → entity → sampler/dataview, refreshed from
-// the REST API. It is rebuilt only when its content changes, keeping the
-// branches the user folded.
+// The navigation tree: probe → entity → sampler → dataview, live on the
+// "tree" topic, drawn into the element it is given. Each node shows its
+// worst severity and its critical and warning counts; a delta redraws
+// only the probes it replaces and the nodes it updates, so folding and
+// keyboard focus survive it.
+//
+// Keyboard: Tab reaches the tree; the arrow keys move up and down the
+// visible nodes, Right opens a branch (or steps into it), Left closes it
+// (or steps out to its parent); Home and End jump to the ends; Enter
+// follows a link or folds a branch.
 
-import { decodeSegment } from "./paths.js";
-
-const REFRESH_MS = 5000;
-
-async function getJSON(url) {
-  const res = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
-  if (!res.ok) throw new Error(url + ": HTTP " + res.status);
-  const body = await res.json();
-  if (!Array.isArray(body)) throw new Error(url + ": not a JSON array");
-  return body;
-}
+import { children, TREE_TOPIC } from "./tree-model.js";
+import { severity, severityCounts, severityIcon } from "./severity.js";
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
+function nameOf(node) {
+  return typeof node.name === "string" ? node.name : "";
+}
+
 function byName(a, b) {
-  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+  const x = nameOf(a);
+  const y = nameOf(b);
+  return collator.compare(x, y) || (x < y ? -1 : x > y ? 1 : 0);
 }
 
-// model groups the API's lists into sorted probes, entities and dataviews.
-function model(dataviews, probes) {
-  const tree = new Map(); // probe -> {connected, lastSeen, entities: Map(entity -> [dv])}
-  const probe = (name) => {
-    let p = tree.get(name);
-    if (!p) {
-      p = { connected: null, lastSeen: "", entities: new Map() };
-      tree.set(name, p);
-    }
-    return p;
-  };
-  for (const p of probes) {
-    if (!p || typeof p.name !== "string") continue;
-    const node = probe(p.name);
-    node.connected = p.connected === true;
-    node.lastSeen = typeof p.lastSeen === "string" ? p.lastSeen : "";
-  }
-  for (const dv of dataviews) {
-    if (!dv || typeof dv.path !== "string") continue;
-    const segs = dv.path.split("/");
-    if (segs.length !== 4) continue;
-    const name = (field, i) => (typeof dv[field] === "string" ? dv[field] : decodeSegment(segs[i]));
-    const entities = probe(name("probe", 0)).entities;
-    const entity = name("entity", 1);
-    let list = entities.get(entity);
-    if (!list) {
-      list = [];
-      entities.set(entity, list);
-    }
-    list.push({
-      path: dv.path,
-      sampler: name("sampler", 2),
-      dataview: name("dataview", 3),
-      type: typeof dv.type === "string" ? dv.type : "",
-      stale: dv.stale === true,
-    });
-  }
-  const probesOut = [...tree.entries()].sort((a, b) => byName(a[0], b[0]));
-  return probesOut.map(([name, p]) => ({
-    name,
-    connected: p.connected,
-    lastSeen: p.lastSeen,
-    entities: [...p.entities.entries()]
-      .sort((a, b) => byName(a[0], b[0]))
-      .map(([ename, dvs]) => ({
-        name: ename,
-        dataviews: dvs.sort(
-          (a, b) => byName(a.sampler, b.sampler) || byName(a.dataview, b.dataview) || byName(a.path, b.path),
-        ),
-      })),
-  }));
+function attributesText(attrs) {
+  if (!attrs || typeof attrs !== "object") return "";
+  return Object.keys(attrs)
+    .sort()
+    .map((k) => k + ": " + attrs[k])
+    .join("\n");
 }
 
-export class TreeView {
-  constructor(doc = document) {
+function probeState(p) {
+  if (p.connected === true) return "connected";
+  return p.since ? "down" : "never connected";
+}
+
+// mountTree draws the tree into root and keeps it live from store. It
+// returns {select(path), unmount()}; select marks the dataview at path
+// (or none, for null) as the current page.
+export function mountTree(root, { store }) {
+  const tree = new Tree(root, store);
+  return { select: (path) => tree.select(path), unmount: () => tree.unmount() };
+}
+
+class Tree {
+  constructor(root, store) {
+    const doc = root.ownerDocument;
     this.doc = doc;
-    this.root = doc.getElementById("tree-list");
-    this.status = doc.getElementById("tree-status");
+    this.el = doc.createElement("div");
+    this.el.className = "tree-view";
+    this.status = doc.createElement("p");
+    this.status.className = "tree-status";
+    this.status.setAttribute("role", "status");
+    this.summary = doc.createElement("p");
+    this.summary.className = "tree-summary";
+    this.list = doc.createElement("ul");
+    this.list.className = "tree-list";
+    this.el.append(this.status, this.summary, this.list);
+    root.appendChild(this.el);
+
+    this.items = new Map(); // node path -> li
+    this.labels = new Map(); // node path -> its summary or link
+    this.folded = new Set(); // paths of branches the user closed
     this.selected = null;
-    this.signature = "";
-    this.folded = new Set(); // keys of <details> the user closed
-    this.dataviews = [];
-    this.probes = [];
-    this.probeEls = new Map(); // probe name -> li
-    this.root.addEventListener(
-      "toggle",
-      (e) => {
-        const d = e.target;
-        if (!(d instanceof HTMLDetailsElement) || !d.dataset.key) return;
-        if (d.open) this.folded.delete(d.dataset.key);
-        else this.folded.add(d.dataset.key);
-      },
-      true, // toggle does not bubble
-    );
-  }
 
-  start() {
-    const tick = async () => {
-      await this.refresh();
-      setTimeout(tick, REFRESH_MS);
+    this.onToggle = (e) => {
+      const d = e.target;
+      if (!(d instanceof HTMLDetailsElement) || !d.dataset.key) return;
+      if (d.open) this.folded.delete(d.dataset.key);
+      else this.folded.add(d.dataset.key);
     };
-    tick();
+    this.onKeyDown = (e) => this.keyDown(e);
+    this.list.addEventListener("toggle", this.onToggle, true); // toggle does not bubble
+    this.list.addEventListener("keydown", this.onKeyDown);
+
+    this.unsubscribe = store.subscribe(TREE_TOPIC, (model, change) => this.update(model, change));
   }
 
-  async refresh() {
-    const [dvs, probes] = await Promise.allSettled([getJSON("/api/v1/dataviews"), getJSON("/api/v1/probes")]);
-    const errors = [];
-    if (dvs.status === "fulfilled") this.dataviews = dvs.value;
-    else errors.push(dvs.reason);
-    if (probes.status === "fulfilled") this.probes = probes.value;
-    else errors.push(probes.reason);
-    for (const err of errors) console.error("watchfloor: tree refresh failed", err);
-    this.status.textContent = errors.length ? "Cannot reach the gateway's API; retrying." : "";
-    this.status.hidden = errors.length === 0;
-    this.root.dataset.loaded = "true";
-    this.render(model(this.dataviews, this.probes));
+  unmount() {
+    this.unsubscribe();
+    this.list.removeEventListener("toggle", this.onToggle, true);
+    this.list.removeEventListener("keydown", this.onKeyDown);
+    this.el.remove();
   }
 
-  render(probes) {
-    const signature = JSON.stringify(probes, (k, v) => (k === "lastSeen" ? undefined : v));
-    if (signature === this.signature) {
-      this.updateLastSeen(probes);
+  update(model, change) {
+    if (change.full) {
+      this.renderAll(model);
       return;
     }
-    this.signature = signature;
-    this.probeEls = new Map();
-    const doc = this.doc;
-    const frag = doc.createDocumentFragment();
-    if (probes.length === 0) {
-      const li = doc.createElement("li");
+    if (change.status) this.renderStatus(model);
+    if (change.summary) this.renderSummary(model);
+    for (const path of change.removed) {
+      const li = this.items.get(path);
+      if (!li) continue;
+      this.forget(li);
+      li.remove();
+    }
+    for (const path of change.probes) this.replaceProbe(model, path);
+    for (const path of change.nodes) {
+      const node = model.node(path);
+      if (node && this.items.has(path)) this.fill(node);
+    }
+    if (change.removed.length || change.probes.length) this.renderEmpty(model);
+  }
+
+  renderAll(model) {
+    this.items.clear();
+    this.labels.clear();
+    const frag = this.doc.createDocumentFragment();
+    for (const p of [...model.probes.values()].sort(byName)) frag.appendChild(this.renderNode(p));
+    this.list.replaceChildren(frag);
+    this.el.dataset.state = model.state;
+    this.renderEmpty(model);
+    this.renderStatus(model);
+    this.renderSummary(model);
+  }
+
+  renderStatus(model) {
+    let msg = "";
+    if (model.error) msg = "Gateway error: " + model.error;
+    else if (model.state === "loading") msg = "Loading the tree…";
+    this.status.textContent = msg;
+    this.status.hidden = msg === "";
+  }
+
+  renderSummary(model) {
+    this.summary.hidden = model.state !== "live";
+    this.summary.dataset.severity = severity(model.severity);
+    this.summary.replaceChildren(severityIcon(this.doc, model.severity), " All probes ", severityCounts(this.doc, model.counts));
+  }
+
+  renderEmpty(model) {
+    const empty = this.list.querySelector(":scope > .tree-empty");
+    const want = model.state === "live" && model.probes.size === 0;
+    if (want && !empty) {
+      const li = this.doc.createElement("li");
       li.className = "tree-empty";
       li.textContent = "No probes yet.";
-      frag.appendChild(li);
+      this.list.appendChild(li);
+    } else if (!want && empty) {
+      empty.remove();
     }
-    for (const p of probes) {
-      const li = doc.createElement("li");
-      li.className = "probe";
-      li.dataset.probe = p.name;
-      this.probeEls.set(p.name, li);
-      const state = p.connected === null ? "unknown" : p.connected ? "connected" : "down";
-      li.dataset.connected = p.connected === null ? "unknown" : String(p.connected);
-      const details = this.details("p\0" + p.name);
-      const summary = doc.createElement("summary");
-      const name = doc.createElement("span");
-      name.className = "probe-name";
-      name.textContent = p.name;
-      const marker = doc.createElement("span");
-      marker.className = "probe-state";
-      marker.dataset.state = state;
-      marker.textContent = state;
-      summary.append(name, " ", marker);
-      details.appendChild(summary);
-      const entities = doc.createElement("ul");
-      for (const e of p.entities) entities.appendChild(this.entity(p.name, e));
-      details.appendChild(entities);
-      li.appendChild(details);
-      frag.appendChild(li);
-    }
-    this.root.replaceChildren(frag);
-    this.updateLastSeen(probes);
-    this.markSelected();
   }
 
-  details(key) {
-    const d = this.doc.createElement("details");
-    d.dataset.key = key;
-    d.open = !this.folded.has(key);
-    return d;
+  // replaceProbe redraws one probe from the model, in its sorted place,
+  // and gives keyboard focus back to the node that had it.
+  replaceProbe(model, path) {
+    const node = model.probes.get(path);
+    if (!node) return;
+    const active = this.doc.activeElement;
+    const focused = active && this.list.contains(active) ? active.closest("[data-node]")?.dataset.node : undefined;
+    const old = this.items.get(path);
+    if (old) this.forget(old);
+    const li = this.renderNode(node);
+    if (old) {
+      old.replaceWith(li);
+    } else {
+      const after = [...this.list.children].find((el) => el.dataset.kind === "probe" && byName({ name: el.dataset.probe }, node) > 0);
+      this.list.insertBefore(li, after || null);
+    }
+    if (focused !== undefined && !this.list.contains(active)) this.labels.get(focused)?.focus();
   }
 
-  entity(probe, e) {
+  // forget drops li's subtree from the indexes.
+  forget(li) {
+    for (const el of [li, ...li.querySelectorAll("[data-node]")]) {
+      this.items.delete(el.dataset.node);
+      this.labels.delete(el.dataset.node);
+    }
+  }
+
+  renderNode(node) {
     const doc = this.doc;
     const li = doc.createElement("li");
-    li.className = "entity";
-    li.dataset.entity = e.name;
-    const details = this.details("e\0" + probe + "\0" + e.name);
-    const summary = doc.createElement("summary");
-    summary.className = "entity-name";
-    summary.textContent = e.name;
-    details.appendChild(summary);
-    const list = doc.createElement("ul");
-    for (const dv of e.dataviews) {
-      const item = doc.createElement("li");
-      item.className = "dataview";
-      item.dataset.stale = String(dv.stale);
-      if (dv.stale) item.classList.add("stale");
+    li.className = "node " + node.kind;
+    li.dataset.node = node.path;
+    li.dataset.kind = node.kind;
+    this.items.set(node.path, li);
+    if (node.kind === "dataview") {
       const a = doc.createElement("a");
       a.className = "dv-link";
-      a.href = "#/view/" + dv.path;
-      a.dataset.dataview = dv.path;
-      if (dv.type) a.title = dv.type + " sampler";
-      const s = doc.createElement("span");
-      s.className = "dv-sampler";
-      s.textContent = dv.sampler;
-      const d = doc.createElement("span");
-      d.className = "dv-name";
-      d.textContent = dv.dataview;
-      a.append(s, "/", d);
-      if (dv.stale) {
-        const flag = doc.createElement("span");
-        flag.className = "dv-stale";
-        flag.textContent = " stale";
-        a.appendChild(flag);
-      }
-      item.appendChild(a);
-      list.appendChild(item);
+      a.href = "#/view/" + node.path;
+      a.dataset.dataview = node.path;
+      if (node.path === this.selected) a.setAttribute("aria-current", "page");
+      li.appendChild(a);
+      this.labels.set(node.path, a);
+    } else {
+      const details = doc.createElement("details");
+      details.dataset.key = node.path;
+      details.open = !this.folded.has(node.path);
+      const summary = doc.createElement("summary");
+      const list = doc.createElement("ul");
+      for (const c of children(node).sort(byName)) list.appendChild(this.renderNode(c));
+      details.append(summary, list);
+      li.appendChild(details);
+      this.labels.set(node.path, summary);
     }
-    details.appendChild(list);
-    li.appendChild(details);
+    this.fill(node);
     return li;
   }
 
-  updateLastSeen(probes) {
-    for (const p of probes) {
-      const li = this.probeEls.get(p.name);
-      if (li) li.title = p.lastSeen ? "last seen " + new Date(p.lastSeen).toLocaleString() : "";
+  // fill (re)draws a node's label and state from the model's node.
+  fill(node) {
+    const doc = this.doc;
+    const li = this.items.get(node.path);
+    const label = this.labels.get(node.path);
+    const sev = severity(node.severity);
+    li.dataset.severity = sev;
+    const name = doc.createElement("span");
+    name.className = "node-name";
+    name.textContent = nameOf(node);
+    const parts = [severityIcon(doc, sev), name];
+    switch (node.kind) {
+      case "probe": {
+        const state = probeState(node);
+        li.dataset.probe = nameOf(node);
+        li.dataset.connected = String(node.connected === true);
+        const marker = doc.createElement("span");
+        marker.className = "probe-state";
+        marker.dataset.state = state;
+        marker.textContent = state;
+        parts.push(marker);
+        label.title = node.since ? state + " since " + new Date(node.since).toLocaleString() : state;
+        break;
+      }
+      case "entity":
+        li.dataset.entity = nameOf(node);
+        label.title = attributesText(node.attributes);
+        break;
+      case "sampler":
+        label.title = node.type ? node.type + " sampler" : "";
+        break;
+      case "dataview": {
+        const stale = node.stale === true;
+        li.dataset.stale = String(stale);
+        li.classList.toggle("stale", stale);
+        if (stale) {
+          const flag = doc.createElement("span");
+          flag.className = "dv-stale";
+          flag.textContent = "stale";
+          parts.push(flag);
+        }
+        break;
+      }
     }
+    parts.push(severityCounts(doc, node.counts));
+    label.replaceChildren(...parts);
   }
 
-  // select marks the link of dataview path (or none) as the current one.
   select(path) {
     this.selected = path;
-    this.markSelected();
+    for (const a of this.list.querySelectorAll("a.dv-link[aria-current]")) a.removeAttribute("aria-current");
+    if (path !== null) this.labels.get(path)?.setAttribute("aria-current", "page");
   }
 
-  markSelected() {
-    for (const a of this.root.querySelectorAll("a.dv-link[aria-current]")) a.removeAttribute("aria-current");
-    if (!this.selected) return;
-    for (const a of this.root.querySelectorAll("a.dv-link")) {
-      if (a.dataset.dataview === this.selected) a.setAttribute("aria-current", "page");
+  // visible reports whether el (a summary or a link) is shown: no closed
+  // branch holds it.
+  visible(el) {
+    const own = el.tagName === "SUMMARY" ? el.parentElement : el;
+    for (let d = own.parentElement.closest("details"); d && this.list.contains(d); d = d.parentElement.closest("details")) {
+      if (!d.open) return false;
     }
+    return true;
+  }
+
+  keyDown(e) {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const items = [...this.list.querySelectorAll("summary, a.dv-link")].filter((el) => this.visible(el));
+    const i = items.indexOf(e.target);
+    if (i < 0) return;
+    const details = e.target.tagName === "SUMMARY" ? e.target.parentElement : null;
+    let next = null;
+    switch (e.key) {
+      case "ArrowDown":
+        next = items[i + 1];
+        break;
+      case "ArrowUp":
+        next = items[i - 1];
+        break;
+      case "Home":
+        next = items[0];
+        break;
+      case "End":
+        next = items[items.length - 1];
+        break;
+      case "ArrowRight":
+        if (details && !details.open) details.open = true;
+        else if (details) next = items[i + 1];
+        break;
+      case "ArrowLeft": {
+        const parent = e.target.closest("li").parentElement.closest("details");
+        if (details && details.open) details.open = false;
+        else if (parent && this.list.contains(parent)) next = parent.querySelector(":scope > summary");
+        break;
+      }
+      default:
+        return;
+    }
+    e.preventDefault();
+    if (next) next.focus();
   }
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,4 +69,41 @@ func WaitFor[T any](t *testing.T, ctx context.Context, what, expr string) T {
 // path.
 func Cell(path string) string {
 	return fmt.Sprintf(`document.querySelector('[data-path=%q]')`, path)
+}
+
+// JSErrors records the tab's uncaught exceptions and console errors from
+// now until t ends, and returns a function that reports those so far.
+// Call it before navigating, or the page's first errors are lost.
+func JSErrors(t *testing.T, ctx context.Context) func() []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	var (
+		mu   sync.Mutex
+		errs []string
+	)
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type != chromedp.ConsoleError && !m.IsException() {
+				continue
+			}
+			mu.Lock()
+			errs = append(errs, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(errs)
+	}
 }

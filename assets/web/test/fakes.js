@@ -1,0 +1,182 @@
+// Stand-ins for the gateway and the WebSocket, and builders of
+// the frames docs/dashboard-protocol.md describes.
+
+import { encodeSegment } from "../paths.js";
+import { Store } from "../store.js";
+import { modelFor } from "../topics.js";
+
+// FakeTransport plays the Connection for a Store: the test decides when
+// it opens, drops and what arrives.
+export class FakeTransport {
+  constructor() {
+    this.sent = [];
+    this.isOpen = false;
+    this.handlers = null;
+  }
+
+  start(handlers) {
+    this.handlers = handlers;
+    handlers.onState("connecting");
+  }
+
+  send(msg) {
+    if (!this.isOpen) return false;
+    this.sent.push(msg);
+    return true;
+  }
+
+  connect() {
+    this.isOpen = true;
+    this.handlers.onState("live");
+    this.handlers.onOpen();
+  }
+
+  drop() {
+    this.isOpen = false;
+    this.handlers.onState("reconnecting");
+  }
+
+  deliver(frame) {
+    this.handlers.onMessage(frame);
+  }
+
+  // take returns what was sent since the last take.
+  take() {
+    const sent = this.sent;
+    this.sent = [];
+    return sent;
+  }
+}
+
+// liveStore returns a started store over a connected FakeTransport, with
+// the dashboard's models.
+export function liveStore() {
+  const transport = new FakeTransport();
+  const store = new Store(transport, modelFor);
+  store.start();
+  transport.connect();
+  return { store, transport };
+}
+
+// FakeSocket is a WebSocket whose server side the test plays.
+export class FakeSocket extends EventTarget {
+  constructor(url) {
+    super();
+    this.url = url;
+    this.readyState = WebSocket.CONNECTING;
+    this.sent = [];
+  }
+
+  send(data) {
+    this.sent.push(data);
+  }
+
+  close() {
+    this.serverClose();
+  }
+
+  serverOpen() {
+    this.readyState = WebSocket.OPEN;
+    this.dispatchEvent(new Event("open"));
+  }
+
+  serverSend(data) {
+    this.dispatchEvent(new MessageEvent("message", { data }));
+  }
+
+  serverClose() {
+    this.readyState = WebSocket.CLOSED;
+    this.dispatchEvent(new Event("close"));
+  }
+}
+
+// nextFrame resolves after the next animation frame, when grids have
+// drawn what they were told before it.
+export function nextFrame() {
+  return new Promise((resolve) => requestAnimationFrame(() => resolve()));
+}
+
+// captureConsole replaces console[level] for the rest of the test and
+// returns the list of calls' arguments, for tests that expect a complaint.
+export function captureConsole(t, level) {
+  const calls = [];
+  const original = console[level];
+  console[level] = (...args) => calls.push(args);
+  t.cleanup(() => {
+    console[level] = original;
+  });
+  return calls;
+}
+
+// detached returns an element in no document tree, to draw into.
+export function detached() {
+  return document.createElement("div");
+}
+
+// attached returns an element in the page, removed after the test, for
+// what needs layout or focus.
+export function attached(t) {
+  const el = document.createElement("div");
+  document.body.appendChild(el);
+  t.cleanup(() => el.remove());
+  return el;
+}
+
+export function cell(v, s = "ok", t = 1000) {
+  return { v, s, t };
+}
+
+// dvSnapshot builds a dataview snapshot; rows are {name: [cell, …]}.
+export function dvSnapshot(path, { columns = [], rows = {}, headlines = {}, sampleTime = 1000, stale = false } = {}) {
+  return {
+    type: "snapshot",
+    topic: "dataview/" + path,
+    dataview: path,
+    sampleTime,
+    stale,
+    columns,
+    rows: Object.entries(rows).map(([name, cells]) => ({ name, cells })),
+    headlines: Object.entries(headlines).map(([name, c]) => ({ name, ...c })),
+  };
+}
+
+// dvDelta builds a dataview delta; parts are the protocol's fields.
+export function dvDelta(path, parts) {
+  return { type: "delta", topic: "dataview/" + path, dataview: path, ...parts };
+}
+
+const COUNTS0 = { undefined: 0, ok: 0, warning: 0, critical: 0 };
+
+export function counts(c = {}) {
+  return { ...COUNTS0, ...c };
+}
+
+// probe builds a whole probe object: entities are
+// {name: {attributes, samplers: {name: {type, dataviews: {name: {…}}}}}},
+// each level with an optional severity and counts.
+export function probe(name, { connected = true, since = "2026-12-01T07:58:01Z", severity = "ok", entities = {} } = {}) {
+  const p = { kind: "probe", name, path: encodeSegment(name), connected, severity, counts: counts(), entities: [] };
+  if (since) p.since = since;
+  for (const [en, e] of Object.entries(entities)) {
+    const ep = p.path + "/" + encodeSegment(en);
+    const entity = { kind: "entity", name: en, path: ep, attributes: e.attributes || {}, severity: e.severity || "ok", counts: counts(e.counts), samplers: [] };
+    for (const [sn, s] of Object.entries(e.samplers || {})) {
+      const sp = ep + "/" + encodeSegment(sn);
+      const sampler = { kind: "sampler", name: sn, path: sp, type: s.type || sn, severity: s.severity || "ok", counts: counts(s.counts), dataviews: [] };
+      for (const [dn, d] of Object.entries(s.dataviews || {})) {
+        sampler.dataviews.push({ kind: "dataview", name: dn, path: sp + "/" + encodeSegment(dn), stale: d.stale === true, severity: d.severity || "ok", counts: counts(d.counts) });
+      }
+      entity.samplers.push(sampler);
+    }
+    p.entities.push(entity);
+  }
+  return p;
+}
+
+export function treeSnapshot(probes, { severity = "ok", c = {} } = {}) {
+  return { type: "snapshot", topic: "tree", severity, counts: counts(c), probes };
+}
+
+export function treeDelta(parts) {
+  return { type: "delta", topic: "tree", ...parts };
+}

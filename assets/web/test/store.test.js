@@ -1,0 +1,199 @@
+import { assert, test } from "./runner.js";
+import { Store } from "../store.js";
+import { modelFor } from "../topics.js";
+import { captureConsole, cell, dvDelta, dvSnapshot, FakeTransport, liveStore } from "./fakes.js";
+
+// logModel is a model that keeps every frame and reports each as a change.
+function logModel(topic) {
+  return {
+    topic,
+    frames: [],
+    apply(frame) {
+      this.frames.push(frame);
+      return { frame };
+    },
+  };
+}
+
+function newStore({ open = true } = {}) {
+  const transport = new FakeTransport();
+  const store = new Store(transport, logModel);
+  store.start();
+  if (open) transport.connect();
+  return { store, transport };
+}
+
+test("store: subscriptions are counted per topic", () => {
+  const { store, transport } = newStore();
+  const offA1 = store.subscribe("a", () => {});
+  const offA2 = store.subscribe("a", () => {});
+  const offB = store.subscribe("b", () => {});
+  assert.deepEqual(transport.take(), [{ op: "subscribe", topic: "a" }, { op: "subscribe", topic: "b" }], "after three subscribers");
+  offA1();
+  offA1();
+  assert.deepEqual(transport.take(), [], "after the first of a's two leaves (twice)");
+  offA2();
+  assert.deepEqual(transport.take(), [{ op: "unsubscribe", topic: "a" }], "after the last of a's leaves");
+  offA2();
+  offB();
+  assert.deepEqual(transport.take(), [{ op: "unsubscribe", topic: "b" }], "after b's leaves");
+});
+
+test("store: the same handler subscribed twice counts twice", () => {
+  const { store, transport } = newStore();
+  const h = () => {};
+  const off1 = store.subscribe("a", h);
+  const off2 = store.subscribe("a", h);
+  transport.take();
+  off1();
+  assert.deepEqual(transport.take(), [], "one left");
+  off2();
+  assert.deepEqual(transport.take(), [{ op: "unsubscribe", topic: "a" }], "both left");
+});
+
+test("store: frames are dispatched by topic", () => {
+  const { store, transport } = newStore();
+  const got = { a: [], b: [] };
+  store.subscribe("a", (model, change) => got.a.push(change));
+  store.subscribe("b", (model, change) => got.b.push(change));
+  transport.deliver({ type: "snapshot", topic: "a", n: 1 });
+  transport.deliver({ type: "delta", topic: "b", n: 2 });
+  transport.deliver({ type: "delta", topic: "c", n: 3 });
+  transport.deliver({ type: "delta", n: 4 });
+  assert.deepEqual(got.a, [{ full: true }, { frame: { type: "snapshot", topic: "a", n: 1 } }], "a's handler");
+  assert.deepEqual(got.b, [{ full: true }, { frame: { type: "delta", topic: "b", n: 2 } }], "b's handler");
+});
+
+test("store: a subscriber is called at once with the topic's model", () => {
+  const { store, transport } = newStore();
+  const first = [];
+  store.subscribe("a", (model, change) => first.push([model, change]));
+  transport.deliver({ type: "snapshot", topic: "a" });
+  const late = [];
+  store.subscribe("a", (model, change) => late.push([model, change]));
+  assert.equal(late.length, 1, "calls of the late subscriber");
+  assert.equal(late[0][0], first[0][0], "both see one model");
+  assert.deepEqual(late[0][1], { full: true }, "change given to the late subscriber");
+  assert.equal(late[0][0].frames.length, 1, "frames the model holds");
+});
+
+test("store: a late subscriber of a dataview draws its current state", () => {
+  const { store, transport } = liveStore();
+  const path = "p/e/s/d";
+  store.subscribe("dataview/" + path, () => {});
+  transport.deliver(dvSnapshot(path, { columns: ["c"], rows: { r1: [cell("1")] } }));
+  transport.deliver(dvDelta(path, { cells: [{ r: "r1", c: "c", v: "2", s: "critical", t: 2000 }] }));
+  let seen = null;
+  store.subscribe("dataview/" + path, (model) => {
+    seen = model.rows.get("r1").get("c");
+  });
+  assert.deepEqual(seen, { r: "r1", c: "c", v: "2", s: "critical", t: 2000 }, "cell seen at once");
+  assert.deepEqual(transport.take().filter((m) => m.op === "subscribe").length, 1, "subscribe requests");
+});
+
+test("store: after a reconnection every live topic is subscribed again", () => {
+  const { store, transport } = newStore();
+  store.subscribe("a", () => {});
+  const offB = store.subscribe("b", () => {});
+  store.subscribe("c", () => {});
+  transport.drop();
+  offB();
+  transport.take();
+  transport.connect();
+  assert.deepEqual(transport.take(), [{ op: "subscribe", topic: "a" }, { op: "subscribe", topic: "c" }], "sent on reconnection");
+});
+
+test("store: subscribing while disconnected waits for the connection", () => {
+  const { store, transport } = newStore({ open: false });
+  store.subscribe("a", () => {});
+  assert.deepEqual(transport.take(), [], "sent while disconnected");
+  transport.connect();
+  assert.deepEqual(transport.take(), [{ op: "subscribe", topic: "a" }], "sent on connecting");
+});
+
+test("store: a topic left and held again starts from a fresh model", () => {
+  const { store, transport } = newStore();
+  const models = [];
+  const off = store.subscribe("a", (m) => models.push(m));
+  transport.deliver({ type: "snapshot", topic: "a" });
+  off();
+  store.subscribe("a", (m) => models.push(m));
+  assert.ok(models[0] !== models.at(-1), "a new model");
+  assert.equal(models.at(-1).frames.length, 0, "frames in the new model");
+  transport.deliver({ type: "delta", topic: "a" });
+  assert.equal(models[0].frames.length, 1, "frames reaching the old model after leaving");
+});
+
+test("store: errors reach their topic's subscribers, others the error handlers", () => {
+  const { store, transport } = liveStore();
+  const path = "p/e/s/d";
+  const changes = [];
+  let model = null;
+  store.subscribe("dataview/" + path, (m, c) => {
+    model = m;
+    changes.push(c);
+  });
+  const global = [];
+  store.onError((msg) => global.push(msg));
+  transport.deliver({ type: "error", topic: "dataview/" + path, message: "may not watch this" });
+  transport.deliver({ type: "error", message: "bad JSON" });
+  transport.deliver({ type: "error", topic: "dataview/x/y/z/w", message: "not held" });
+  assert.equal(model.error, "may not watch this", "the topic's error");
+  assert.equal(changes.length, 2, "changes seen by the topic's subscriber");
+  assert.deepEqual(global, ["bad JSON", "not held"], "global errors");
+});
+
+test("store: an error with no handler is logged", (t) => {
+  const errors = captureConsole(t, "error");
+  const { transport } = newStore();
+  transport.deliver({ type: "error", message: "unknown op" });
+  assert.equal(errors.length, 1, "errors logged");
+});
+
+test("store: a failing subscriber does not starve the others", (t) => {
+  const errors = captureConsole(t, "error");
+  const { store, transport } = newStore();
+  const got = [];
+  store.subscribe("a", (m, c) => {
+    if (c.frame) throw new Error("broken view");
+  });
+  store.subscribe("a", (m, c) => got.push(c));
+  transport.deliver({ type: "delta", topic: "a" });
+  assert.equal(got.length, 2, "calls of the healthy subscriber");
+  assert.equal(errors.length, 1, "errors logged");
+});
+
+test("store: a subscriber removed by another during dispatch is not called", () => {
+  const { store, transport } = newStore();
+  let offSecond = null;
+  const got = [];
+  store.subscribe("a", (m, c) => {
+    if (c.frame) offSecond();
+  });
+  offSecond = store.subscribe("a", (m, c) => got.push(c));
+  transport.deliver({ type: "delta", topic: "a" });
+  assert.deepEqual(got, [{ full: true }], "calls of the removed subscriber");
+});
+
+test("store: connection state reaches its watchers, now and on change", () => {
+  const { store, transport } = newStore({ open: false });
+  const states = [];
+  const off = store.onState((s) => states.push(s));
+  transport.connect();
+  transport.drop();
+  off();
+  transport.connect();
+  assert.deepEqual(states, ["connecting", "live", "reconnecting"], "states");
+});
+
+test("store: the dashboard's topics have models, others are refused", () => {
+  assert.equal(modelFor("tree").constructor.name, "TreeModel", "tree");
+  assert.equal(modelFor("dataview/p/e/s/d").path, "p/e/s/d", "dataview model's path");
+  let thrown = null;
+  try {
+    modelFor("nonsense");
+  } catch (err) {
+    thrown = err;
+  }
+  assert.ok(thrown, "modelFor an unknown topic throws");
+});
