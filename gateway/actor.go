@@ -174,6 +174,11 @@ func (a *probeActor) finish() {
 	a.ch.reset()
 }
 
+// maxKeptCells bounds the change list an actor keeps for reuse between
+// events: a tick's changes fit many times over, and a large snapshot's
+// list is let go instead of being held for ever.
+const maxKeptCells = 1 << 16
+
 func (a *probeActor) handle(ev event, now time.Time) {
 	switch ev.kind {
 	case evConnect:
@@ -393,6 +398,9 @@ func (a *probeActor) apply(b *protocol.Batch, now time.Time) error {
 // removeLeftovers removes the dataviews the batch removed and did not
 // declare again.
 func (a *probeActor) removeLeftovers() {
+	if len(a.removing) == 0 {
+		return
+	}
 	for _, key := range slices.Sorted(maps.Keys(a.removing)) {
 		a.drop(a.removing[key])
 	}

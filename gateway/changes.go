@@ -115,11 +115,24 @@ func (ch *Changes) Cells(d *DataviewChange) iter.Seq[CellChange] {
 	}
 }
 
+// reset empties ch for the next event, keeping its lists for reuse unless
+// one grew past maxKeptCells.
 func (ch *Changes) reset() {
+	keep := func(n int) bool { return n <= maxKeptCells }
+	dvs, cells, removed := ch.Dataviews[:0], ch.cells[:0], ch.removedRows[:0]
+	if !keep(cap(dvs)) {
+		dvs = nil
+	}
+	if !keep(cap(cells)) {
+		cells = nil
+	}
+	if !keep(cap(removed)) {
+		removed = nil
+	}
 	clear(ch.Dataviews)
 	clear(ch.cells)
 	clear(ch.removedRows)
-	*ch = Changes{probe: ch.probe, Probe: ch.Probe, Dataviews: ch.Dataviews[:0], cells: ch.cells[:0], removedRows: ch.removedRows[:0]}
+	*ch = Changes{probe: ch.probe, Probe: ch.Probe, Dataviews: dvs, cells: cells, removedRows: removed}
 }
 
 // begin starts dv's entry; the cell and row helpers add to the last entry

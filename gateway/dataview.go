@@ -36,6 +36,16 @@ func (c *cellState) value() samplers.Cell {
 	return samplers.Cell{Raw: c.raw, Num: c.num, IsNum: c.isNum}
 }
 
+// holds reports whether the cell holds v already. Most changes are of
+// numbers, and two different numbers settle it without comparing text;
+// equal numbers may still differ as text ("1.5" and "1.50").
+func (c *cellState) holds(v samplers.Cell) bool {
+	if c.isNum && v.IsNum && c.num != v.Num {
+		return false
+	}
+	return c.raw == v.Raw
+}
+
 // set gives the cell a new value, sampled at t.
 func (c *cellState) set(v samplers.Cell, t int64) {
 	c.raw, c.num, c.isNum, c.changed = v.Raw, v.Num, v.IsNum, t
@@ -224,31 +234,28 @@ func (dv *Dataview) apply(u *protocol.Update, ch *Changes, lim *protocol.Limits)
 		if int(c.Col) >= len(row.cells) {
 			return fmt.Errorf("change to unknown column %d", c.Col)
 		}
-		cell := &row.cells[c.Col]
-		if cell.raw == c.Value.Raw {
-			continue
-		}
-		dv.cost += protocol.Cost(c.Value.Raw) - protocol.Cost(cell.raw)
-		cell.set(c.Value, t)
-		if ch != nil {
-			ch.cell(row, int32(c.Col), false)
-		}
+		dv.change(&row.cells[c.Col], c.Value, t, ch, row, int32(c.Col))
 	}
 	for _, h := range u.Headlines {
 		if int(h.Index) >= len(dv.head) {
 			return fmt.Errorf("change to unknown headline %d", h.Index)
 		}
-		cell := &dv.head[h.Index]
-		if cell.raw == h.Value.Raw {
-			continue
-		}
-		dv.cost += protocol.Cost(h.Value.Raw) - protocol.Cost(cell.raw)
-		cell.set(h.Value, t)
-		if ch != nil {
-			ch.cell(nil, int32(h.Index), false)
-		}
+		dv.change(&dv.head[h.Index], h.Value, t, ch, nil, int32(h.Index))
 	}
 	return nil
+}
+
+// change sets one cell (row's column col, or headline col when row is
+// nil) unless it holds v already, and records it in ch if there is one.
+func (dv *Dataview) change(cell *cellState, v samplers.Cell, t int64, ch *Changes, row *rowState, col int32) {
+	if cell.holds(v) {
+		return
+	}
+	dv.cost += protocol.Cost(v.Raw) - protocol.Cost(cell.raw)
+	cell.set(v, t)
+	if ch != nil {
+		ch.cell(row, col, false)
+	}
 }
 
 // sameShape reports whether two dataviews have the same columns and
