@@ -163,9 +163,14 @@ type Hub struct {
 	dirty   map[*topic]struct{}
 	wake    chan struct{}
 
-	// Owned by the goroutine that flushes.
+	// Owned by the goroutine that flushes. outCells and outKeys hold the
+	// changes swapped out of the topic being flushed; their storage then
+	// stays with the topic, and the topic's old storage waits here for the
+	// next one, so each topic keeps one set, not two.
 	staying, joining []*client
 	keyBuf           []string
+	outCells         pending
+	outKeys          coalesce.Map[string, struct{}]
 
 	// prepared, when tests set it, is shown each frame as it is prepared,
 	// since a PreparedMessage does not give its bytes back.
@@ -188,11 +193,6 @@ type topic struct {
 	lastFlush time.Time
 	reset     bool // every subscriber needs a fresh snapshot, not a delta
 	dead      bool // removed from the hub; a subscriber must look again
-
-	// The changes swapped out at the last flush, owned by the goroutine
-	// that flushes and kept so their storage is reused.
-	outCells pending
-	outKeys  coalesce.Map[string, struct{}]
 }
 
 func (t *topic) pendingKeys() int { return t.cells.keys() + t.keys.Len() }
@@ -475,8 +475,8 @@ func (h *Hub) flushTopic(t *topic, now time.Time) time.Duration {
 			// others.
 			wait = h.opts.Coalesce - since
 		default:
-			t.cells, t.outCells = t.outCells, t.cells
-			t.keys, t.outKeys = t.outKeys, t.keys
+			t.cells, h.outCells = h.outCells, t.cells
+			t.keys, h.outKeys = h.outKeys, t.keys
 			t.lastFlush = now
 			delta = true
 		}
@@ -509,15 +509,15 @@ func allBusy(clients []*client) bool {
 func (h *Hub) sendDelta(t *topic, cs []*client) {
 	var frame []byte
 	if t.dataview != "" {
-		frame = t.outCells.encode(t.name, t.dataview)
-		h.cellsSent.Add(t.outCells.cells.Len())
-		t.outCells.reset()
+		frame = h.outCells.encode(t.name, t.dataview)
+		h.cellsSent.Add(h.outCells.cells.Len())
+		h.outCells.reset()
 	} else {
 		keys := h.keyBuf[:0]
-		for k := range t.outKeys.All() {
+		for k := range h.outKeys.All() {
 			keys = append(keys, k)
 		}
-		t.outKeys.Reset()
+		h.outKeys.Reset()
 		frame = h.src.Delta(t.name, keys)
 		clear(keys)
 		h.keyBuf = keys[:0]
