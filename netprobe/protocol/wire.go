@@ -242,7 +242,19 @@ func parseDecimal(s string) (m int64, prec int, ok bool) {
 	return m, prec, true
 }
 
+// smallInts holds the text of the integers most cells hold (counts,
+// states, zero), so that decoding one allocates nothing.
+var smallInts = func() (t [1024]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
 func formatDecimal(m int64, prec int) samplers.Cell {
+	if prec == 0 && m >= 0 && m < int64(len(smallInts)) {
+		return samplers.Cell{Raw: smallInts[m], Num: float64(m), IsNum: true}
+	}
 	var buf [24]byte
 	neg := m < 0
 	u := uint64(m)

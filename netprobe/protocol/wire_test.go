@@ -209,3 +209,26 @@ func TestDecimalValueMatchesParseFloat(t *testing.T) {
 		}
 	}
 }
+
+// Small integers, and text of at most one byte, decode without allocating:
+// they are most of what a probe's cells hold.
+func TestTinyValuesDecodeWithoutAllocating(t *testing.T) {
+	for _, v := range []string{"0", "7", "1023", "", "x"} {
+		enc := appendValue(nil, samplers.Text(v))
+		var got samplers.Cell
+		allocs := testing.AllocsPerRun(100, func() {
+			d := decoder{b: enc}
+			got = d.value()
+		})
+		if got != samplers.Text(v) {
+			t.Fatalf("%q decoded as %+v", v, got)
+		}
+		if allocs != 0 {
+			t.Errorf("decoding %q allocates %v times", v, allocs)
+		}
+	}
+	d := decoder{b: appendValue(nil, samplers.Text("1024"))}
+	if got := d.value(); got.Raw != "1024" || got.Num != 1024 {
+		t.Fatalf("1024 decoded as %+v", got)
+	}
+}
