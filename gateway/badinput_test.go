@@ -192,16 +192,33 @@ func watchRaw(d *gt.Dashboard, path string) func(want string) gt.Frame {
 	}
 }
 
+// rawFixture is a gateway and a hand-driven probe whose snapshot declared
+// the dataview "raw" holding 1.00, and a dashboard watching it.
+type rawFixture struct {
+	gw    *gt.Gateway
+	rp    *gt.RawProbe
+	d     *gt.Dashboard
+	path  string
+	shows func(want string) gt.Frame
+}
+
+func startRaw(t *testing.T, name string, opts gateway.Options) rawFixture {
+	t.Helper()
+	p := probe(name, "cpu")
+	f := rawFixture{gw: gt.Start(t, opts, p), path: dvPath(p, "cpu", "raw")}
+	f.rp = gt.DialRawProbe(t, f.gw.Addr, p.Name, p.Token)
+	f.rp.Send(snapshotOf(f.rp, 1, "1.00"))
+	f.d = gt.DialDashboard(t, f.gw.Addr)
+	f.shows = watchRaw(f.d, f.path)
+	f.shows("1.00")
+	return f
+}
+
 // A gap in sequence numbers makes the gateway ask for a snapshot and ignore
 // deltas until one arrives.
 func TestSequenceGapRequestsSnapshot(t *testing.T) {
-	p := probe("gappy", "cpu")
-	gw := gt.Start(t, gateway.Options{}, p)
-	rp := gt.DialRawProbe(t, gw.Addr, p.Name, p.Token)
-	path := dvPath(p, "cpu", "raw")
-	rp.Send(snapshotOf(rp, 1, "1.00"))
-	shows := watchRaw(gt.DialDashboard(t, gw.Addr), path)
-	shows("1.00")
+	f := startRaw(t, "gappy", gateway.Options{})
+	gw, rp, shows := f.gw, f.rp, f.shows
 	rp.Send(updateOf(1, "2.00"))
 	shows("2.00")
 
@@ -285,19 +302,14 @@ func TestConfigReload(t *testing.T) {
 // When a probe disconnects its cells are marked stale, it shows as down,
 // and its values stay.
 func TestDisconnectedProbeGoesStale(t *testing.T) {
-	p := probe("st", "cpu")
-	gw := gt.Start(t, gateway.Options{}, p)
-	rp := gt.DialRawProbe(t, gw.Addr, p.Name, p.Token)
-	path := dvPath(p, "cpu", "raw")
-	rp.Send(snapshotOf(rp, 1, "1.00"))
-	d := gt.DialDashboard(t, gw.Addr)
-	watchRaw(d, path)("1.00")
+	f := startRaw(t, "st", gateway.Options{})
+	gw, rp, d, path := f.gw, f.rp, f.d, f.path
 	tree := gt.WatchTree(t, gw.Addr)
 
 	rp.Conn.Close(websocket.StatusNormalClosure, "bye")
 	d.Next("stale mark", func(f gt.Frame) bool { return f.Type == "delta" && f.Stale != nil && *f.Stale })
 	tree.Wait("the probe down and its dataview stale", func(tr *gt.Tree) bool {
-		pn, _ := tr.Node(p.Name)
+		pn, _ := tr.Node("st")
 		dn, _ := tr.Node(path)
 		return pn.Connected != nil && !*pn.Connected && dn.Stale != nil && *dn.Stale
 	})
@@ -379,13 +391,8 @@ func TestConfigLargerThanProbeAccepts(t *testing.T) {
 // After an invalid batch the connection is over at once: batches it had
 // already queued are not applied, and its dataviews are stale.
 func TestInvalidBatchEndsConnectionAtOnce(t *testing.T) {
-	p := probe("inv", "cpu")
-	gw := gt.Start(t, gateway.Options{}, p)
-	rp := gt.DialRawProbe(t, gw.Addr, p.Name, p.Token)
-	path := dvPath(p, "cpu", "raw")
-	rp.Send(snapshotOf(rp, 1, "1.00"))
-	d := gt.DialDashboard(t, gw.Addr)
-	watchRaw(d, path)("1.00")
+	f := startRaw(t, "inv", gateway.Options{})
+	rp, d := f.rp, f.d
 
 	bad := updateOf(1, "2.00")
 	bad.Updates[0].Cells[0].Col = 9

@@ -78,7 +78,11 @@ func fill(rp *gt.RawProbe, budget uint64, shape string) (uint64, string) {
 		d := protocol.Declare{ID: id, SamplerID: sid, Name: "d" + strconv.Itoa(int(id)), SampleTime: 1}
 		c := protocol.Cost(d.Name)
 		switch shape {
-		case "cells": // 250 columns, 40 rows of one-byte values
+		case "cells", "long values": // 250 columns, 40 rows of values that cost one cell each
+			value := "7"
+			if shape == "long values" { // the longest value that costs one cell
+				value = strings.Repeat("v", protocol.CostUnit-1)
+			}
 			for col := range 250 {
 				d.Columns = append(d.Columns, strconv.Itoa(col))
 				c += protocol.Cost(d.Columns[col])
@@ -86,7 +90,7 @@ func fill(rp *gt.RawProbe, budget uint64, shape string) (uint64, string) {
 			for r := range 40 {
 				row := protocol.RowDecl{Index: uint32(r), Name: strconv.Itoa(r), Cells: make([]samplers.Cell, 250)}
 				for i := range row.Cells {
-					row.Cells[i] = samplers.Text("7")
+					row.Cells[i] = samplers.Text(value)
 				}
 				d.Rows = append(d.Rows, row)
 				c += protocol.Cost(row.Name) + 250
@@ -99,20 +103,6 @@ func fill(rp *gt.RawProbe, budget uint64, shape string) (uint64, string) {
 				}
 				d.Rows = append(d.Rows, protocol.RowDecl{Index: uint32(r), Name: name})
 				c += protocol.Cost(d.Rows[r].Name)
-			}
-		case "long values": // 250 columns, 40 rows of values that cost one cell each
-			long := strings.Repeat("v", protocol.CostUnit-1)
-			for col := range 250 {
-				d.Columns = append(d.Columns, strconv.Itoa(col))
-				c += protocol.Cost(d.Columns[col])
-			}
-			for r := range 40 {
-				row := protocol.RowDecl{Index: uint32(r), Name: strconv.Itoa(r), Cells: make([]samplers.Cell, 250)}
-				for i := range row.Cells {
-					row.Cells[i] = samplers.Text(long)
-				}
-				d.Rows = append(d.Rows, row)
-				c += protocol.Cost(row.Name) + 250
 			}
 		case "headlines": // 256 headlines with empty names and values
 			d.Headlines = make([]string, 256)
@@ -196,15 +186,9 @@ func TestBudgetExceededClosesConnection(t *testing.T) {
 // A snapshot that a connection opens and never ends changes nothing, and
 // after a minute the connection is closed so the probe starts again.
 func TestSnapshotThatNeverEnds(t *testing.T) {
-	p := probe("slowsnap", "cpu")
 	clock := gt.NewManualClock(time.Now())
-	gw := gt.Start(t, gateway.Options{Clock: clock}, p)
-	rp := gt.DialRawProbe(t, gw.Addr, p.Name, p.Token)
-	path := dvPath(p, "cpu", "raw")
-	rp.Send(snapshotOf(rp, 1, "1.00"))
-	d := gt.DialDashboard(t, gw.Addr)
-	shows := watchRaw(d, path)
-	shows("1.00")
+	f := startRaw(t, "slowsnap", gateway.Options{Clock: clock})
+	gw, rp, path := f.gw, f.rp, f.path
 
 	open := snapshotOf(rp, 2, "2.00")
 	open.Flags = protocol.SnapshotStart

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/watchfloor/watchfloor/bench/internal/estate"
 )
 
 // dashClient is a real dashboard WebSocket client. It reads each changed
@@ -37,7 +38,7 @@ func (d *dashClient) run(ctx context.Context) {
 		probe := (d.k*d.p.subs + j) % d.p.probes
 		dv := (d.k + j) % d.p.dataviews
 		msg, _ := json.Marshal(map[string]string{"op": "subscribe",
-			"topic": fmt.Sprintf("dataview/%s/e%04d/load/dv%d", probeName(probe), probe, dv)})
+			"topic": fmt.Sprintf("dataview/%s/%s/load/dv%d", probeName(probe), estate.Entity(probe), dv)})
 		if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
 			d.err = err
 			return

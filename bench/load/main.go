@@ -20,9 +20,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/watchfloor/watchfloor/bench/internal/estate"
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/samplers"
@@ -46,14 +46,14 @@ func init() {
 }
 
 type params struct {
-	mode                          string
-	probes, dataviews, rows, cols int
-	change                        float64
-	tick                          time.Duration
-	dashboards, subs, slow        int
-	slowDelay                     time.Duration
-	duration, warmup              time.Duration
-	jsonOut, cpuProfile           string
+	mode                            string
+	probes, dataviews, rows, cols   int
+	change                          float64
+	tick                            time.Duration
+	dashboards, subs, slow          int
+	slowDelay                       time.Duration
+	duration, warmup                time.Duration
+	jsonOut, cpuProfile, memProfile string
 }
 
 func main() {
@@ -76,6 +76,7 @@ func main() {
 	flag.DurationVar(&p.warmup, "warmup", 5*time.Second, "time after connecting before measuring")
 	flag.StringVar(&p.jsonOut, "json", "", "also write the report as JSON to this `file` (- for stdout)")
 	flag.StringVar(&p.cpuProfile, "cpuprofile", "", "write the gateway's CPU profile over the measured run to this `file`")
+	flag.StringVar(&p.memProfile, "memprofile", "", "write the gateway's heap profile at the end of the measured run to this `file`")
 	flag.Parse()
 	r, err := run(p)
 	if err == nil {
@@ -108,21 +109,8 @@ func serveChild(file string) int {
 	return 0
 }
 
-func token(i int) string     { return fmt.Sprintf("load-probe-token-%06d", i) }
-func probeName(i int) string { return fmt.Sprintf("probe%04d", i) }
-
-func configYAML(addr string, n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "listen: %q\nsamplers:\n  - {name: load, type: load}\nprobes:\n", addr)
-	for i := range n {
-		fmt.Fprintf(&b, "  - {name: %s, token_sha256: %s}\n", probeName(i), config.HashToken(token(i)))
-	}
-	b.WriteString("entities:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "  - {name: e%04d, probe: %s, samplers: [load]}\n", i, probeName(i))
-	}
-	return b.String()
-}
+func token(i int) string     { return estate.Token("load", i) }
+func probeName(i int) string { return estate.Probe(i) }
 
 // gatewayUnderTest is the gateway being measured.
 type gatewayUnderTest struct {
@@ -137,7 +125,7 @@ func startGateway(p params) (*gatewayUnderTest, error) {
 		return nil, err
 	}
 	addr := ln.Addr().String()
-	yaml := configYAML(addr, p.probes)
+	yaml := estate.Config(addr, p.probes, "load", "{name: load, type: load}", "load")
 	if p.mode == "inprocess" {
 		cfg, err := config.Parse("load", []byte(yaml))
 		if err != nil {

@@ -189,6 +189,11 @@ func run(p params) (*Report, error) {
 	cpu1, _ := cpuSeconds(gw.pid)
 	after, _ := scrape(gw.addr)
 	rss := rssBytes(gw.pid)
+	if p.memProfile != "" {
+		if err := fetch(fmt.Sprintf("http://%s/debug/pprof/heap", gw.addr), p.memProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "load: heap profile:", err)
+		}
+	}
 	wg.Wait()
 	if err := gw.stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "load: gateway stop:", err)
@@ -273,7 +278,12 @@ func (r *Report) print(jsonOut string) error {
 // so in child mode it holds the gateway alone.
 func fetchProfile(addr, file string, d time.Duration) error {
 	secs := max(int(d/time.Second), 1)
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+	return fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), file)
+}
+
+// fetch saves what url answers in file.
+func fetch(url, file string) error {
+	resp, err := http.Get(url)
 	if err != nil {
 		return err
 	}

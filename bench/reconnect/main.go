@@ -28,6 +28,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/watchfloor/watchfloor/bench/internal/estate"
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/netprobe"
@@ -74,21 +75,8 @@ func main() {
 	r.print(p)
 }
 
-func token(i int) string     { return fmt.Sprintf("reconnect-probe-token-%06d", i) }
-func probeName(i int) string { return fmt.Sprintf("probe%04d", i) }
-
-func configYAML(addr string, n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "listen: %q\nsamplers:\n  - {name: tick, type: tick, interval: 1s}\nprobes:\n", addr)
-	for i := range n {
-		fmt.Fprintf(&b, "  - {name: %s, token_sha256: %s}\n", probeName(i), config.HashToken(token(i)))
-	}
-	b.WriteString("entities:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "  - {name: e%04d, probe: %s, samplers: [tick]}\n", i, probeName(i))
-	}
-	return b.String()
-}
+func token(i int) string     { return estate.Token("reconnect", i) }
+func probeName(i int) string { return estate.Probe(i) }
 
 // connections records when each probe connected, from the probes' own
 // log: the record the netprobe writes once its handshake is complete.
@@ -254,7 +242,7 @@ func run(p params) (*report, error) {
 	tcpAddr := ln.Addr().(*net.TCPAddr)
 	addr := tcpAddr.String()
 	ln.Close()
-	cfg, err := config.Parse("reconnect", []byte(configYAML(addr, p.probes)))
+	cfg, err := config.Parse("reconnect", []byte(estate.Config(addr, p.probes, "reconnect", "{name: tick, type: tick, interval: 1s}", "tick")))
 	if err != nil {
 		return nil, err
 	}

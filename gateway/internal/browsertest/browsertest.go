@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -71,10 +70,10 @@ func Cell(path string) string {
 	return fmt.Sprintf(`document.querySelector('[data-path=%q]')`, path)
 }
 
-// JSErrors records the tab's uncaught exceptions and console errors from
-// now until t ends, and returns a function that reports those so far.
-// Call it before navigating, or the page's first errors are lost.
-func JSErrors(t *testing.T, ctx context.Context) func() []string {
+// FailOnJSErrors records the tab's uncaught exceptions and console errors
+// from now until t ends, and fails t with each of them then. Call it
+// before navigating, or the page's first errors are lost.
+func FailOnJSErrors(t *testing.T, ctx context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	var (
@@ -100,10 +99,10 @@ func JSErrors(t *testing.T, ctx context.Context) func() []string {
 	t.Cleanup(func() {
 		cancel()
 		<-done
-	})
-	return func() []string {
 		mu.Lock()
 		defer mu.Unlock()
-		return slices.Clone(errs)
-	}
+		for _, e := range errs {
+			t.Errorf("JavaScript error: %s", e)
+		}
+	})
 }

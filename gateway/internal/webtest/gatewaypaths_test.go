@@ -184,12 +184,7 @@ type jsPaths struct {
 func TestPathsMatchGateway(t *testing.T) {
 	gw, paths := startAwkwardGateway(t)
 	ctx := browsertest.New(t)
-	jsErrors := browsertest.JSErrors(t, ctx)
-	t.Cleanup(func() {
-		for _, e := range jsErrors() {
-			t.Errorf("JavaScript error: %s", e)
-		}
-	})
+	browsertest.FailOnJSErrors(t, ctx)
 	if err := chromedp.Do(ctx, chromedp.Navigate(gw.URL()+"/")); err != nil {
 		t.Fatal(err)
 	}
@@ -266,12 +261,7 @@ func typed(names ...string) string {
 func TestDeepLinksShowGatewayPaths(t *testing.T) {
 	gw, paths := startAwkwardGateway(t)
 	ctx := browsertest.New(t)
-	jsErrors := browsertest.JSErrors(t, ctx)
-	t.Cleanup(func() {
-		for _, e := range jsErrors() {
-			t.Errorf("JavaScript error: %s", e)
-		}
-	})
+	browsertest.FailOnJSErrors(t, ctx)
 
 	// shownPaths waits for the grid of the dataview at path to show n
 	// cells and returns their data-path attributes.

@@ -25,12 +25,7 @@ type jsResults struct {
 func TestJSModules(t *testing.T) {
 	gw := gt.Start(t, gateway.Options{})
 	ctx := browsertest.New(t)
-	jsErrors := browsertest.JSErrors(t, ctx)
-	t.Cleanup(func() {
-		for _, e := range jsErrors() {
-			t.Errorf("JavaScript error: %s", e)
-		}
-	})
+	browsertest.FailOnJSErrors(t, ctx)
 	if err := chromedp.Do(ctx, chromedp.Navigate(gw.URL()+"/test/")); err != nil {
 		t.Fatal(err)
 	}
