@@ -69,11 +69,19 @@ type probeActor struct {
 	byID     map[uint32]*Dataview // the connection's dataview IDs: live, or staged while a snapshot is open; nil: ignored
 	dvs      map[string]*Dataview // live dataviews by path
 	cost     uint64               // of the live dataviews, against limits.MaxCells
+	slots    int                  // row-table slots of the live dataviews, also held to MaxCells
 	snap     *staging             // the connection's open snapshot
 	removing map[string]*Dataview // removed by this batch, unless it declares them again
+	ignored  int                  // IDs in byID of unconfigured samplers' dataviews
+	asked    bool                 // a snapshot was asked for on this connection to renumber sparse rows
+	dropped  map[uint32]bool      // sampler instances whose dataviews a reload dropped on this connection
 	ch       Changes
 	timers   deadlines
 	timer    Timer
+	// staleQueued holds the paths with a stale deadline in the heap;
+	// snapQueued is set while a snapshot deadline is.
+	staleQueued map[string]bool
+	snapQueued  bool
 }
 
 // staging is an open snapshot: the dataviews it declared so far, which
@@ -99,6 +107,9 @@ func newProbeActor(g *Gateway, name string, cfg *probeConfig, consumers []Consum
 		byID:      make(map[uint32]*Dataview),
 		dvs:       make(map[string]*Dataview),
 		removing:  make(map[string]*Dataview),
+		dropped:   make(map[uint32]bool),
+
+		staleQueued: make(map[string]bool),
 	}
 	a.ch.Probe, a.ch.probe = name, a.node
 	g.tree.addProbe(a.node)
@@ -187,8 +198,7 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		}
 		a.begin(now)
 		a.conn = ev.conn
-		clear(a.byID)
-		a.snap = nil
+		a.forgetConnection()
 		a.setConnected(true, now)
 		a.finish()
 		a.node.lastSeen.Store(now.UnixNano())
@@ -200,15 +210,23 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		a.disconnected(now)
 	case evConfig:
 		unchanged := bytes.Equal(a.cfg.msg.Append(nil), ev.cfg.msg.Append(nil))
+		limitsChanged := a.limits != ev.cfg.limits
 		a.cfg = ev.cfg
 		a.limits = ev.cfg.limits
 		a.begin(now)
 		a.configure()
 		a.finish()
-		if a.conn != nil && !unchanged {
+		switch {
+		case a.conn != nil && limitsChanged:
+			// A probe learns its limits in the Welcome: it reconnects at
+			// once to learn the new ones.
+			a.conn.close(closeRestart, "the gateway's limits changed; reconnect")
+			a.disconnected(now)
+		case a.conn != nil && !unchanged:
 			a.conn.send(a.cfg.msg.Append(nil))
 		}
 	case evBatch:
+		defer func() { <-ev.conn.turn }() // the reader may decode the next
 		if ev.conn != a.conn {
 			return
 		}
@@ -241,14 +259,23 @@ func (a *probeActor) setConnected(up bool, now time.Time) {
 // them.
 func (a *probeActor) disconnected(now time.Time) {
 	a.conn = nil
-	clear(a.byID)
-	a.snap = nil
+	a.forgetConnection()
 	a.begin(now)
 	a.setConnected(false, now)
 	for _, key := range slices.Sorted(maps.Keys(a.dvs)) {
 		a.setStale(a.dvs[key], true)
 	}
 	a.finish()
+}
+
+// forgetConnection forgets what a connection's IDs meant and its open
+// snapshot: a new connection, or a new snapshot, numbers dataviews afresh.
+func (a *probeActor) forgetConnection() {
+	clear(a.byID)
+	clear(a.dropped)
+	a.ignored = 0
+	a.asked = false
+	a.snap = nil
 }
 
 // setStale sets a live dataview's stale flag. The caller is inside
@@ -263,12 +290,14 @@ func (a *probeActor) setStale(dv *Dataview, stale bool) {
 	a.ch.last().StaleChanged = true
 }
 
-// sampled refreshes a live dataview's staleness deadline.
+// sampled refreshes a live dataview's staleness deadline. The heap holds
+// its path, not the dataview, so that one removed or replaced is not kept
+// alive until its deadline.
 func (a *probeActor) sampled(dv *Dataview, now time.Time) {
 	dv.staleAt = now.Add(staleAfter(dv.sampler.interval))
-	if !dv.queued {
-		dv.queued = true
-		a.timers.add(deadline{when: dv.staleAt, kind: deadlineStale, dv: dv})
+	if !a.staleQueued[dv.key] {
+		a.staleQueued[dv.key] = true
+		a.timers.add(deadline{when: dv.staleAt, kind: deadlineStale, key: dv.key})
 	}
 }
 
@@ -279,19 +308,24 @@ func (a *probeActor) due(now time.Time) {
 	a.timers.due(now, func(d deadline) {
 		switch d.kind {
 		case deadlineStale:
-			dv := d.dv
-			dv.queued = false
-			switch {
-			case a.dvs[dv.key] != dv:
-				// Removed or replaced since.
+			delete(a.staleQueued, d.key)
+			switch dv := a.dvs[d.key]; {
+			case dv == nil:
+				// Removed since.
 			case dv.staleAt.After(now):
-				dv.queued = true
-				a.timers.add(deadline{when: dv.staleAt, kind: deadlineStale, dv: dv})
+				a.staleQueued[d.key] = true
+				a.timers.add(deadline{when: dv.staleAt, kind: deadlineStale, key: d.key})
 			default:
 				a.setStale(dv, true)
 			}
 		case deadlineSnapshot:
-			if a.snap != nil && !a.snap.until.After(now) {
+			a.snapQueued = false
+			switch {
+			case a.snap == nil:
+			case a.snap.until.After(now):
+				a.snapQueued = true
+				a.timers.add(deadline{when: a.snap.until, kind: deadlineSnapshot})
+			default:
 				expired = a.conn
 			}
 		}
@@ -308,18 +342,50 @@ func (a *probeActor) due(now time.Time) {
 // configure makes the probe's entities and samplers those of a.cfg; the
 // dataviews of sampler instances that went are removed. The caller is
 // inside begin/finish.
+//
+// A sampler instance whose dataviews were dropped earlier on this
+// connection and that the configuration brings back may still be running
+// on the probe, sending updates to IDs the gateway no longer knows: the
+// probe is asked for a snapshot, which declares them again.
 func (a *probeActor) configure() {
 	gone := a.g.tree.configure(a.node, a.cfg.entities)
 	a.ch.Structure = true
 	for _, dv := range gone {
+		a.dropped[dv.sampler.id] = true
 		for id, d := range a.byID {
 			if d == dv {
 				a.byID[id] = nil // its updates still in flight are ignored
+				a.ignored++
 			}
 		}
 		if a.dvs[dv.key] == dv {
 			a.cost -= dv.cost
 			a.drop(dv)
+		}
+	}
+	if a.snap != nil {
+		// The open snapshot's dataviews of instances that went must not
+		// become live when it ends.
+		for key, dv := range a.snap.dvs {
+			if a.node.sampler(dv.sampler.id) != dv.sampler {
+				delete(a.snap.dvs, key)
+				a.snap.cost -= dv.cost
+				a.dropped[dv.sampler.id] = true
+				for id, d := range a.byID {
+					if d == dv {
+						a.byID[id] = nil
+						a.ignored++
+					}
+				}
+			}
+		}
+	}
+	for id := range a.dropped {
+		if _, back := a.cfg.instances[id]; back && a.conn != nil {
+			clear(a.dropped)
+			req := protocol.SnapshotRequest{Reason: "a sampler was configured again"}
+			a.conn.send(req.Append(nil))
+			break
 		}
 	}
 }
@@ -334,7 +400,7 @@ func (a *probeActor) stop() {
 	for _, key := range slices.Sorted(maps.Keys(a.dvs)) {
 		a.drop(a.dvs[key])
 	}
-	a.cost = 0
+	a.cost, a.slots = 0, 0
 	a.g.tree.removeProbe(a.node)
 	a.finish()
 }
@@ -346,9 +412,12 @@ func (a *probeActor) stop() {
 func (a *probeActor) apply(b *protocol.Batch, now time.Time) error {
 	defer a.removeLeftovers()
 	if b.Flags&protocol.SnapshotStart != 0 {
-		clear(a.byID)
+		a.forgetConnection()
 		a.snap = &staging{dvs: make(map[string]*Dataview), until: now.Add(snapshotTimeout)}
-		a.timers.add(deadline{when: a.snap.until, kind: deadlineSnapshot})
+		if !a.snapQueued {
+			a.snapQueued = true
+			a.timers.add(deadline{when: a.snap.until, kind: deadlineSnapshot})
+		}
 	}
 	for _, id := range b.Removes {
 		dv, known := a.byID[id]
@@ -392,6 +461,32 @@ func (a *probeActor) apply(b *protocol.Batch, now time.Time) error {
 	if b.Flags&protocol.SnapshotEnd != 0 && a.snap != nil {
 		a.commit(now)
 	}
+	return a.settleSlots()
+}
+
+// settleSlots brings the probe's count of row-table slots up to date for
+// the dataviews the batch touched. A slot costs the gateway a pointer,
+// and a probe that adds rows and removes most of them again leaves free
+// slots it still addresses rows through: when a table grows sparse the
+// actor asks for a snapshot, which numbers the rows afresh, and a probe
+// whose tables hold more slots than its cell budget is cut off.
+func (a *probeActor) settleSlots() error {
+	for i := range a.ch.Dataviews {
+		dv := a.ch.Dataviews[i].dv
+		if a.dvs[dv.key] != dv {
+			continue // removed or replaced: its slots went with it
+		}
+		a.slots += len(dv.rows) - dv.slots
+		dv.slots = len(dv.rows)
+		if dv.sparse() && !a.asked && a.conn != nil && a.snap == nil {
+			a.asked = true
+			req := protocol.SnapshotRequest{Reason: fmt.Sprintf("renumber the rows of %s: %d rows in %d slots", dv.key, dv.live, len(dv.rows))}
+			a.conn.send(req.Append(nil))
+		}
+	}
+	if a.slots > int(a.limits.MaxCells) {
+		return fmt.Errorf("the probe's row tables hold %d slots, over its budget of %d cells: rows removed and added again would renumber in a snapshot", a.slots, a.limits.MaxCells)
+	}
 	return nil
 }
 
@@ -417,6 +512,12 @@ func (a *probeActor) declare(d *protocol.Declare, now time.Time) (int, error) {
 	}
 	s := a.node.sampler(d.SamplerID)
 	if _, ok := a.cfg.instances[d.SamplerID]; !ok || s == nil {
+		// Ignored, but remembered, so held to the same limit: a probe
+		// cannot make the gateway keep IDs without end.
+		if a.ignored >= int(a.limits.MaxDataviews) {
+			return 0, fmt.Errorf("more than %d dataviews of unconfigured samplers", a.limits.MaxDataviews)
+		}
+		a.ignored++
 		a.g.log.Debug("ignoring dataview of an unconfigured sampler", "probe", a.name, "sampler_id", d.SamplerID)
 		a.byID[d.ID] = nil
 		return 0, nil
@@ -438,7 +539,7 @@ func (a *probeActor) declare(d *protocol.Declare, now time.Time) (int, error) {
 		a.byID[d.ID] = in
 		return n, a.checkBudget(a.snap.cost)
 	}
-	if a.dvs[in.key] == nil && len(a.dvs) >= int(a.limits.MaxDataviews) {
+	if a.dvs[in.key] == nil && len(a.dvs)-len(a.removing) >= int(a.limits.MaxDataviews) {
 		return 0, fmt.Errorf("more than %d dataviews", a.limits.MaxDataviews)
 	}
 	if live := a.dvs[in.key]; live != nil && a.removing[in.key] == nil {
@@ -508,6 +609,8 @@ func (a *probeActor) merge(in *Dataview, now time.Time) *Dataview {
 	before, wasStale := live.cost, live.staleNow
 	dv := reconcile(live, in, &a.ch)
 	if dv != live {
+		a.slots -= live.slots
+		live.slots = 0
 		a.dvs[dv.key] = dv
 		a.g.tree.insert(dv)
 	}
@@ -539,12 +642,16 @@ func (a *probeActor) insert(dv *Dataview, now time.Time) {
 
 // drop removes a live dataview; the caller has accounted for its cost.
 func (a *probeActor) drop(dv *Dataview) {
+	a.slots -= dv.slots
+	dv.slots = 0
 	delete(a.dvs, dv.key)
 	a.g.tree.remove(dv)
 	a.ch.Structure = true
 	i := a.ch.begin(dv)
 	a.ch.Dataviews[i].Removed = true
-	a.ch.uncount(dv.sev)
+	// Its cells as they are now, which this event's earlier entries may
+	// already have changed, not only what the counts hold.
+	a.ch.uncount(dv.countCells())
 	a.ch.end(i)
 }
 

@@ -93,6 +93,18 @@ entities: [{name: e, probe: p, attributes: {client: acme}, samplers: [s]}]
 	return a, rec, pc.msg.Samplers[0].ID, clock
 }
 
+// judge gives a cell a severity as the rules evaluator will: through the
+// event's change list, so that the counts follow.
+func (a *probeActor) judge(dv *Dataview, c *cellState, sev rules.Severity) {
+	a.begin(a.clock.Now())
+	i := a.ch.begin(dv)
+	a.ch.count(c.sev, -1)
+	c.sev = sev
+	a.ch.count(sev, 1)
+	a.ch.end(i)
+	a.finish()
+}
+
 // do applies one batch as the actor's goroutine would.
 func (a *probeActor) do(b protocol.Batch) error {
 	now := a.clock.Now()
@@ -151,7 +163,7 @@ func TestReconnectKeepsUnchangedCells(t *testing.T) {
 	if err := a.do(snapshot(declare(1, sid, "d", t1, "1", "2", "3"))); err != nil {
 		t.Fatal(err)
 	}
-	a.dvs[key].rows[0].cells[0].sev = rules.Warning // as a rule would have judged it
+	a.judge(a.dvs[key], &a.dvs[key].rows[0].cells[0], rules.Warning)
 	clock.Advance(time.Minute)
 	a.disconnected(clock.Now())
 	if !a.dvs[key].staleNow {
@@ -278,7 +290,7 @@ func TestNewColumnsCarryCellState(t *testing.T) {
 	if err := a.do(snapshot(declare(1, sid, "d", t1, "1", "2"))); err != nil {
 		t.Fatal(err)
 	}
-	a.dvs[key].rows[0].cells[0].sev = rules.Critical
+	a.judge(a.dvs[key], &a.dvs[key].rows[0].cells[0], rules.Critical)
 	clock.Advance(time.Second)
 	t2 := clock.Now().UnixNano()
 	d := declare(2, sid, "d", t2)

@@ -226,6 +226,9 @@ func (s *dashboardSink) Consume(ch *Changes) {
 		u.Changes = s.buf
 		s.hub.Publish(dv.topic, u)
 	}
+	if cap(s.buf) > maxKeptCells {
+		s.buf = nil // a large snapshot's; a tick's fits many times over
+	}
 	s.touchTree(ch)
 }
 
@@ -261,5 +264,8 @@ func (s *dashboardSink) touchTree(ch *Changes) {
 	}
 	if len(s.keys) > 0 {
 		s.hub.Touch(treeTopic, s.keys...)
+	}
+	if len(s.keys) > maxKeptCells {
+		s.keys, s.seen = nil, make(map[string]bool)
 	}
 }

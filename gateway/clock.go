@@ -54,7 +54,7 @@ const (
 type deadline struct {
 	when time.Time
 	kind deadlineKind
-	dv   *Dataview // deadlineStale
+	key  string // deadlineStale: the dataview's path
 }
 
 // deadlines is an actor's one heap of timers, earliest first. Entries are

@@ -77,11 +77,12 @@ type Dataview struct {
 	sampleTime int64 // Unix ns
 	staleNow   bool
 	cost       uint64 // against the probe's cell budget (protocol.Cost)
+	deleted    int    // rows deleted from rowIndex since it was last rebuilt
 
 	// Owned by the actor.
 	sev     sevCounts // what counts holds, and the actor adds to both
 	staleAt time.Time // when it goes stale unless sampled again
-	queued  bool      // a stale deadline is in the heap
+	slots   int       // the row-table slots the probe's count includes
 }
 
 func newDataview(s *samplerNode, name string) *Dataview {
@@ -216,6 +217,10 @@ func (dv *Dataview) apply(u *protocol.Update, ch *Changes, lim *protocol.Limits)
 		delete(dv.rowIndex, r.name)
 		dv.rows[idx] = nil
 		dv.live--
+		dv.deleted++
+	}
+	if len(u.RemoveRows) > 0 {
+		dv.shrink()
 	}
 	for i := range u.AddRows {
 		r, err := dv.addRow(&u.AddRows[i], t, lim)
@@ -257,6 +262,39 @@ func (dv *Dataview) change(cell *cellState, v samplers.Cell, t int64, ch *Change
 		ch.cell(row, col, false)
 	}
 }
+
+// shrink gives back what removed rows held: the free slots at the end of
+// the row table, and the deleted keys of the row index, which a Go map
+// keeps until it is rebuilt. Free slots between live rows stay: the probe
+// addresses rows by index (the actor asks for a snapshot, which numbers
+// them afresh, when too many do).
+func (dv *Dataview) shrink() {
+	n := len(dv.rows)
+	for n > 0 && dv.rows[n-1] == nil {
+		n--
+	}
+	dv.rows = dv.rows[:n]
+	if cap(dv.rows) > 2*n+64 {
+		// A copy, not slices.Clone, which keeps the old array for an
+		// empty table.
+		rows := make([]*rowState, n)
+		copy(rows, dv.rows)
+		dv.rows = rows
+	}
+	if dv.deleted > dv.live+64 {
+		// Built anew, sized for what is left: maps.Clone would copy the
+		// old table's size.
+		index := make(map[string]uint32, dv.live)
+		for name, i := range dv.rowIndex {
+			index[name] = i
+		}
+		dv.rowIndex = index
+		dv.deleted = 0
+	}
+}
+
+// sparse reports whether dv's row table holds many more slots than rows.
+func (dv *Dataview) sparse() bool { return len(dv.rows) > 2*dv.live+64 }
 
 // sameShape reports whether two dataviews have the same columns and
 // headline names, in order: then one can take the other's rows in place.
@@ -333,12 +371,15 @@ func carryState(live, in *Dataview, ch *Changes) {
 		heads[h] = i
 	}
 	// in takes live's place under the same ancestors: it starts from
-	// live's counts, and the entry turns them into its own.
-	in.sev = live.sev
-	in.counts.add(&live.sev)
+	// live's counts, and the entry turns them into its own. live's cells
+	// as they are now: this event's earlier entries may have changed them,
+	// and their counts reach the ancestors only when the event ends.
+	old := live.countCells()
+	in.sev = old
+	in.counts.add(&old)
 	dc := ch.begin(in)
 	ch.Dataviews[dc].Declared = true
-	ch.uncount(live.sev)
+	ch.uncount(old)
 	for i, name := range in.headlines {
 		if j, ok := heads[name]; ok && live.head[j].raw == in.head[i].raw {
 			in.head[i] = live.head[j]

@@ -338,21 +338,6 @@ func (g *Gateway) untrackConn(c *websocket.Conn) {
 	g.connWG.Done()
 }
 
-func (g *Gateway) auth() probeAuth {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return g.authTable
-}
-
-func (g *Gateway) actor(name string) *probeActor {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if h := g.actors[name]; h != nil {
-		return h.a
-	}
-	return nil
-}
-
 // limits returns what the gateway holds for each probe.
 func (g *Gateway) limits() protocol.Limits {
 	g.mu.RLock()
@@ -414,7 +399,7 @@ func (g *Gateway) Reload() error {
 
 var (
 	errNoConfigFile = errors.New("the gateway runs without a configuration file (demo mode); nothing to reload")
-	errNotRunning   = errors.New("the gateway is not running yet; reload once it has started")
+	errNotRunning   = errors.New("the gateway is not running (not yet, or no more); reload while it runs")
 )
 
 // applyConfig makes the running gateway match cfg: actors for new probes,
@@ -429,7 +414,7 @@ func (g *Gateway) applyConfig(cfg *config.Config) error {
 		return err
 	}
 	g.mu.Lock()
-	if g.ctx == nil {
+	if g.ctx == nil || g.stopping {
 		g.mu.Unlock()
 		return errNotRunning
 	}
@@ -457,6 +442,11 @@ func (g *Gateway) applyConfig(cfg *config.Config) error {
 	}
 
 	g.mu.Lock()
+	if g.stopping {
+		// Run is shutting down and waits for the actors it knows of.
+		g.mu.Unlock()
+		return errNotRunning
+	}
 	g.cfg = cfg
 	g.authTable = auth
 	type cfgUpdate struct {

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"fmt"
+	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
@@ -220,4 +221,44 @@ func rawCell(t *testing.T, gw *gt.Gateway, path string) string {
 	}
 	getJSON(t, gw.URL()+"/api/v1/dataviews/"+path, &dv)
 	return dv.Rows[0].Cells[0].Value
+}
+
+// A probe that removes most of a dataview's rows leaves free slots it
+// still addresses the rest by: the gateway asks for a snapshot, which
+// numbers the rows afresh.
+func TestSparseRowsAskForSnapshot(t *testing.T) {
+	f := startRaw(t, "sparse", gateway.Options{})
+	u := protocol.Update{ID: 1, SampleTime: time.Now().UnixNano()}
+	for i := 1; i < 200; i++ {
+		u.AddRows = append(u.AddRows, protocol.RowDecl{Index: uint32(i), Name: "r" + strconv.Itoa(i), Cells: []samplers.Cell{samplers.Text("1")}})
+	}
+	f.rp.Send(protocol.Batch{Updates: []protocol.Update{u}})
+	drain := protocol.Update{ID: 1, SampleTime: u.SampleTime + 1}
+	for i := range 190 {
+		drain.RemoveRows = append(drain.RemoveRows, uint32(i))
+	}
+	f.rp.Send(protocol.Batch{Updates: []protocol.Update{drain}})
+	var req protocol.SnapshotRequest
+	if err := req.Decode(f.rp.Read()); err != nil || !strings.Contains(req.Reason, "renumber the rows") {
+		t.Fatalf("after draining most rows the gateway sent %+v (%v), want a snapshot request to renumber them", req, err)
+	}
+}
+
+// A reload that changes the limits closes probe connections with 1012, so
+// that each probe reconnects at once and learns them from its Welcome.
+func TestLimitsChangeReachesConnectedProbes(t *testing.T) {
+	p := probe("lim", "cpu")
+	gw, write := gt.StartFile(t, gateway.Options{}, p)
+	rp := gt.DialRawProbe(t, gw.Addr, p.Name, p.Token)
+	write(gt.Config(gw.Addr, p) + "limits: {max_rows: 5}\n")
+	if code, res := postReload(t, gw.Addr); code != http.StatusOK {
+		t.Fatalf("reload = %d %+v", code, res)
+	}
+	code, reason := rp.ExpectClose()
+	if code != websocket.StatusServiceRestart || !strings.Contains(reason, "limits changed") {
+		t.Fatalf("close %v %q, want 1012 saying the limits changed", code, reason)
+	}
+	if rp = gt.DialRawProbe(t, gw.Addr, p.Name, p.Token); rp.Welcome.Limits.MaxRows != 5 {
+		t.Fatalf("the next Welcome announces %d rows, want the new 5", rp.Welcome.Limits.MaxRows)
+	}
 }

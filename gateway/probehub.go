@@ -23,6 +23,7 @@ const (
 	closePolicy    = websocket.ClosePolicyViolation
 	closeTooBig    = websocket.CloseMessageTooBig
 	closeData      = websocket.CloseUnsupportedData
+	closeRestart   = websocket.CloseServiceRestart
 )
 
 // probePath is the netprobes' WebSocket endpoint.
@@ -44,6 +45,11 @@ type probeConn struct {
 	out  chan []byte
 	done chan struct{}
 	once sync.Once
+	// turn is held by the batch the connection's reader has handed to the
+	// actor, until the actor has applied it: a decoded batch is several
+	// times its message, and a probe must not make the gateway hold many
+	// of them by sending faster than its actor applies.
+	turn chan struct{}
 	// peerMax is the largest message the probe said it accepts (0: the
 	// protocol default) and version the protocol version agreed; both set
 	// by the handshake, before any send.
@@ -52,7 +58,7 @@ type probeConn struct {
 }
 
 func newProbeConn(ws *websocket.Conn) *probeConn {
-	return &probeConn{ws: ws, out: make(chan []byte, 16), done: make(chan struct{})}
+	return &probeConn{ws: ws, out: make(chan []byte, 16), done: make(chan struct{}), turn: make(chan struct{}, 1)}
 }
 
 // send queues a message for the probe. Control messages are few; a probe
@@ -86,12 +92,18 @@ func (c *probeConn) close(code int, reason string) {
 	})
 }
 
-func (c *probeConn) writeLoop() {
+// writeLoop writes what send queues, and pings, until the connection
+// closes; it closes the connection when the actor stops (the probe was
+// removed), even one that sends nothing.
+func (c *probeConn) writeLoop(actorStopped <-chan struct{}) {
 	ping := time.NewTicker(probePingInterval)
 	defer ping.Stop()
 	for {
 		select {
 		case <-c.done:
+			return
+		case <-actorStopped:
+			c.close(closeGoingAway, "probe removed or gateway stopping")
 			return
 		case msg := <-c.out:
 			c.ws.SetWriteDeadline(time.Now().Add(probeWriteWait))
@@ -111,18 +123,27 @@ func (c *probeConn) writeLoop() {
 // probeAuth maps token hashes to probe names.
 type probeAuth map[[sha256.Size]byte]string
 
-// lookup finds the probe whose token hashes to the bearer token's hash.
-// The map is keyed by SHA-256 digests: looking one up reveals nothing an
-// attacker could use, since finding a token for a digest means inverting
-// the hash, so no constant-time scan over every probe is needed.
-func (pa probeAuth) lookup(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
+// probeFor returns the actor of the probe whose token the request's
+// bearer token hashes to. The token table and the actors are read under
+// one lock, and the actor must be the one its token was configured with,
+// so a connection made with a token a reload has just replaced cannot
+// feed the probe's new actor. The table is keyed by SHA-256 digests:
+// looking one up reveals nothing an attacker could use, since finding a
+// token for a digest means inverting the hash, so no constant-time scan
+// over every probe is needed.
+func (g *Gateway) probeFor(r *http.Request) (*probeActor, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {
-		return "", false
+		return nil, false
 	}
-	name, ok := pa[sha256.Sum256([]byte(token))]
-	return name, ok
+	sum := sha256.Sum256([]byte(token))
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	h := g.actors[g.authTable[sum]]
+	if h == nil || h.token != sum {
+		return nil, false
+	}
+	return h.a, true
 }
 
 func parseTokenHash(s string) ([sha256.Size]byte, error) {
@@ -139,7 +160,7 @@ func parseTokenHash(s string) ([sha256.Size]byte, error) {
 // actor until the connection ends. A missing or wrong token gets 401 and no
 // upgrade.
 func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
-	name, ok := g.auth().lookup(r)
+	a, ok := g.probeFor(r)
 	if !ok {
 		g.m.authFailures.Inc()
 		g.log.Warn("probe refused: missing or unknown token", "remote", r.RemoteAddr)
@@ -147,11 +168,7 @@ func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	a := g.actor(name)
-	if a == nil {
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
+	name := a.name
 	up := websocket.Upgrader{
 		HandshakeTimeout: handshakeTimeout,
 		// Probes are not browsers: the token, not the origin, is what
@@ -184,7 +201,7 @@ func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
 	g.connWG.Add(1)
 	go func() {
 		defer g.connWG.Done()
-		c.writeLoop()
+		c.writeLoop(a.stopped)
 	}()
 	ctx := g.ctx
 	if !a.send(ctx, event{kind: evConnect, conn: c}) {
@@ -232,7 +249,10 @@ func (g *Gateway) handshake(c *probeConn, name string) error {
 	return c.ws.WriteMessage(websocket.BinaryMessage, msg)
 }
 
-var errTooBig = errors.New("message too big")
+var (
+	errTooBig       = errors.New("message too big")
+	errActorStopped = errors.New("the probe was removed")
+)
 
 // readMessage reads one message of at most maxMessage bytes. It enforces
 // the limit itself rather than through SetReadLimit so that the close
@@ -284,6 +304,14 @@ func (g *Gateway) readProbe(ctx context.Context, a *probeActor, c *probeConn) er
 		if typ != websocket.BinaryMessage {
 			return fail(closeData, errors.New("text message on the probe protocol"))
 		}
+		// Decode only once the actor has applied the previous batch.
+		select {
+		case c.turn <- struct{}{}:
+		case <-a.stopped:
+			return errActorStopped
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		b := new(protocol.Batch)
 		if err := b.Decode(data); err != nil {
 			return fail(closePolicy, fmt.Errorf("bad batch: %w", err))
@@ -303,6 +331,7 @@ func (g *Gateway) readProbe(ctx context.Context, a *probeActor, c *probeConn) er
 		next = b.Seq + 1
 		if awaitSnapshot {
 			if b.Flags&protocol.SnapshotStart == 0 {
+				<-c.turn
 				continue // deltas against state the gateway may not have
 			}
 			awaitSnapshot = false

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"maps"
 	"net/http"
 	"testing"
 
@@ -27,15 +28,21 @@ func TestRoutesDemandPermissions(t *testing.T) {
 		"GET /metrics":               access.Public,
 		"GET /ws/probe":              access.Probe,
 		"GET /ws/dashboard":          access.View,
+		"GET /api/v1/probes":         access.View,
 		"GET /api/v1/tree":           access.View,
+		"GET /api/v1/dataviews":      access.View,
+		"GET /api/v1/dataviews/*":    access.View,
 		"POST /api/v1/config/reload": access.ReloadConfig,
+		"GET /debug/pprof/profile":   access.Debug,
 		"GET /debug/pprof/*":         access.Debug,
 		"GET /*":                     access.View,
 	}
+	got := map[string]access.Permission{}
 	for _, r := range gw2.Routes() {
-		if p, ok := want[r.Method+" "+r.Path]; ok && p != r.Permission {
-			t.Errorf("%s %s demands %s, want %s", r.Method, r.Path, r.Permission, p)
-		}
+		got[r.Method+" "+r.Path] = r.Permission
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("routes and their permissions:\n got %v\nwant %v", got, want)
 	}
 	do := func(method, path, caller string) int {
 		req, _ := http.NewRequest(method, gw2.URL()+path, nil)
