@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"encoding/json"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -91,11 +90,23 @@ type cellKey struct {
 // pending accumulates a dataview topic's updates between frames, keeping
 // only the latest value of each cell, in the order cells first changed so
 // rows appear as they were added.
+//
+// Each update is numbered, and each pending cell and removed row carries
+// the number of the update that set it: a cell set before its row's
+// latest removal is left out when the frame is encoded. So an update that
+// removes rows costs what it removes, not what else is pending, under the
+// topic lock the publisher holds.
 type pending struct {
 	sampleTime int64
 	stale      *bool
-	cells      coalesce.Map[cellKey, Cell]
-	removed    coalesce.Map[string, struct{}]
+	seq        uint64
+	cells      coalesce.Map[cellKey, stampedCell]
+	removed    coalesce.Map[string, uint64] // row → update that last removed it
+}
+
+type stampedCell struct {
+	Cell
+	seq uint64
 }
 
 func (p *pending) empty() bool {
@@ -114,22 +125,27 @@ func (p *pending) add(u *Update) {
 		s := *u.Stale
 		p.stale = &s
 	}
-	if len(u.RemovedRows) > 0 {
-		for _, r := range u.RemovedRows {
-			p.removed.Put(r, struct{}{})
-		}
-		// A removed row's earlier pending cells must not resurrect it.
-		p.cells.DeleteFunc(func(k cellKey, _ Cell) bool {
-			return !k.headline && slices.Contains(u.RemovedRows, k.row)
-		})
+	p.seq++
+	for _, r := range u.RemovedRows {
+		p.removed.Put(r, p.seq)
 	}
 	for _, c := range u.Changes {
-		p.cells.Put(cellKey{row: c.Row, col: c.Column, headline: c.Headline}, c.Cell)
+		p.cells.Put(cellKey{row: c.Row, col: c.Column, headline: c.Headline}, stampedCell{c.Cell, p.seq})
 	}
 }
 
+// current reports whether a pending cell is still to be sent: not set
+// before its row's latest removal, which would resurrect the row.
+func (p *pending) current(k cellKey, c stampedCell) bool {
+	if k.headline {
+		return true
+	}
+	removed, ok := p.removed.Get(k.row)
+	return !ok || c.seq >= removed
+}
+
 func (p *pending) reset() {
-	p.sampleTime, p.stale = 0, nil
+	p.sampleTime, p.stale, p.seq = 0, nil, 0
 	p.cells.Reset()
 	p.removed.Reset()
 }
@@ -142,7 +158,8 @@ func (p *pending) reset() {
 // with empty parts left out. It appends by hand rather than through
 // encoding/json: this runs for every frame of every watched dataview, and
 // reflection was most of its cost (docs/benchmarks.md, BenchmarkEncodeDelta).
-func (p *pending) encode(topic, dataview string) []byte {
+// It returns the frame and how many cells and headlines it carries.
+func (p *pending) encode(topic, dataview string) ([]byte, int) {
 	b := make([]byte, 0, 80+len(topic)+len(dataview)+48*p.cells.Len())
 	b = append(b, `{"type":"delta","topic":`...)
 	b = appendString(b, topic)
@@ -168,12 +185,14 @@ func (p *pending) encode(topic, dataview string) []byte {
 		}
 		b = append(b, ']')
 	}
+	n := 0
 	for _, headlines := range []bool{false, true} {
 		first := true
 		for k, c := range p.cells.All() {
-			if k.headline != headlines {
+			if k.headline != headlines || !p.current(k, c) {
 				continue
 			}
+			n++
 			switch {
 			case !first:
 				b = append(b, ',')
@@ -191,14 +210,14 @@ func (p *pending) encode(topic, dataview string) []byte {
 				b = append(b, `,"c":`...)
 			}
 			b = appendString(b, k.col)
-			b = appendCell(b, c)
+			b = appendCell(b, c.Cell)
 			b = append(b, '}')
 		}
 		if !first {
 			b = append(b, ']')
 		}
 	}
-	return append(b, '}')
+	return append(b, '}'), n
 }
 
 // appendCell appends a cell's fields, after others in the same object.

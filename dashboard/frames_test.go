@@ -32,10 +32,12 @@ func reference(t testing.TB, p *pending, topic, dataview string) []byte {
 		d.Removed = append(d.Removed, r)
 	}
 	for k, c := range p.cells.All() {
-		if k.headline {
-			d.Headlines = append(d.Headlines, Headline{Name: k.col, Cell: c})
-		} else {
-			d.Cells = append(d.Cells, deltaCell{R: k.row, C: k.col, Cell: c})
+		switch {
+		case !p.current(k, c):
+		case k.headline:
+			d.Headlines = append(d.Headlines, Headline{Name: k.col, Cell: c.Cell})
+		default:
+			d.Cells = append(d.Cells, deltaCell{R: k.row, C: k.col, Cell: c.Cell})
 		}
 	}
 	b, err := json.Marshal(d)
@@ -94,7 +96,7 @@ func TestDeltaEncodingMatchesEncodingJSON(t *testing.T) {
 			p.add(&u)
 		}
 		topic, dv := DataviewTopic(pick()), pick()
-		got := p.encode(topic, dv)
+		got, _ := p.encode(topic, dv)
 		if !bytes.HasPrefix(got, []byte(`{"type":"delta","topic":`)) {
 			t.Fatalf("case %d: frame %q does not start with its type and topic", i, got)
 		}
@@ -115,7 +117,7 @@ func TestPendingMerges(t *testing.T) {
 		for i := range updates {
 			p.add(&updates[i])
 		}
-		if got := string(p.encode("dataview/p/e/s/d", "p/e/s/d")); got != want {
+		if got, _ := p.encode("dataview/p/e/s/d", "p/e/s/d"); string(got) != want {
 			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
 		}
 	}

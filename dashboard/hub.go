@@ -509,8 +509,9 @@ func allBusy(clients []*client) bool {
 func (h *Hub) sendDelta(t *topic, cs []*client) {
 	var frame []byte
 	if t.dataview != "" {
-		frame = h.outCells.encode(t.name, t.dataview)
-		h.cellsSent.Add(h.outCells.cells.Len())
+		var cells int
+		frame, cells = h.outCells.encode(t.name, t.dataview)
+		h.cellsSent.Add(cells)
 		h.outCells.reset()
 	} else {
 		keys := h.keyBuf[:0]
