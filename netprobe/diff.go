@@ -19,21 +19,58 @@ type sentView struct {
 	headVals  []string
 	rows      map[string]uint32   // row name → index
 	cells     map[uint32][]string // index → raw values
-	free      []uint32            // released indexes, reused lowest first
+	free      freeRows            // released indexes, reused lowest first
 	next      uint32
 	cost      uint64 // what it costs against the probe's cell budget
 }
 
 func (v *sentView) allocRow() uint32 {
-	if n := len(v.free); n > 0 {
-		slices.Sort(v.free)
-		idx := v.free[0]
-		v.free = v.free[1:]
-		return idx
+	if len(v.free) > 0 {
+		return v.free.pop()
 	}
 	idx := v.next
 	v.next++
 	return idx
+}
+
+// freeRows is a min-heap of released row indexes: a new row takes the
+// lowest, in logarithmic time however many rows a tick replaces.
+type freeRows []uint32
+
+func (f *freeRows) push(idx uint32) {
+	h := append(*f, idx)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p] <= h[i] {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+	*f = h
+}
+
+func (f *freeRows) pop() uint32 {
+	h := *f
+	top, n := h[0], len(h)-1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && h[l] < h[m] {
+			m = l
+		}
+		if r := l + 1; r < n && h[r] < h[m] {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*f = h
+	return top
 }
 
 func rowCost(name string, raws []string) uint64 {
@@ -59,6 +96,11 @@ type costs struct {
 	grown, shrunk     uint64 // by updates
 	split             bool
 	shrinks, grows    []protocol.Update
+	// redeclared are the removals of dataviews the batch declares again
+	// (a sampler restarted, columns changed): a split batch sends each
+	// with its declaration, so that the gateway reconciles the two
+	// rather than dropping the dataview and its cells' state in between.
+	redeclared map[uint32]bool
 }
 
 // peak is the most the gateway can hold at any point while applying the
@@ -229,9 +271,18 @@ func (d *differ) delta(dirty map[uint32]*sample, b, then *protocol.Batch) {
 		b.Updates = c.shrinks
 	} else {
 		// The shrinking half only lowers what the gateway holds; the
-		// growing half then brings it to the final state, which fits.
+		// growing half then brings it to the final state, which fits,
+		// removing what it declares again before declaring it (the
+		// gateway counts a removal before the declarations after it).
 		b.Updates = c.shrinks
 		then.Declares, b.Declares = b.Declares, nil
+		b.Removes = slices.DeleteFunc(b.Removes, func(id uint32) bool {
+			if c.redeclared[id] {
+				then.Removes = append(then.Removes, id)
+				return true
+			}
+			return false
+		})
 		for _, g := range c.grows {
 			if len(g.AddRows)+len(g.Cells)+len(g.Headlines) > 0 {
 				then.Updates = append(then.Updates, g)
@@ -276,6 +327,10 @@ func (d *differ) diffSampler(id uint32, smp *sample, dvs []samplers.Dataview, in
 			if v != nil {
 				b.Removes = append(b.Removes, v.id)
 				c.removed += v.cost
+				if c.redeclared == nil {
+					c.redeclared = make(map[uint32]bool)
+				}
+				c.redeclared[v.id] = true
 			}
 			decl, nv := d.declare(id, smp.time, dv)
 			byName[dv.Name] = nv
@@ -396,7 +451,7 @@ func (v *sentView) update(t int64, dv *samplers.Dataview, c *costs) {
 			v.cost -= rc
 			delete(v.rows, name)
 			delete(v.cells, idx)
-			v.free = append(v.free, idx)
+			v.free.push(idx)
 		}
 	}
 	slices.Sort(u.RemoveRows)

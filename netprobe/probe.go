@@ -156,12 +156,12 @@ func (p *Probe) Run(ctx context.Context) error {
 				o = lasted
 			}
 		}
-		switch {
-		case o == versionRefused:
-			v1 = true
+		// Version 1 alone only on the attempt right after a range was
+		// refused: an attempt that failed otherwise (an outage) must not
+		// make the first contact with an upgraded gateway a version-1 one.
+		v1 = o == versionRefused
+		if v1 {
 			p.log.Info("gateway refused a hello with a version range; offering protocol version 1 alone", "err", a.err)
-		case a.helloSent:
-			v1 = false
 		}
 		wait := b.next(o)
 		// An outage is logged when it starts, not at every attempt.
