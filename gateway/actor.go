@@ -295,10 +295,16 @@ func (a *probeActor) setStale(dv *Dataview, stale bool) {
 // alive until its deadline.
 func (a *probeActor) sampled(dv *Dataview, now time.Time) {
 	dv.staleAt = now.Add(staleAfter(dv.sampler.interval))
+	if dv.queued {
+		return
+	}
+	// A dataview that replaced another of its path finds that one's
+	// deadline still queued.
 	if !a.staleQueued[dv.key] {
 		a.staleQueued[dv.key] = true
 		a.timers.add(deadline{when: dv.staleAt, kind: deadlineStale, key: dv.key})
 	}
+	dv.queued = true
 }
 
 // due handles the deadlines that have passed.
@@ -309,13 +315,15 @@ func (a *probeActor) due(now time.Time) {
 		switch d.kind {
 		case deadlineStale:
 			delete(a.staleQueued, d.key)
-			switch dv := a.dvs[d.key]; {
-			case dv == nil:
-				// Removed since.
-			case dv.staleAt.After(now):
-				a.staleQueued[d.key] = true
+			dv := a.dvs[d.key]
+			if dv == nil {
+				break // removed since
+			}
+			dv.queued = false
+			if dv.staleAt.After(now) {
+				a.staleQueued[d.key], dv.queued = true, true
 				a.timers.add(deadline{when: dv.staleAt, kind: deadlineStale, key: d.key})
-			default:
+			} else {
 				a.setStale(dv, true)
 			}
 		case deadlineSnapshot:
@@ -473,7 +481,7 @@ func (a *probeActor) apply(b *protocol.Batch, now time.Time) error {
 func (a *probeActor) settleSlots() error {
 	for i := range a.ch.Dataviews {
 		dv := a.ch.Dataviews[i].dv
-		if a.dvs[dv.key] != dv {
+		if dv.gone {
 			continue // removed or replaced: its slots went with it
 		}
 		a.slots += len(dv.rows) - dv.slots
@@ -610,7 +618,7 @@ func (a *probeActor) merge(in *Dataview, now time.Time) *Dataview {
 	dv := reconcile(live, in, &a.ch)
 	if dv != live {
 		a.slots -= live.slots
-		live.slots = 0
+		live.slots, live.gone = 0, true
 		a.dvs[dv.key] = dv
 		a.g.tree.insert(dv)
 	}
@@ -643,7 +651,7 @@ func (a *probeActor) insert(dv *Dataview, now time.Time) {
 // drop removes a live dataview; the caller has accounted for its cost.
 func (a *probeActor) drop(dv *Dataview) {
 	a.slots -= dv.slots
-	dv.slots = 0
+	dv.slots, dv.gone = 0, true
 	delete(a.dvs, dv.key)
 	a.g.tree.remove(dv)
 	a.ch.Structure = true

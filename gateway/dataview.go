@@ -83,6 +83,8 @@ type Dataview struct {
 	sev     sevCounts // what counts holds, and the actor adds to both
 	staleAt time.Time // when it goes stale unless sampled again
 	slots   int       // the row-table slots the probe's count includes
+	queued  bool      // its path has a stale deadline in the heap
+	gone    bool      // removed, or replaced by another declaration
 }
 
 func newDataview(s *samplerNode, name string) *Dataview {
@@ -239,28 +241,31 @@ func (dv *Dataview) apply(u *protocol.Update, ch *Changes, lim *protocol.Limits)
 		if int(c.Col) >= len(row.cells) {
 			return fmt.Errorf("change to unknown column %d", c.Col)
 		}
-		dv.change(&row.cells[c.Col], c.Value, t, ch, row, int32(c.Col))
+		if dv.change(&row.cells[c.Col], c.Value, t) && ch != nil {
+			ch.cell(row, int32(c.Col), false)
+		}
 	}
 	for _, h := range u.Headlines {
 		if int(h.Index) >= len(dv.head) {
 			return fmt.Errorf("change to unknown headline %d", h.Index)
 		}
-		dv.change(&dv.head[h.Index], h.Value, t, ch, nil, int32(h.Index))
+		if dv.change(&dv.head[h.Index], h.Value, t) && ch != nil {
+			ch.cell(nil, int32(h.Index), false)
+		}
 	}
 	return nil
 }
 
-// change sets one cell (row's column col, or headline col when row is
-// nil) unless it holds v already, and records it in ch if there is one.
-func (dv *Dataview) change(cell *cellState, v samplers.Cell, t int64, ch *Changes, row *rowState, col int32) {
+// change sets a cell of dv unless it holds v already, and reports whether
+// it did. It is small enough to be inlined in apply's loops, which run for
+// every cell a probe sends.
+func (dv *Dataview) change(cell *cellState, v samplers.Cell, t int64) bool {
 	if cell.holds(v) {
-		return
+		return false
 	}
 	dv.cost += protocol.Cost(v.Raw) - protocol.Cost(cell.raw)
 	cell.set(v, t)
-	if ch != nil {
-		ch.cell(row, col, false)
-	}
+	return true
 }
 
 // shrink gives back what removed rows held: the free slots at the end of
