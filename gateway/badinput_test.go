@@ -70,14 +70,8 @@ func TestMalformedFramesCloseOnlyThatConnection(t *testing.T) {
 	bad, good := probe("bad", "cpu"), probe("good", "cpu")
 	const maxMessage = 64 << 10
 	gw := gt.Start(t, gateway.Options{MaxMessage: maxMessage}, bad, good)
-	tree := gt.WatchTree(t, gw.Addr)
-	gt.StartProbe(t, gw.Addr, good)
+	d := streaming(t, gw, good)
 	goodPath := cpuPath(good)
-	waitDataview(tree, goodPath)
-
-	d := gt.DialDashboard(t, gw.Addr)
-	d.Subscribe(dashboard.DataviewTopic(goodPath))
-	d.Next("snapshot", func(f gt.Frame) bool { return f.Type == "snapshot" })
 
 	cases := []struct {
 		name string

@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/watchfloor/watchfloor/dashboard"
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
@@ -124,3 +125,16 @@ func waitDataview(tr *gt.Tree, path string) {
 func asClose(err error, ce *websocket.CloseError) bool { return errors.As(err, ce) }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// streaming starts a real netprobe for p, whose entity runs cpu, and
+// returns a dashboard watching its cpu dataview once a delta has come.
+func streaming(t *testing.T, gw *gt.Gateway, p gt.Probe) *gt.Dashboard {
+	t.Helper()
+	tree := gt.WatchTree(t, gw.Addr)
+	gt.StartProbe(t, gw.Addr, p)
+	waitDataview(tree, cpuPath(p))
+	d := gt.DialDashboard(t, gw.Addr)
+	d.Subscribe(dashboard.DataviewTopic(cpuPath(p)))
+	d.Next("a delta from "+p.Name, func(f gt.Frame) bool { return f.Type == "delta" && f.Dataview == cpuPath(p) })
+	return d
+}

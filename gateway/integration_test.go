@@ -128,12 +128,7 @@ func TestMetricsCount(t *testing.T) {
 		t.Fatalf("probes connected before any connected: %v", n)
 	}
 	updates := metric(t, gw, "watchfloor_cell_updates_received_total")
-	tree := gt.WatchTree(t, gw.Addr)
-	gt.StartProbe(t, gw.Addr, p)
-	waitDataview(tree, cpuPath(p))
-	d := gt.DialDashboard(t, gw.Addr)
-	d.Subscribe(dashboard.DataviewTopic(cpuPath(p)))
-	d.Next("a delta", func(f gt.Frame) bool { return f.Type == "delta" })
+	streaming(t, gw, p)
 
 	for name, before := range map[string]float64{
 		"watchfloor_probes_connected":             0,

@@ -7,7 +7,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/watchfloor/watchfloor/dashboard"
 	"github.com/watchfloor/watchfloor/gateway"
 	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
@@ -81,12 +80,7 @@ func TestNewProbeNewGateway(t *testing.T) {
 func TestVersionNegotiation(t *testing.T) {
 	p := probe("mixed", "cpu")
 	gw := gt.Start(t, gateway.Options{MaxVersion: 1}, p)
-	tree := gt.WatchTree(t, gw.Addr)
-	gt.StartProbe(t, gw.Addr, p)
-	waitDataview(tree, cpuPath(p))
-	d := gt.DialDashboard(t, gw.Addr)
-	d.Subscribe(dashboard.DataviewTopic(cpuPath(p)))
-	d.Next("the netprobe's deltas over version 1", func(f gt.Frame) bool { return f.Type == "delta" })
+	streaming(t, gw, p) // over version 1
 
 	later := probe("later", "cpu")
 	gw1 := gt.Start(t, gateway.Options{MaxVersion: 1}, later)

@@ -119,6 +119,25 @@ type memNet struct {
 }
 
 // startMemNet serves h on a new memNet until the test ends.
+// acceptHello accepts a probe's socket and reads its Hello, as a gateway's
+// first steps; ok is false when the probe went before sending one.
+func acceptHello(t *testing.T, w http.ResponseWriter, r *http.Request) (*websocket.Conn, protocol.Hello, bool) {
+	var h protocol.Hello
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return nil, h, false
+	}
+	_, data, err := c.Read(r.Context())
+	if err != nil {
+		c.CloseNow()
+		return nil, h, false
+	}
+	if err := h.Decode(data); err != nil {
+		t.Errorf("hello: %v", err)
+	}
+	return c, h, true
+}
+
 func startMemNet(t *testing.T, h http.Handler) *memNet {
 	n := &memNet{conns: make(chan net.Conn), closed: make(chan struct{}), served: make(chan struct{})}
 	n.srv = &http.Server{Handler: h}
@@ -354,19 +373,11 @@ func TestRefusedHelloAlternatesAndBacksOff(t *testing.T) {
 		var mu sync.Mutex
 		var hellos []protocol.Hello
 		n := startMemNet(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := websocket.Accept(w, r, nil)
-			if err != nil {
+			c, h, ok := acceptHello(t, w, r)
+			if !ok {
 				return
 			}
 			defer c.CloseNow()
-			_, data, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			var h protocol.Hello
-			if err := h.Decode(data); err != nil {
-				t.Errorf("hello: %v", err)
-			}
 			mu.Lock()
 			hellos = append(hellos, h)
 			mu.Unlock()

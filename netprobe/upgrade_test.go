@@ -24,19 +24,11 @@ func TestUpgradedGatewayMetAtItsBest(t *testing.T) {
 		)
 		var n *memNet
 		n = startMemNet(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := websocket.Accept(w, r, nil)
-			if err != nil {
+			c, h, ok := acceptHello(t, w, r)
+			if !ok {
 				return
 			}
 			defer c.CloseNow()
-			_, data, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			var h protocol.Hello
-			if err := h.Decode(data); err != nil {
-				t.Errorf("hello: %v", err)
-			}
 			mu.Lock()
 			up := upgraded
 			if up {

@@ -167,18 +167,7 @@ func (l linker) Visit(n ast.Node) ast.Visitor {
 // the key or item; taking them as the tag's would quietly move keys of
 // the configuration into another value.
 func danglingTag(n ast.Node, col int, listMayAlign bool) *ast.TagNode {
-	var tag *ast.TagNode
-	for {
-		switch t := n.(type) {
-		case *ast.AnchorNode:
-			n = t.Value
-			continue
-		case *ast.TagNode:
-			tag, n = t, t.Value
-			continue
-		}
-		break
-	}
+	n, tag := unwrap(n)
 	if tag == nil {
 		return nil
 	}
@@ -193,6 +182,22 @@ func danglingTag(n ast.Node, col int, listMayAlign bool) *ast.TagNode {
 		}
 	}
 	return nil
+}
+
+// unwrap returns the value under n's anchors and tags, and the innermost
+// tag (nil if none).
+func unwrap(n ast.Node) (ast.Node, *ast.TagNode) {
+	var tag *ast.TagNode
+	for {
+		switch t := n.(type) {
+		case *ast.AnchorNode:
+			n = t.Value
+		case *ast.TagNode:
+			tag, n = t, t.Value
+		default:
+			return n, tag
+		}
+	}
 }
 
 // below reports whether n starts on a line after the tag.
@@ -270,17 +275,9 @@ func (d *decoder) see(n ast.Node, at place, path string, outer *origin) value {
 		}
 		n = target
 	}
-	for {
-		switch t := n.(type) {
-		case *ast.AnchorNode:
-			n = t.Value
-			continue
-		case *ast.TagNode:
-			v.tag = t.Start.Value
-			n = t.Value
-			continue
-		}
-		break
+	n, tag := unwrap(n)
+	if tag != nil {
+		v.tag = tag.Start.Value
 	}
 	v.node = n
 	switch n := n.(type) {
