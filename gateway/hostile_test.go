@@ -130,9 +130,6 @@ func fill(rp *gt.RawProbe, budget uint64, shape string) (uint64, string) {
 // default budget of a million cells costs at most about 200 MiB, and twice
 // that while a second snapshot is being staged beside the live one.
 func TestProbeMemoryBoundedByBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fills a probe's budget")
-	}
 	const budget = 200_000
 	const maxBytesPerCell = 200
 	for _, shape := range []string{"cells", "long values", "rows", "long rows", "headlines"} {
