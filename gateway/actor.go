@@ -174,7 +174,6 @@ func (a *probeActor) finish() {
 		if d.counts.zero() {
 			continue
 		}
-		d.dv.sev.add(&d.counts)
 		d.dv.counts.add(&d.counts)
 		d.dv.sampler.ancestors(func(c *counters) { c.add(&d.counts) })
 	}

@@ -80,7 +80,6 @@ type Dataview struct {
 	deleted    int    // rows deleted from rowIndex since it was last rebuilt
 
 	// Owned by the actor.
-	sev     sevCounts // what counts holds, and the actor adds to both
 	staleAt time.Time // when it goes stale unless sampled again
 	slots   int       // the row-table slots the probe's count includes
 	queued  bool      // its path has a stale deadline in the heap
@@ -358,7 +357,7 @@ func reconcileInPlace(live, in *Dataview, ch *Changes) {
 			ch.cell(nil, int32(i), false)
 		}
 	}
-	live.rows, live.rowIndex, live.live = rows, in.rowIndex, in.live
+	live.rows, live.rowIndex, live.live, live.deleted = rows, in.rowIndex, in.live, 0
 	live.sampleTime, live.cost = in.sampleTime, in.cost
 	ch.end(dc)
 }
@@ -380,7 +379,6 @@ func carryState(live, in *Dataview, ch *Changes) {
 	// as they are now: this event's earlier entries may have changed them,
 	// and their counts reach the ancestors only when the event ends.
 	old := live.countCells()
-	in.sev = old
 	in.counts.add(&old)
 	dc := ch.begin(in)
 	ch.Dataviews[dc].Declared = true

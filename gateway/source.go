@@ -49,8 +49,7 @@ type countsJSON struct {
 	Critical  int64 `json:"critical"`
 }
 
-func countsOf(c *counters) (string, countsJSON) {
-	s := c.load()
+func countsOf(s sevCounts) (string, countsJSON) {
 	return s.worst().String(), countsJSON{s[rules.Undefined], s[rules.OK], s[rules.Warning], s[rules.Critical]}
 }
 
@@ -142,28 +141,28 @@ func encodeTree(t *tree, topic string) []byte {
 
 // totals are the whole gateway's counts. The caller holds t.mu.
 func totals(probes []*probeNode) (string, countsJSON) {
-	var all counters
+	var all sevCounts
 	for _, p := range probes {
 		c := p.counts.load()
 		all.add(&c)
 	}
-	return countsOf(&all)
+	return countsOf(all)
 }
 
 // probeJSONOf encodes a probe's subtree. The caller holds the tree's lock.
 func probeJSONOf(p *probeNode) probeNodeJSON {
 	out := probeNodeJSON{Kind: "probe", Name: p.name, Path: p.path, Connected: p.connected.Load(),
 		Since: rfc3339(p.since.Load()), Entities: []entityNodeJSON{}}
-	out.Severity, out.Counts = countsOf(&p.counts)
+	out.Severity, out.Counts = countsOf(p.counts.load())
 	for _, e := range p.entities {
 		ej := entityNodeJSON{Kind: "entity", Name: e.name, Path: e.path, Attributes: e.attrs, Samplers: []samplerNodeJSON{}}
 		if ej.Attributes == nil {
 			ej.Attributes = map[string]string{}
 		}
-		ej.Severity, ej.Counts = countsOf(&e.counts)
+		ej.Severity, ej.Counts = countsOf(e.counts.load())
 		for _, s := range e.samplers {
 			sj := samplerNodeJSON{Kind: "sampler", Name: s.name, Path: s.path, Type: s.typ, Dataviews: []dataviewNode{}}
-			sj.Severity, sj.Counts = countsOf(&s.counts)
+			sj.Severity, sj.Counts = countsOf(s.counts.load())
 			for _, name := range slices.Sorted(maps.Keys(s.dataviews)) {
 				sj.Dataviews = append(sj.Dataviews, dataviewJSONOf(s.dataviews[name]))
 			}
@@ -176,7 +175,7 @@ func probeJSONOf(p *probeNode) probeNodeJSON {
 
 func dataviewJSONOf(dv *Dataview) dataviewNode {
 	out := dataviewNode{Kind: "dataview", Name: dv.path.Dataview, Path: dv.key, Stale: dv.stale.Load()}
-	out.Severity, out.Counts = countsOf(&dv.counts)
+	out.Severity, out.Counts = countsOf(dv.counts.load())
 	return out
 }
 
@@ -226,7 +225,7 @@ func (t *tree) nodeAt(path string) (nodeState, bool) {
 	case 1:
 		up := p.connected.Load()
 		ns := nodeState{Kind: "probe", Path: p.path, Connected: &up, Since: rfc3339(p.since.Load())}
-		ns.Severity, ns.Counts = countsOf(&p.counts)
+		ns.Severity, ns.Counts = countsOf(p.counts.load())
 		return ns, true
 	case 4:
 		dv := t.dataviews[path]
@@ -235,19 +234,19 @@ func (t *tree) nodeAt(path string) (nodeState, bool) {
 		}
 		stale := dv.stale.Load()
 		ns := nodeState{Kind: "dataview", Path: dv.key, Stale: &stale}
-		ns.Severity, ns.Counts = countsOf(&dv.counts)
+		ns.Severity, ns.Counts = countsOf(dv.counts.load())
 		return ns, true
 	}
 	for _, e := range p.entities {
 		if len(segs) == 2 && e.path == path {
 			ns := nodeState{Kind: "entity", Path: e.path}
-			ns.Severity, ns.Counts = countsOf(&e.counts)
+			ns.Severity, ns.Counts = countsOf(e.counts.load())
 			return ns, true
 		}
 		for _, s := range e.samplers {
 			if len(segs) == 3 && s.path == path {
 				ns := nodeState{Kind: "sampler", Path: s.path}
-				ns.Severity, ns.Counts = countsOf(&s.counts)
+				ns.Severity, ns.Counts = countsOf(s.counts.load())
 				return ns, true
 			}
 		}

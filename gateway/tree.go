@@ -81,7 +81,6 @@ type probeNode struct {
 
 	// Guarded by tree.mu.
 	entities []*entityNode
-	dvCount  int // live dataviews
 }
 
 type entityNode struct {
@@ -266,11 +265,7 @@ func (p *probeNode) sampler(id uint32) *samplerNode {
 func (t *tree) insert(dv *Dataview) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := dv.sampler
-	if _, had := s.dataviews[dv.path.Dataview]; !had {
-		s.entity.probe.dvCount++
-	}
-	s.dataviews[dv.path.Dataview] = dv
+	dv.sampler.dataviews[dv.path.Dataview] = dv
 	t.dataviews[dv.key] = dv
 }
 
@@ -279,10 +274,8 @@ func (t *tree) insert(dv *Dataview) {
 func (t *tree) remove(dv *Dataview) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := dv.sampler
-	if s.dataviews[dv.path.Dataview] == dv {
+	if s := dv.sampler; s.dataviews[dv.path.Dataview] == dv {
 		delete(s.dataviews, dv.path.Dataview)
-		s.entity.probe.dvCount--
 	}
 	if t.dataviews[dv.key] == dv {
 		delete(t.dataviews, dv.key)
