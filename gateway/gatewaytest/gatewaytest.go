@@ -220,16 +220,8 @@ func DialProbeSocket(t testing.TB, addr, token string) *websocket.Conn {
 // version, and reads the Welcome and the Config.
 func DialRawProbe(t testing.TB, addr, name, token string) *RawProbe {
 	t.Helper()
-	return DialRawProbeHello(t, addr, token, protocol.Hello{
-		MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion, Name: name, MaxMessage: protocol.DefaultMaxMessage,
-	})
-}
-
-// DialRawProbeHello connects with the given Hello and reads the Welcome
-// and the Config.
-func DialRawProbeHello(t testing.TB, addr, token string, hello protocol.Hello) *RawProbe {
-	t.Helper()
 	p := &RawProbe{t: t, Conn: DialProbeSocket(t, addr, token)}
+	hello := protocol.Hello{MinVersion: protocol.MinVersion, MaxVersion: protocol.MaxVersion, Name: name, MaxMessage: protocol.DefaultMaxMessage}
 	p.Write(hello.Append(nil))
 	if err := p.Welcome.Decode(p.Read()); err != nil {
 		t.Fatalf("welcome: %v", err)
