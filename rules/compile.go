@@ -1,0 +1,510 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Limits on what a rule may hold, so that no definition can make the
+// gateway slow to compile or evaluate it. Go's regular expressions run in
+// time linear in their input, and a pattern is bounded by the expression
+// that holds it.
+const (
+	maxName       = 128
+	maxExpression = 2048
+	maxNodes      = 256
+	maxRows       = 1024
+	maxValues     = 256
+)
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Rule is a compiled rule. It is immutable and shared by every rule-set
+// version it is unchanged in, so that what a cell remembers about it (a
+// pending `for`, a firing level) carries over an edit of another rule.
+type Rule struct {
+	def      Def
+	kind     Kind
+	pattern  *Pattern
+	where    []attrSel
+	levels   [2]*level // critical, warning
+	stale    time.Duration
+	down     time.Duration
+	uses     uses
+	severity Severity
+}
+
+type attrSel struct {
+	name   string
+	values []string
+}
+
+type level struct {
+	sev   Severity
+	when  *vm.Program
+	clear *vm.Program
+	for_  int64 // ns
+	keep  int64 // ns
+	uses  uses  // what its conditions read
+}
+
+// uses records which of a condition's inputs a rule reads, so that
+// evaluation fills in only those.
+type uses uint16
+
+const (
+	usesValue uses = 1 << iota
+	usesText
+	usesPrevious
+	usesRate
+	usesAge
+	usesRow
+	usesHeadlines
+	usesAttrs
+)
+
+var identUses = map[string]uses{
+	"value": usesValue, "text": usesText, "previous": usesPrevious, "rate": usesRate,
+	"age": usesAge, "row": usesRow, "headlines": usesHeadlines, "attrs": usesAttrs,
+}
+
+// Name is the rule's name, unique in its set.
+func (r *Rule) Name() string { return r.def.Name }
+
+// Kind is what the rule judges.
+func (r *Rule) Kind() Kind { return r.kind }
+
+// Def returns the definition the rule was compiled from.
+func (r *Rule) Def() Def { return r.def }
+
+// Severity is what a staleness, absence or probe rule gives.
+func (r *Rule) Severity() Severity { return r.severity }
+
+// Stale is a staleness rule's duration.
+func (r *Rule) Stale() time.Duration { return r.stale }
+
+// ProbeDown is a probe rule's duration.
+func (r *Rule) ProbeDown() time.Duration { return r.down }
+
+// Rows are an absence rule's expected rows.
+func (r *Rule) Rows() []string { return r.def.Rows }
+
+// UsesAge reports whether a cell rule's conditions read the cell's age,
+// which changes with time alone: such a cell is judged again whenever its
+// dataview is sampled.
+func (r *Rule) UsesAge() bool { return r.uses&usesAge != 0 }
+
+// selects reports whether attrs pass the rule's attribute selectors.
+func (r *Rule) selects(attrs map[string]string) bool {
+	for _, w := range r.where {
+		v, ok := attrs[w.name]
+		if !ok || !slices.Contains(w.values, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// Set is one version of the rule set: compiled rules, sorted by name, and
+// the index that finds the rules that can match a path. A Set is
+// immutable and safe for concurrent use.
+type Set struct {
+	version uint64
+	rules   []*Rule
+	byName  map[string]int
+	index   [ProbeRule + 1]index
+}
+
+// index finds, for a path, the rules whose patterns may match it without
+// trying every rule: each pattern is filed under one of its literal
+// segments (indexKey), and only rules filed under the path's segments, and
+// those with no literal at all, are tried.
+type index struct {
+	keyed    map[key][]int32
+	unkeyed  []int32
+	maxStart int // the largest position a pattern is filed under, from the start
+	maxEnd   int // and from the end
+}
+
+// Version is the set's version, one more than the set it was compiled
+// after.
+func (s *Set) Version() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.version
+}
+
+// Rules returns the rules, sorted by name.
+func (s *Set) Rules() []*Rule {
+	if s == nil {
+		return nil
+	}
+	return s.rules
+}
+
+// Rule returns the rule with the given name.
+func (s *Set) Rule(name string) (*Rule, bool) {
+	if s == nil {
+		return nil, false
+	}
+	i, ok := s.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return s.rules[i], true
+}
+
+// Len is the number of rules.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.rules)
+}
+
+// Compile checks defs and compiles them into the set that follows prev
+// (nil for the first). A rule whose definition is the same as in prev is
+// prev's Rule, unchanged. On failure it returns every problem found.
+func Compile(defs []Def, prev *Set) (*Set, Errors) {
+	var errs Errors
+	s := &Set{version: prev.Version() + 1, byName: make(map[string]int, len(defs))}
+	seen := make(map[string]int, len(defs))
+	for i := range defs {
+		d := &defs[i]
+		if j, dup := seen[d.Name]; dup && d.Name != "" {
+			errs = append(errs, &Error{Rule: i, Name: d.Name, Field: "name", Msg: fmt.Sprintf("the name is already taken by rule %d", j+1)})
+			continue
+		}
+		seen[d.Name] = i
+		if old, ok := prev.Rule(d.Name); ok && reflect.DeepEqual(old.def, *d) {
+			s.rules = append(s.rules, old)
+			continue
+		}
+		r, rerrs := compileRule(d)
+		for _, e := range rerrs {
+			e.Rule, e.Name = i, d.Name
+		}
+		errs = append(errs, rerrs...)
+		if r != nil {
+			s.rules = append(s.rules, r)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	slices.SortFunc(s.rules, func(a, b *Rule) int { return strings.Compare(a.def.Name, b.def.Name) })
+	for i, r := range s.rules {
+		s.byName[r.def.Name] = i
+		s.index[r.kind].add(r.pattern, int32(i))
+	}
+	return s, nil
+}
+
+// CompileOne checks one definition on its own, as the API does before it
+// stores a rule.
+func CompileOne(d Def) (*Rule, Errors) {
+	r, errs := compileRule(&d)
+	for _, e := range errs {
+		e.Name = d.Name
+	}
+	return r, errs
+}
+
+func (x *index) add(p *Pattern, i int32) {
+	k, ok := p.indexKey()
+	if !ok {
+		x.unkeyed = append(x.unkeyed, i)
+		return
+	}
+	if x.keyed == nil {
+		x.keyed = make(map[key][]int32)
+	}
+	x.keyed[k] = append(x.keyed[k], i)
+	if k.fromEnd {
+		x.maxEnd = max(x.maxEnd, k.pos+1)
+	} else {
+		x.maxStart = max(x.maxStart, k.pos+1)
+	}
+}
+
+// candidates appends to dst the indexes of the rules filed under segs'
+// names, and those filed under none, in rule order.
+func (x *index) candidates(dst []int32, segs []seg) []int32 {
+	dst = append(dst, x.unkeyed...)
+	if x.keyed != nil {
+		for i := 0; i < min(len(segs), x.maxStart); i++ {
+			if !segs[i].headline {
+				dst = append(dst, x.keyed[key{pos: i, name: segs[i].name}]...)
+			}
+		}
+		for i := 0; i < min(len(segs), x.maxEnd); i++ {
+			if s := segs[len(segs)-1-i]; !s.headline {
+				dst = append(dst, x.keyed[key{pos: i, fromEnd: true, name: s.name}]...)
+			}
+		}
+	}
+	slices.Sort(dst)
+	return dst
+}
+
+// compileRule compiles one definition, or returns its problems (their
+// Rule and Name left for the caller).
+func compileRule(d *Def) (*Rule, Errors) {
+	var errs Errors
+	fail := func(field string, format string, args ...any) {
+		errs = append(errs, &Error{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case d.Name == "":
+		fail("name", "a rule needs a name")
+	case len(d.Name) > maxName:
+		fail("name", "the name is %d bytes long, over the limit of %d", len(d.Name), maxName)
+	case !namePattern.MatchString(d.Name):
+		fail("name", "%q: a name is letters, digits, '.', '_' and '-', starting with a letter or digit", d.Name)
+	}
+	r := &Rule{def: *d, severity: d.Severity}
+	r.def.Where = maps.Clone(d.Where)
+	r.def.Rows = slices.Clone(d.Rows)
+	if d.Critical != nil {
+		c := *d.Critical
+		r.def.Critical = &c
+	}
+	if d.Warning != nil {
+		w := *d.Warning
+		r.def.Warning = &w
+	}
+
+	var kinds []string
+	if d.Critical != nil || d.Warning != nil {
+		kinds = append(kinds, "critical/warning")
+		r.kind = CellRule
+	}
+	if d.Stale != nil {
+		kinds = append(kinds, "stale")
+		r.kind = StaleRule
+	}
+	if d.Rows != nil {
+		kinds = append(kinds, "rows")
+		r.kind = AbsenceRule
+	}
+	if d.ProbeDown != nil {
+		kinds = append(kinds, "probe_down")
+		r.kind = ProbeRule
+	}
+	switch len(kinds) {
+	case 0:
+		fail("", "a rule judges something: give it critical and/or warning conditions, stale, rows or probe_down")
+		return nil, errs
+	case 1:
+	default:
+		fail("", "a rule judges one thing, but this one has %s: split it into one rule each", strings.Join(kinds, " and "))
+		return nil, errs
+	}
+
+	if p, perr := ParsePattern(d.Match); perr != nil {
+		perr.Field = "match"
+		errs = append(errs, perr)
+	} else if n := r.kind.segments(); !p.fits(n) {
+		fail("match", "a %s rule's pattern selects paths of %d segments (%s), but %q cannot match one", r.kind, n, segmentNames[r.kind], d.Match)
+	} else {
+		r.pattern = p
+	}
+
+	for _, name := range slices.Sorted(maps.Keys(d.Where)) {
+		vals := d.Where[name]
+		field := "where." + name
+		switch {
+		case name == "":
+			fail("where", "an attribute selector needs the attribute's name")
+		case len(vals) == 0:
+			fail(field, "list at least one value")
+		case len(vals) > maxValues:
+			fail(field, "%d values, over the limit of %d", len(vals), maxValues)
+		}
+		r.where = append(r.where, attrSel{name: name, values: vals})
+	}
+
+	if r.kind == CellRule {
+		if d.Severity != Undefined {
+			fail("severity", "a cell rule's levels give its severities: drop severity")
+		}
+		for i, lv := range []*LevelDef{d.Critical, d.Warning} {
+			if lv == nil {
+				continue
+			}
+			sev := []Severity{Critical, Warning}[i]
+			l, lerrs := compileLevel(sev.String(), sev, lv)
+			errs = append(errs, lerrs...)
+			if l != nil {
+				r.levels[i] = l
+				r.uses |= l.uses
+			}
+		}
+	} else {
+		switch {
+		case d.Severity == Undefined:
+			fail("severity", "say what a %s rule gives: severity: warning or critical", r.kind)
+		case d.Severity == OK:
+			fail("severity", "a %s rule gives warning or critical; without the rule the %s is ok", r.kind, r.kind)
+		}
+	}
+	switch r.kind {
+	case StaleRule:
+		if r.stale = time.Duration(*d.Stale); r.stale <= 0 {
+			fail("stale", "a duration above zero, like 30s")
+		}
+	case ProbeRule:
+		if r.down = time.Duration(*d.ProbeDown); r.down < 0 {
+			fail("probe_down", "a duration of zero (at once) or more, like 30s")
+		}
+	case AbsenceRule:
+		switch {
+		case len(d.Rows) == 0:
+			fail("rows", "list the rows that must exist")
+		case len(d.Rows) > maxRows:
+			fail("rows", "%d rows, over the limit of %d", len(d.Rows), maxRows)
+		}
+		for i, row := range d.Rows {
+			if row == "" {
+				fail(fmt.Sprintf("rows[%d]", i), "a row name is not empty")
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return r, nil
+}
+
+var segmentNames = [...]string{
+	CellRule:    "probe/entity/sampler/dataview/row/column",
+	StaleRule:   "probe/entity/sampler/dataview",
+	AbsenceRule: "probe/entity/sampler/dataview",
+	ProbeRule:   "probe",
+}
+
+func compileLevel(field string, sev Severity, d *LevelDef) (*level, Errors) {
+	var errs Errors
+	l := &level{sev: sev, for_: int64(d.For), keep: int64(d.KeepFiringFor)}
+	if d.When == "" {
+		errs = append(errs, &Error{Field: field + ".when", Msg: "a level needs its condition, like value > 90"})
+	} else if p, u, err := compileCondition(field+".when", d.When); err != nil {
+		errs = append(errs, err)
+	} else {
+		l.when, l.uses = p, l.uses|u
+	}
+	if d.Clear != "" {
+		if p, u, err := compileCondition(field+".clear", d.Clear); err != nil {
+			errs = append(errs, err)
+		} else {
+			l.clear, l.uses = p, l.uses|u
+		}
+	}
+	if d.For < 0 {
+		errs = append(errs, &Error{Field: field + ".for", Msg: "a duration of zero or more"})
+	}
+	if d.KeepFiringFor < 0 {
+		errs = append(errs, &Error{Field: field + ".keep_firing_for", Msg: "a duration of zero or more"})
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return l, nil
+}
+
+// disabled are the expression library's builtins a condition may not
+// call: those that read the clock (time is a parameter of evaluation)
+// and those that can build large values.
+var disabled = []string{"now", "date", "timezone", "duration", "repeat", "toJSON", "fromJSON", "toBase64", "fromBase64"}
+
+func conditionOptions() []expr.Option {
+	opts := []expr.Option{expr.Env(env{}), expr.AsBool(), expr.MaxNodes(maxNodes)}
+	for _, name := range disabled {
+		opts = append(opts, expr.DisableBuiltin(name))
+	}
+	return opts
+}
+
+// compileCondition compiles one condition and reports which inputs it
+// reads. A regular expression must be a constant, compiled here once.
+func compileCondition(field, src string) (*vm.Program, uses, *Error) {
+	if len(src) > maxExpression {
+		return nil, 0, &Error{Field: field, Msg: fmt.Sprintf("the condition is %d bytes long, over the limit of %d", len(src), maxExpression)}
+	}
+	if !utf8.ValidString(src) {
+		return nil, 0, &Error{Field: field, Msg: "the condition is not valid UTF-8"}
+	}
+	p, err := expr.Compile(src, conditionOptions()...)
+	if err != nil {
+		return nil, 0, exprError(field, src, err)
+	}
+	w := &walker{}
+	node := p.Node()
+	ast.Walk(&node, w)
+	if w.bad != nil {
+		line, col := position(src, w.bad.Location().From)
+		return nil, 0, &Error{Field: field, Line: line, Col: col, Msg: w.msg}
+	}
+	return p, w.uses, nil
+}
+
+type walker struct {
+	uses uses
+	bad  ast.Node
+	msg  string
+}
+
+func (w *walker) Visit(n *ast.Node) {
+	switch n := (*n).(type) {
+	case *ast.IdentifierNode:
+		w.uses |= identUses[n.Value]
+	case *ast.BinaryNode:
+		if n.Operator == "matches" && w.bad == nil {
+			if _, ok := n.Right.(*ast.StringNode); !ok {
+				w.bad, w.msg = n.Right, "the pattern of matches must be a quoted string, compiled once with the rule"
+			}
+		}
+	}
+}
+
+// exprError turns the expression library's error into an Error at its
+// place in src.
+func exprError(field, src string, err error) *Error {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return &Error{Field: field, Msg: err.Error()}
+	}
+	line, col := position(src, fe.From)
+	return &Error{Field: field, Line: line, Col: col, Msg: fe.Message}
+}
+
+// position turns a rune offset in src into a line and column, from 1.
+func position(src string, offset int) (line, col int) {
+	line, col = 1, 1
+	n := 0
+	for _, r := range src {
+		if n == offset {
+			break
+		}
+		n++
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}

@@ -1,0 +1,123 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Def is a rule as a back-line engineer writes it, in the gateway's
+// configuration file or through the API. Compile checks it and turns it
+// into a Rule.
+//
+// A rule is of one of four kinds, told apart by which fields it sets:
+//
+//   - a cell rule (Critical and/or Warning) judges the cells its Match
+//     pattern selects: each level's condition is tried, critical first,
+//     and a cell whose conditions do not hold is ok;
+//   - a staleness rule (Stale) gives Severity to a dataview that has not
+//     been sampled for that long while its probe is connected;
+//   - an absence rule (Rows) gives Severity to each listed row that a
+//     matching dataview does not have;
+//   - a probe rule (ProbeDown) gives Severity to a probe that has been
+//     disconnected for that long.
+type Def struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Match is a path pattern: "/"-separated, percent-encoded segments,
+	// where "*" is any one segment, a "*" inside a segment any run of
+	// characters, and "**" any number of segments. A cell rule's pattern
+	// selects cells (probe/entity/sampler/dataview/row/column, with "#" as
+	// the row of headlines), a staleness or absence rule's dataviews
+	// (probe/entity/sampler/dataview) and a probe rule's probes.
+	Match string `json:"match"`
+	// Where selects by entity attribute: every named attribute must have
+	// one of the listed values.
+	Where map[string]Values `json:"where,omitempty"`
+
+	Critical *LevelDef `json:"critical,omitempty"`
+	Warning  *LevelDef `json:"warning,omitempty"`
+
+	Stale     *Duration `json:"stale,omitempty"`
+	Rows      []string  `json:"rows,omitempty"`
+	ProbeDown *Duration `json:"probe_down,omitempty"`
+	// Severity is what a staleness, absence or probe rule gives.
+	Severity Severity `json:"severity,omitempty"`
+}
+
+// LevelDef is one level of a cell rule.
+type LevelDef struct {
+	// When is the condition, an expression (see the package
+	// documentation for what it sees).
+	When string `json:"when"`
+	// For is how long When must hold without a break before the level
+	// fires.
+	For Duration `json:"for,omitempty"`
+	// Clear, if set, is the condition that ends a firing level: it keeps
+	// firing after When stops holding until Clear holds.
+	Clear string `json:"clear,omitempty"`
+	// KeepFiringFor keeps a firing level firing for this long after When
+	// stops holding (and, with Clear, after Clear holds too).
+	KeepFiringFor Duration `json:"keep_firing_for,omitempty"`
+}
+
+// Values are the accepted values of one attribute. In JSON a single value
+// may be written as a string.
+type Values []string
+
+// UnmarshalJSON accepts a string or a list of strings.
+func (v *Values) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*v = Values{s}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("want a string or a list of strings")
+	}
+	*v = list
+	return nil
+}
+
+// Duration is a time.Duration written as text ("30s", "5m").
+type Duration time.Duration
+
+// MarshalText writes the duration as time.Duration.String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads a duration such as "500ms", "30s" or "1h".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (like 500ms, 30s or 5m)", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Kind is what a rule judges.
+type Kind uint8
+
+// Kinds of rule.
+const (
+	CellRule Kind = iota
+	StaleRule
+	AbsenceRule
+	ProbeRule
+)
+
+var kindNames = [...]string{"cell", "stale", "absence", "probe"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// segments is how many path segments a rule of the kind selects.
+func (k Kind) segments() int {
+	switch k {
+	case CellRule:
+		return 6
+	case ProbeRule:
+		return 1
+	}
+	return 4
+}

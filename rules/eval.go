@@ -1,0 +1,394 @@
+package rules
+
+import (
+	"github.com/expr-lang/expr/vm"
+	"github.com/watchfloor/watchfloor/samplers"
+)
+
+// env is what a condition sees. Only the fields its rule reads are
+// filled in.
+type env struct {
+	// Value is the cell's number where it holds one, else its text.
+	Value any `expr:"value"`
+	// Text is the cell's value as sampled.
+	Text string `expr:"text"`
+	// Previous is the value before the cell's last change (the value
+	// itself if it has not changed since it appeared).
+	Previous any `expr:"previous"`
+	// Rate is the change per second from Previous to Value, read as a
+	// counter: a decrease is a reset, and the rate is Value over the time
+	// since. Zero for text, or before a change.
+	Rate float64 `expr:"rate"`
+	// Age is the seconds since the value last changed.
+	Age float64 `expr:"age"`
+	// Row holds the cells of the same row by column; Headlines the
+	// dataview's headlines by name.
+	Row       map[string]any `expr:"row"`
+	Headlines map[string]any `expr:"headlines"`
+	// Attrs are the entity's attributes.
+	Attrs map[string]string `expr:"attrs"`
+}
+
+// memoryBudget bounds what one condition's run may allocate.
+const memoryBudget = 1 << 16
+
+// CellState is what evaluation keeps for one cell between changes: the
+// rules that match it with each one's state (a level pending since when,
+// or firing), the value before the cell's last change, and which rule set
+// its severity. Its owner (the cell's probe actor) keeps it with the cell,
+// keyed by row and column name, so a reconnect that sends the same value
+// again keeps it.
+type CellState struct {
+	rules []ruleState
+	uses  uses
+	// Rule is the rule whose result is the cell's severity: the most
+	// severe, the first by name of equals. Nil when no rule gave one.
+	Rule *Rule
+
+	prev        samplers.Cell
+	prevChanged int64
+	hasPrev     bool
+}
+
+type ruleState struct {
+	rule   *Rule
+	levels [2]levelState
+}
+
+// levelState is one level's progress on one cell: holding since a time
+// (pending until its `for` has passed), firing, and once its condition
+// stops, broken since a time (still firing until keep_firing_for has
+// passed, and its clear condition holds).
+type levelState struct {
+	since, broke    int64
+	holding, broken bool
+	firing          bool
+}
+
+// Bind makes rules (in set order, from Evaluator.Match) the rules of the
+// cell. A rule it had already keeps its state, so that a rule-set change
+// that leaves a rule as it was leaves its pending and firing levels too.
+func (cs *CellState) Bind(rules []*Rule) {
+	old := cs.rules
+	cs.rules = make([]ruleState, len(rules))
+	cs.uses = 0
+	for i, r := range rules {
+		cs.rules[i].rule = r
+		cs.uses |= r.uses
+		for _, o := range old {
+			if o.rule == r {
+				cs.rules[i].levels = o.levels
+				break
+			}
+		}
+	}
+	if cs.Rule != nil && !contains(rules, cs.Rule) {
+		cs.Rule = nil
+	}
+}
+
+func contains(rules []*Rule, r *Rule) bool {
+	for _, x := range rules {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Len is how many rules match the cell.
+func (cs *CellState) Len() int { return len(cs.rules) }
+
+// UsesAge reports whether a rule of the cell reads its age, so the cell is
+// judged again whenever its dataview is sampled.
+func (cs *CellState) UsesAge() bool { return cs.uses&usesAge != 0 }
+
+// Changing records the value a cell held, with the time it was set, before
+// it changes: Previous and Rate are computed from it.
+func (cs *CellState) Changing(old samplers.Cell, changed int64) {
+	cs.prev, cs.prevChanged, cs.hasPrev = old, changed, true
+}
+
+// Cells are the cells of a row, or a dataview's headlines, by name.
+type Cells interface {
+	Len() int
+	At(i int) (name string, v samplers.Cell)
+}
+
+// CellInfo places a cell for matching: its dataview's path and entity's
+// attributes, and its row and column (a headline's name for a headline).
+type CellInfo struct {
+	Path     samplers.DataviewPath
+	Attrs    map[string]string
+	Headline bool
+	Row      string
+	Column   string
+}
+
+// Input is a cell as it is judged.
+type Input struct {
+	// Now is the time of the evaluation, Unix ns.
+	Now int64
+	// Value is the cell's value, and Changed when it was set (Unix ns).
+	Value   samplers.Cell
+	Changed int64
+	// Row holds the cells of its row (nil for a headline), Headlines its
+	// dataview's headlines.
+	Row, Headlines Cells
+	Attrs          map[string]string
+}
+
+// Verdict is the result of judging a cell.
+type Verdict struct {
+	Severity Severity
+	// Rule is the rule whose result Severity is; nil if none gave one.
+	Rule *Rule
+	// Next, when not zero, is the time (Unix ns) the cell must be judged
+	// again, unchanged, for a level pending on `for` to fire or one kept by
+	// keep_firing_for to end.
+	Next int64
+}
+
+// Evaluator judges cells. It holds the scratch space evaluation reuses,
+// so each goroutine (each probe actor) has its own.
+type Evaluator struct {
+	// OnError, if set, is called for each condition that fails at run
+	// time; the rule's result is then undefined.
+	OnError func(r *Rule, err error)
+	// Evaluations counts the rules judged; the owner reads and resets it.
+	Evaluations uint64
+
+	vm    vm.VM
+	env   env
+	row   map[string]any
+	heads map[string]any
+	cand  []int32
+	match []*Rule
+	segs  [6]seg
+}
+
+// NewEvaluator returns an evaluator.
+func NewEvaluator() *Evaluator {
+	e := &Evaluator{row: map[string]any{}, heads: map[string]any{}}
+	e.vm.MemoryBudget = memoryBudget
+	return e
+}
+
+// Match returns the cell rules of s that select the cell, in set order.
+// The slice is the evaluator's, valid until its next call.
+func (e *Evaluator) Match(s *Set, c *CellInfo) []*Rule {
+	e.match = e.match[:0]
+	if s == nil {
+		return e.match
+	}
+	e.segs = [6]seg{{name: c.Path.Probe}, {name: c.Path.Entity}, {name: c.Path.Sampler}, {name: c.Path.Dataview},
+		{name: c.Row, headline: c.Headline}, {name: c.Column}}
+	e.cand = s.index[CellRule].candidates(e.cand[:0], e.segs[:])
+	for _, i := range e.cand {
+		r := s.rules[i]
+		if r.pattern.match(e.segs[:]) && r.selects(c.Attrs) {
+			e.match = append(e.match, r)
+		}
+	}
+	return e.match
+}
+
+// Dataview returns the staleness and absence rules of s that select a
+// dataview, in set order.
+func (s *Set) Dataview(path samplers.DataviewPath, attrs map[string]string) (stale, absence []*Rule) {
+	if s == nil {
+		return nil, nil
+	}
+	segs := []seg{{name: path.Probe}, {name: path.Entity}, {name: path.Sampler}, {name: path.Dataview}}
+	for _, k := range []Kind{StaleRule, AbsenceRule} {
+		for _, i := range s.index[k].candidates(nil, segs) {
+			if r := s.rules[i]; r.pattern.match(segs) && r.selects(attrs) {
+				if k == StaleRule {
+					stale = append(stale, r)
+				} else {
+					absence = append(absence, r)
+				}
+			}
+		}
+	}
+	return stale, absence
+}
+
+// Probe returns the probe rules of s that select a probe, in set order.
+func (s *Set) Probe(name string) []*Rule {
+	if s == nil {
+		return nil
+	}
+	segs := []seg{{name: name}}
+	var out []*Rule
+	for _, i := range s.index[ProbeRule].candidates(nil, segs) {
+		if r := s.rules[i]; r.pattern.match(segs) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Judge evaluates every rule of the cell at in.Now and returns the most
+// severe result. A rule whose condition fails at run time gives nothing
+// (OnError is told), so a cell whose only rule fails is undefined.
+func (e *Evaluator) Judge(cs *CellState, in *Input) Verdict {
+	var v Verdict
+	if len(cs.rules) == 0 {
+		return v
+	}
+	e.fill(cs, in)
+	for i := range cs.rules {
+		rs := &cs.rules[i]
+		e.Evaluations++
+		sev, next, ok := e.judgeRule(rs, in.Now)
+		if !ok {
+			continue
+		}
+		if next != 0 && (v.Next == 0 || next < v.Next) {
+			v.Next = next
+		}
+		if sev > v.Severity {
+			v.Severity, v.Rule = sev, rs.rule
+		}
+	}
+	cs.Rule = v.Rule
+	return v
+}
+
+// fill sets the inputs the cell's rules read.
+func (e *Evaluator) fill(cs *CellState, in *Input) {
+	u := cs.uses
+	*(&e.env) = env{}
+	env := &e.env
+	if u&(usesValue|usesPrevious) != 0 {
+		env.Value = valueOf(in.Value)
+	}
+	env.Text = in.Value.Raw
+	if u&usesPrevious != 0 {
+		env.Previous = env.Value
+		if cs.hasPrev {
+			env.Previous = valueOf(cs.prev)
+		}
+	}
+	if u&usesRate != 0 && cs.hasPrev && in.Value.IsNum && cs.prev.IsNum && in.Changed > cs.prevChanged {
+		d := in.Value.Num - cs.prev.Num
+		if d < 0 {
+			d = in.Value.Num // a counter that went back was reset
+		}
+		env.Rate = d / (float64(in.Changed-cs.prevChanged) / 1e9)
+	}
+	if u&usesAge != 0 {
+		env.Age = float64(in.Now-in.Changed) / 1e9
+	}
+	if u&usesRow != 0 {
+		env.Row = fillCells(e.row, in.Row)
+	}
+	if u&usesHeadlines != 0 {
+		env.Headlines = fillCells(e.heads, in.Headlines)
+	}
+	env.Attrs = in.Attrs
+}
+
+func valueOf(c samplers.Cell) any {
+	if c.IsNum {
+		return c.Num
+	}
+	return c.Raw
+}
+
+func fillCells(m map[string]any, cells Cells) map[string]any {
+	clear(m)
+	if cells == nil {
+		return m
+	}
+	for i := range cells.Len() {
+		name, v := cells.At(i)
+		m[name] = valueOf(v)
+	}
+	return m
+}
+
+// judgeRule steps the rule's levels and returns its result. ok is false
+// when a condition failed.
+func (e *Evaluator) judgeRule(rs *ruleState, now int64) (sev Severity, next int64, ok bool) {
+	sev = OK
+	for i, l := range rs.rule.levels {
+		if l == nil {
+			continue
+		}
+		st := &rs.levels[i]
+		n, err := e.step(rs.rule, l, st, now)
+		if err != nil {
+			for j := range rs.levels {
+				rs.levels[j] = levelState{}
+			}
+			return Undefined, 0, false
+		}
+		if n != 0 && (next == 0 || n < next) {
+			next = n
+		}
+		if st.firing && l.sev > sev {
+			sev = l.sev
+		}
+	}
+	return sev, next, true
+}
+
+// step moves one level on at now: pending while its condition holds for
+// less than `for`, firing after; once the condition stops, still firing
+// until its clear condition holds and keep_firing_for has passed.
+func (e *Evaluator) step(r *Rule, l *level, st *levelState, now int64) (next int64, err error) {
+	holds, err := e.run(r, l.when)
+	if err != nil {
+		return 0, err
+	}
+	if holds {
+		st.broken = false
+		if !st.holding {
+			st.holding, st.since = true, now
+		}
+		if !st.firing {
+			if now-st.since >= l.for_ {
+				st.firing = true
+			} else {
+				next = st.since + l.for_
+			}
+		}
+		return next, nil
+	}
+	st.holding = false
+	if !st.firing {
+		return 0, nil
+	}
+	if l.clear != nil {
+		cleared, err := e.run(r, l.clear)
+		if err != nil {
+			return 0, err
+		}
+		if !cleared {
+			st.broken = false
+			return 0, nil
+		}
+	}
+	if !st.broken {
+		st.broken, st.broke = true, now
+	}
+	if now-st.broke >= l.keep {
+		st.firing, st.broken = false, false
+		return 0, nil
+	}
+	return st.broke + l.keep, nil
+}
+
+func (e *Evaluator) run(r *Rule, p *vm.Program) (bool, error) {
+	out, err := e.vm.Run(p, &e.env)
+	if err != nil {
+		if e.OnError != nil {
+			e.OnError(r, err)
+		}
+		return false, err
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
