@@ -14,6 +14,8 @@ type Cell struct {
 	V string `json:"v"`
 	S string `json:"s"`
 	T int64  `json:"t"`
+	// Rule names the rule that set S, if one did.
+	Rule string `json:"rule,omitempty"`
 }
 
 // Row is a row of a snapshot.

@@ -39,6 +39,7 @@ const (
 	evBatch
 	evDisconnect
 	evConfig
+	evRules
 )
 
 type event struct {
@@ -46,6 +47,7 @@ type event struct {
 	conn  *probeConn
 	batch *protocol.Batch
 	cfg   *probeConfig
+	rules *rules.Set
 }
 
 // probeActor owns one probe's subtree: its dataviews, their cells, counts
@@ -82,6 +84,16 @@ type probeActor struct {
 	// snapQueued is set while a snapshot deadline is.
 	staleQueued map[string]bool
 	snapQueued  bool
+
+	// Rule evaluation (judge.go).
+	set               *rules.Set
+	ev                *rules.Evaluator
+	in                judgeInput
+	pass              uint64 // evaluation passes, numbered
+	started           int64  // Unix ns the actor started: a probe never connected is down since
+	probeRules        []*rules.Rule
+	probeRulesVersion uint64
+	probeAt           int64 // Unix ns of the probe rules' deadline in the heap; 0 if none
 }
 
 // staging is an open snapshot: the dataviews it declared so far, which
@@ -110,7 +122,11 @@ func newProbeActor(g *Gateway, name string, cfg *probeConfig, consumers []Consum
 		dropped:   make(map[uint32]bool),
 
 		staleQueued: make(map[string]bool),
+		set:         g.rules.current(),
+		ev:          rules.NewEvaluator(),
+		started:     g.clock.Now().UnixNano(),
 	}
+	a.ev.OnError = g.ruleError
 	a.ch.Probe, a.ch.probe = name, a.node
 	g.tree.addProbe(a.node)
 	g.tree.configure(a.node, cfg.entities)
@@ -137,6 +153,9 @@ func (a *probeActor) run(ctx context.Context) {
 	defer close(a.stopped)
 	a.timer = a.clock.NewTimer()
 	defer a.timer.Stop()
+	a.begin(a.clock.Now())
+	a.refreshProbe(a.ch.Now)
+	a.finish()
 	for {
 		a.arm()
 		select {
@@ -166,9 +185,10 @@ func (a *probeActor) begin(now time.Time) {
 	a.ch.Now = now
 }
 
-// finish counts what the event did, hands it to the consumers and
-// releases the probe's lock.
+// finish judges what the event changed, counts it, hands it to the
+// consumers and releases the probe's lock.
 func (a *probeActor) finish() {
+	a.evaluate(a.ch.Now)
 	for i := range a.ch.Dataviews {
 		d := &a.ch.Dataviews[i]
 		if d.counts.zero() {
@@ -214,6 +234,7 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		a.limits = ev.cfg.limits
 		a.begin(now)
 		a.configure()
+		a.rebindAll() // entity attributes may have changed
 		a.finish()
 		switch {
 		case a.conn != nil && limitsChanged:
@@ -224,6 +245,11 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		case a.conn != nil && !unchanged:
 			a.conn.send(a.cfg.msg.Append(nil))
 		}
+	case evRules:
+		a.begin(now)
+		a.set = ev.rules
+		a.rebindAll()
+		a.finish()
 	case evBatch:
 		defer func() { <-ev.conn.turn }() // the reader may decode the next
 		if ev.conn != a.conn {
@@ -251,6 +277,7 @@ func (a *probeActor) setConnected(up bool, now time.Time) {
 	a.node.connected.Store(up)
 	a.node.since.Store(now.UnixNano())
 	a.ch.nodes = true
+	a.refreshProbe(now)
 }
 
 // disconnected forgets the current connection and marks the probe's
@@ -293,6 +320,7 @@ func (a *probeActor) setStale(dv *Dataview, stale bool) {
 // its path, not the dataview, so that one removed or replaced is not kept
 // alive until its deadline.
 func (a *probeActor) sampled(dv *Dataview, now time.Time) {
+	dv.sampledAt = now.UnixNano()
 	dv.staleAt = now.Add(staleAfter(dv.sampler.interval))
 	if dv.queued {
 		return
@@ -325,6 +353,12 @@ func (a *probeActor) due(now time.Time) {
 			} else {
 				a.setStale(dv, true)
 			}
+		case deadlineCell:
+			a.cellDue(d)
+		case deadlineFindings:
+			a.findingsDue(d)
+		case deadlineProbe:
+			a.probeDue(d)
 		case deadlineSnapshot:
 			a.snapQueued = false
 			switch {
@@ -588,6 +622,7 @@ func (a *probeActor) update(dv *Dataview, u *protocol.Update, now time.Time) err
 	err := dv.apply(u, &a.ch, &a.limits)
 	a.ch.end(i)
 	a.cost += dv.cost - before
+	a.ch.Dataviews[i].sampled = true
 	if dv.staleNow {
 		dv.staleNow = false
 		dv.stale.Store(false)
@@ -622,6 +657,7 @@ func (a *probeActor) merge(in *Dataview, now time.Time) *Dataview {
 		a.g.tree.insert(dv)
 	}
 	a.cost += dv.cost - before
+	a.ch.last().sampled = true
 	if wasStale {
 		// In the same entry as the values, so that watchers see them
 		// come back and turn live in one frame.
@@ -641,6 +677,7 @@ func (a *probeActor) insert(dv *Dataview, now time.Time) {
 	a.ch.Structure = true
 	i := a.ch.begin(dv)
 	a.ch.Dataviews[i].Declared = true
+	a.ch.Dataviews[i].sampled = true
 	dv.cells(func(r *rowState, col int, _ *cellState) { a.ch.cell(r, int32(col), true) })
 	a.ch.count(rules.Undefined, len(a.ch.cells)-a.ch.Dataviews[i].cellsFrom)
 	a.ch.end(i)
@@ -658,7 +695,7 @@ func (a *probeActor) drop(dv *Dataview) {
 	a.ch.Dataviews[i].Removed = true
 	// Its cells as they are now, which this event's earlier entries may
 	// already have changed, not only what the counts hold.
-	a.ch.uncount(dv.countCells())
+	a.ch.uncount(dv.ownCounts())
 	a.ch.end(i)
 }
 

@@ -155,6 +155,7 @@ type cellJSON struct {
 	Value      string   `json:"value"`
 	Number     *float64 `json:"number,omitempty"`
 	Severity   string   `json:"severity"`
+	Rule       string   `json:"rule,omitempty"`
 	LastChange string   `json:"lastChange"`
 }
 
@@ -171,7 +172,7 @@ type dataviewJSON struct {
 }
 
 func toCellJSON(p samplers.CellPath, c *cellState) cellJSON {
-	out := cellJSON{Path: p.String(), Value: c.raw, Severity: c.sev.String(), LastChange: rfc3339(c.changed)}
+	out := cellJSON{Path: p.String(), Value: c.raw, Severity: c.sev.String(), Rule: c.ruleName(), LastChange: rfc3339(c.changed)}
 	if c.isNum {
 		n := c.num
 		out.Number = &n

@@ -43,7 +43,8 @@ type Changes struct {
 	probe       *probeNode
 	cells       []cellRef
 	removedRows []string
-	nodes       bool // a probe's node state changed (its connection)
+	nodes       bool // a probe's node state changed (its connection, its findings)
+	rejudged    bool // cells were added to be judged again, unchanged
 }
 
 // DataviewChange is one dataview's part of a Changes.
@@ -56,6 +57,10 @@ type DataviewChange struct {
 	// StaleChanged: its stale flag flipped.
 	StaleChanged bool
 
+	sampled  bool // the event applied a sample of it
+	findings bool // what its dataview rules find changed
+	rejudged bool // only judged again: passed on only if something changed
+
 	counts      sevCounts // what the event did to its counts
 	cellsFrom   int
 	cellsTo     int
@@ -63,11 +68,14 @@ type DataviewChange struct {
 	removedTo   int
 }
 
-// cellRef is a changed cell: a row's (nil for a headline) column.
+// cellRef is a changed cell: a row's (nil for a headline) column. A
+// quiet one is there only to be judged again (a timer, a new rule set)
+// and is passed on only if its severity changed.
 type cellRef struct {
 	row   *rowState
 	col   int32
 	added bool
+	quiet bool
 }
 
 // Path is the dataview's path.
@@ -93,13 +101,17 @@ type CellChange struct {
 	Added    bool
 	Value    samplers.Cell
 	Severity rules.Severity
-	Changed  int64 // Unix ns of the sample that set the value
+	Rule     string // the rule that set Severity, "" if none did
+	Changed  int64  // Unix ns of the sample that set the value
 }
 
 // Cells yields the changed cells of d.
 func (ch *Changes) Cells(d *DataviewChange) iter.Seq[CellChange] {
 	return func(yield func(CellChange) bool) {
 		for _, c := range ch.cells[d.cellsFrom:d.cellsTo] {
+			if c.quiet {
+				continue
+			}
 			cc := CellChange{Added: c.added}
 			var cell *cellState
 			if c.row == nil {
@@ -107,7 +119,7 @@ func (ch *Changes) Cells(d *DataviewChange) iter.Seq[CellChange] {
 			} else {
 				cc.Row, cc.Column, cell = c.row.name, d.dv.columns[c.col], &c.row.cells[c.col]
 			}
-			cc.Value, cc.Severity, cc.Changed = cell.value(), cell.sev, cell.changed
+			cc.Value, cc.Severity, cc.Rule, cc.Changed = cell.value(), cell.sev, cell.ruleName(), cell.changed
 			if !yield(cc) {
 				return
 			}
@@ -151,6 +163,11 @@ func (ch *Changes) last() *DataviewChange { return &ch.Dataviews[len(ch.Dataview
 
 func (ch *Changes) cell(row *rowState, col int32, added bool) {
 	ch.cells = append(ch.cells, cellRef{row: row, col: col, added: added})
+}
+
+// rejudge adds a cell to be judged again, unchanged.
+func (ch *Changes) rejudge(row *rowState, col int32) {
+	ch.cells = append(ch.cells, cellRef{row: row, col: col, quiet: true})
 }
 
 // count adds n cells of severity sev to the current entry's counts.
@@ -210,6 +227,9 @@ func (s *dashboardSink) Consume(ch *Changes) {
 		if !s.hub.Watched(dv.topic) {
 			continue
 		}
+		if d.rejudged && !d.StaleChanged && !changed(ch.cells[d.cellsFrom:d.cellsTo]) {
+			continue
+		}
 		u := dashboard.Update{SampleTime: ms(dv.sampleTime), RemovedRows: ch.RemovedRows(d)}
 		if d.StaleChanged {
 			stale := dv.staleNow
@@ -217,6 +237,9 @@ func (s *dashboardSink) Consume(ch *Changes) {
 		}
 		s.buf = s.buf[:0]
 		for _, c := range ch.cells[d.cellsFrom:d.cellsTo] {
+			if c.quiet {
+				continue
+			}
 			if c.row == nil {
 				s.buf = append(s.buf, dashboard.Change{Headline: true, Column: dv.headlines[c.col], Cell: dashCell(&dv.head[c.col])})
 			} else {
@@ -230,6 +253,16 @@ func (s *dashboardSink) Consume(ch *Changes) {
 		s.buf = nil // a large snapshot's; a tick's fits many times over
 	}
 	s.touchTree(ch)
+}
+
+// changed reports whether any of cells is not quiet.
+func changed(cells []cellRef) bool {
+	for _, c := range cells {
+		if !c.quiet {
+			return true
+		}
+	}
+	return false
 }
 
 // touchTree tells the tree's watchers which nodes changed.
@@ -252,7 +285,7 @@ func (s *dashboardSink) touchTree(ch *Changes) {
 	}
 	for i := range ch.Dataviews {
 		d := &ch.Dataviews[i]
-		if !d.counts.zero() || d.StaleChanged {
+		if !d.counts.zero() || d.StaleChanged || d.findings {
 			add(nodeKeyPrefix + d.dv.key)
 		}
 		if !d.counts.zero() {

@@ -49,12 +49,20 @@ const (
 	// deadlineSnapshot: a snapshot that a connection opened and never
 	// finished ends that connection.
 	deadlineSnapshot
+	// deadlineCell: a cell is judged again, for a level pending on `for`
+	// or kept by keep_firing_for.
+	deadlineCell
+	// deadlineFindings: a dataview's staleness rules are checked again.
+	deadlineFindings
+	// deadlineProbe: the probe rules are checked again.
+	deadlineProbe
 )
 
 type deadline struct {
 	when time.Time
 	kind deadlineKind
-	key  string // deadlineStale: the dataview's path
+	key  string     // deadlineStale, deadlineCell, deadlineFindings: the dataview's path
+	rs   *cellRules // deadlineCell: the cell's rule state
 }
 
 // deadlines is an actor's one heap of timers, earliest first. Entries are

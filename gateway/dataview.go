@@ -16,13 +16,15 @@ import (
 // column by name: the probe's row index only finds it, and a reconnect
 // that sends the same value again leaves it as it was.
 //
-// Its fields are laid out so that it takes 40 bytes, not the 48 a
+// Its fields are laid out so that it takes 48 bytes, not the 56 a
 // samplers.Cell and the rest would with their padding: the tree holds one
-// per live cell.
+// per live cell. What the rules keep about a cell hangs off rs, so cells
+// no rule matches pay one pointer for it.
 type cellState struct {
 	raw     string
 	num     float64
-	changed int64 // Unix ns of the sample that last changed the value
+	changed int64      // Unix ns of the sample that last changed the value
+	rs      *cellRules // nil unless a rule matches the cell
 	isNum   bool
 	sev     rules.Severity
 }
@@ -46,8 +48,12 @@ func (c *cellState) holds(v samplers.Cell) bool {
 	return c.raw == v.Raw
 }
 
-// set gives the cell a new value, sampled at t.
+// set gives the cell a new value, sampled at t. The rules keep the value
+// it replaces: conditions see it as previous.
 func (c *cellState) set(v samplers.Cell, t int64) {
+	if c.rs != nil {
+		c.rs.Changing(c.value(), c.changed)
+	}
 	c.raw, c.num, c.isNum, c.changed = v.Raw, v.Num, v.IsNum, t
 }
 
@@ -79,11 +85,22 @@ type Dataview struct {
 	cost       uint64 // against the probe's cell budget (protocol.Cost)
 	deleted    int    // rows deleted from rowIndex since it was last rebuilt
 
+	// findings are what dataview rules found: the dataview stale, rows
+	// missing. Written by the actor, read by the tree's encoders without
+	// the probe's lock.
+	findings atomic.Pointer[[]finding]
+
 	// Owned by the actor.
-	staleAt time.Time // when it goes stale unless sampled again
-	slots   int       // the row-table slots the probe's count includes
-	queued  bool      // its path has a stale deadline in the heap
-	gone    bool      // removed, or replaced by another declaration
+	staleAt   time.Time // when it goes stale unless sampled again
+	slots     int       // the row-table slots the probe's count includes
+	queued    bool      // its path has a stale deadline in the heap
+	gone      bool      // removed, or replaced by another declaration
+	sampledAt int64     // Unix ns, actor time, of the last sample applied
+	ages      bool      // some cell's rules read its age: judge them on each sample
+	judged    uint64    // the evaluation pass that last judged its age cells
+	found     uint64    // the evaluation pass that last refreshed its findings
+	findAt    int64     // Unix ns of its findings deadline in the heap; 0 if none
+	dvRules   dataviewRules
 }
 
 func newDataview(s *samplerNode, name string) *Dataview {
@@ -111,6 +128,14 @@ func (dv *Dataview) cells(f func(row *rowState, col int, c *cellState)) {
 func (dv *Dataview) countCells() sevCounts {
 	var s sevCounts
 	dv.cells(func(_ *rowState, _ int, c *cellState) { s[c.sev]++ })
+	return s
+}
+
+// ownCounts counts dv's cells and its findings by severity.
+func (dv *Dataview) ownCounts() sevCounts {
+	s := dv.countCells()
+	f := findingsCounts(dv.findings.Load())
+	s.add(&f)
 	return s
 }
 
@@ -378,11 +403,17 @@ func carryState(live, in *Dataview, ch *Changes) {
 	// live's counts, and the entry turns them into its own. live's cells
 	// as they are now: this event's earlier entries may have changed them,
 	// and their counts reach the ancestors only when the event ends.
-	old := live.countCells()
+	old := live.ownCounts()
 	in.counts.add(&old)
 	dc := ch.begin(in)
 	ch.Dataviews[dc].Declared = true
 	ch.uncount(old)
+	// What its rules found stays until they look again, this event.
+	fs := live.findings.Load()
+	in.findings.Store(fs)
+	f := findingsCounts(fs)
+	ch.last().counts.add(&f)
+	in.findAt, in.sampledAt = 0, live.sampledAt
 	for i, name := range in.headlines {
 		if j, ok := heads[name]; ok && live.head[j].raw == in.head[i].raw {
 			in.head[i] = live.head[j]
@@ -442,5 +473,13 @@ func (dv *Dataview) snapshot() dashboard.Snapshot {
 func ms(ns int64) int64 { return ns / 1e6 }
 
 func dashCell(c *cellState) dashboard.Cell {
-	return dashboard.Cell{V: c.raw, S: c.sev.String(), T: ms(c.changed)}
+	return dashboard.Cell{V: c.raw, S: c.sev.String(), T: ms(c.changed), Rule: c.ruleName()}
+}
+
+// ruleName names the rule that set the cell's severity, "" if none did.
+func (c *cellState) ruleName() string {
+	if c.rs == nil || c.rs.Rule == nil {
+		return ""
+	}
+	return c.rs.Rule.Name()
 }

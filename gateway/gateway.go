@@ -73,6 +73,8 @@ type Gateway struct {
 	ctx        context.Context // set by Run; the actors' and connections' parent
 
 	reloadMu sync.Mutex // serialises reloads
+	rules    ruleSet
+	trans    *Transitions
 
 	mu         sync.RWMutex
 	cfg        *config.Config
@@ -96,6 +98,7 @@ type actorHandle struct {
 
 type gatewayMetrics struct {
 	batches, bytes, cellUpdates, protocolErrors, gaps, authFailures, probeConnects, reloads, reloadFailures *metrics.Counter
+	evaluations, transitions                                                                                *metrics.Counter
 }
 
 // New validates what it can and returns a gateway; it starts nothing.
@@ -155,7 +158,15 @@ func New(opts Options) (*Gateway, error) {
 		probeConnects:  set.NewCounter("watchfloor_probe_connects_total"),
 		reloads:        set.NewCounter("watchfloor_config_reloads_total"),
 		reloadFailures: set.NewCounter("watchfloor_config_reload_failures_total"),
+		evaluations:    set.NewCounter("watchfloor_rule_evaluations_total"),
+		transitions:    set.NewCounter("watchfloor_severity_transitions_total"),
 	}
+	g.trans = newTransitions()
+	set.NewGauge("watchfloor_rules", func() float64 { return float64(g.rules.current().Len()) })
+	set.NewGauge("watchfloor_rules_version", func() float64 { return float64(g.rules.current().Version()) })
+	set.NewGauge("watchfloor_transitions_pending", func() float64 { return float64(g.trans.q.Len()) })
+	set.NewGauge("watchfloor_transitions_coalesced", func() float64 { return float64(g.trans.q.Merges()) })
+	set.NewGauge("watchfloor_transitions_refused", func() float64 { return float64(g.trans.q.Refused()) })
 	set.NewGauge("watchfloor_probes_connected", func() float64 { return float64(g.connectedProbes()) })
 	set.NewGauge("watchfloor_probes_configured", func() float64 {
 		g.mu.RLock()

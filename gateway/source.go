@@ -53,13 +53,33 @@ func countsOf(s sevCounts) (string, countsJSON) {
 	return s.worst().String(), countsJSON{s[rules.Undefined], s[rules.OK], s[rules.Warning], s[rules.Critical]}
 }
 
+// findingJSON is what a dataview or probe rule found.
+type findingJSON struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Row      string `json:"row,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+func findingsJSON(fs *[]finding) []findingJSON {
+	if fs == nil {
+		return nil
+	}
+	out := make([]findingJSON, len(*fs))
+	for i, f := range *fs {
+		out[i] = findingJSON{Rule: f.rule, Severity: f.sev.String(), Row: f.row, Reason: f.reason}
+	}
+	return out
+}
+
 type dataviewNode struct {
-	Kind     string     `json:"kind"`
-	Name     string     `json:"name"`
-	Path     string     `json:"path"`
-	Stale    bool       `json:"stale"`
-	Severity string     `json:"severity"`
-	Counts   countsJSON `json:"counts"`
+	Kind     string        `json:"kind"`
+	Name     string        `json:"name"`
+	Path     string        `json:"path"`
+	Stale    bool          `json:"stale"`
+	Severity string        `json:"severity"`
+	Counts   countsJSON    `json:"counts"`
+	Findings []findingJSON `json:"findings,omitempty"`
 }
 
 type samplerNodeJSON struct {
@@ -90,18 +110,20 @@ type probeNodeJSON struct {
 	Since     string           `json:"since,omitempty"`
 	Severity  string           `json:"severity"`
 	Counts    countsJSON       `json:"counts"`
+	Findings  []findingJSON    `json:"findings,omitempty"`
 	Entities  []entityNodeJSON `json:"entities"`
 }
 
 // nodeState is one node's own state, in a tree delta.
 type nodeState struct {
-	Kind      string     `json:"kind"`
-	Path      string     `json:"path"`
-	Connected *bool      `json:"connected,omitempty"`
-	Since     string     `json:"since,omitempty"`
-	Stale     *bool      `json:"stale,omitempty"`
-	Severity  string     `json:"severity"`
-	Counts    countsJSON `json:"counts"`
+	Kind      string        `json:"kind"`
+	Path      string        `json:"path"`
+	Connected *bool         `json:"connected,omitempty"`
+	Since     string        `json:"since,omitempty"`
+	Stale     *bool         `json:"stale,omitempty"`
+	Severity  string        `json:"severity"`
+	Counts    countsJSON    `json:"counts"`
+	Findings  []findingJSON `json:"findings,omitempty"`
 }
 
 type treeJSON struct {
@@ -154,6 +176,7 @@ func probeJSONOf(p *probeNode) probeNodeJSON {
 	out := probeNodeJSON{Kind: "probe", Name: p.name, Path: p.path, Connected: p.connected.Load(),
 		Since: rfc3339(p.since.Load()), Entities: []entityNodeJSON{}}
 	out.Severity, out.Counts = countsOf(p.counts.load())
+	out.Findings = findingsJSON(p.findings.Load())
 	for _, e := range p.entities {
 		ej := entityNodeJSON{Kind: "entity", Name: e.name, Path: e.path, Attributes: e.attrs, Samplers: []samplerNodeJSON{}}
 		if ej.Attributes == nil {
@@ -174,7 +197,7 @@ func probeJSONOf(p *probeNode) probeNodeJSON {
 }
 
 func dataviewJSONOf(dv *Dataview) dataviewNode {
-	out := dataviewNode{Kind: "dataview", Name: dv.path.Dataview, Path: dv.key, Stale: dv.stale.Load()}
+	out := dataviewNode{Kind: "dataview", Name: dv.path.Dataview, Path: dv.key, Stale: dv.stale.Load(), Findings: findingsJSON(dv.findings.Load())}
 	out.Severity, out.Counts = countsOf(dv.counts.load())
 	return out
 }
@@ -224,7 +247,7 @@ func (t *tree) nodeAt(path string) (nodeState, bool) {
 	switch len(segs) {
 	case 1:
 		up := p.connected.Load()
-		ns := nodeState{Kind: "probe", Path: p.path, Connected: &up, Since: rfc3339(p.since.Load())}
+		ns := nodeState{Kind: "probe", Path: p.path, Connected: &up, Since: rfc3339(p.since.Load()), Findings: findingsJSON(p.findings.Load())}
 		ns.Severity, ns.Counts = countsOf(p.counts.load())
 		return ns, true
 	case 4:
@@ -233,7 +256,7 @@ func (t *tree) nodeAt(path string) (nodeState, bool) {
 			return nodeState{}, false
 		}
 		stale := dv.stale.Load()
-		ns := nodeState{Kind: "dataview", Path: dv.key, Stale: &stale}
+		ns := nodeState{Kind: "dataview", Path: dv.key, Stale: &stale, Findings: findingsJSON(dv.findings.Load())}
 		ns.Severity, ns.Counts = countsOf(dv.counts.load())
 		return ns, true
 	}

@@ -71,6 +71,9 @@ type probeNode struct {
 	connected  atomic.Bool
 	since      atomic.Int64 // Unix ns the connection state last changed; 0 if it never connected
 	lastSeen   atomic.Int64 // Unix ns of the last batch
+	// findings are what the probe rules found (the probe down), written by
+	// the actor and read without a lock.
+	findings atomic.Pointer[[]finding]
 
 	// mu guards the cell state of every dataview of the probe. The actor
 	// holds it for writing from applying an event until its changes are

@@ -1,0 +1,422 @@
+package gateway
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/watchfloor/watchfloor/rules"
+	"github.com/watchfloor/watchfloor/samplers"
+)
+
+// This file is the actor's part of rule evaluation: after each event, the
+// cells it touched are judged by the rules that match them, found through
+// the rule set's index; the rules' timers are deadlines in the actor's
+// heap; dataview rules (staleness, absence) and probe rules give findings
+// of their own. Severities reach the counts and the consumers in the same
+// event as the values that caused them.
+
+// cellRules is what the rules keep about one cell, and where to find the
+// cell again when one of its deadlines falls due.
+type cellRules struct {
+	rules.CellState
+	row      string // "" for a headline
+	col      string
+	colIdx   int32 // where col was when bound; checked before use
+	headline bool
+	queuedAt int64 // Unix ns of its deadline in the heap; 0 if none
+}
+
+// finding is what a dataview or probe rule found: a dataview not sampled,
+// a row missing, a probe down.
+type finding struct {
+	rule   string
+	sev    rules.Severity
+	row    string // an absence rule's missing row
+	reason string
+}
+
+// dataviewRules are the staleness and absence rules matching a dataview,
+// as of one rule-set version.
+type dataviewRules struct {
+	version       uint64
+	stale, absent []*rules.Rule
+}
+
+// evaluate judges what the event changed: every cell in the change list,
+// binding the rules of those that appeared; the cells that read their age
+// in the dataviews sampled; and the findings of the dataviews touched.
+// Severity changes go into the change list's counts, and transitions into
+// the gateway's queue. The caller is finish, before anything is counted or
+// handed on.
+func (a *probeActor) evaluate(now time.Time) {
+	if a.set.Len() == 0 && !a.ch.rejudged {
+		return
+	}
+	a.pass++
+	t := now.UnixNano()
+	for i := 0; i < len(a.ch.Dataviews); i++ {
+		d := &a.ch.Dataviews[i]
+		dv := d.dv
+		if d.Removed || dv.gone {
+			continue
+		}
+		a.in = judgeInput{dv: dv, now: t, attrs: dv.sampler.entity.attrs}
+		from, to := d.cellsFrom, d.cellsTo
+		for k := from; k < to; k++ {
+			c := &a.ch.cells[k]
+			cell := cellAt(dv, c.row, c.col)
+			if c.added {
+				a.bind(dv, c.row, c.col, cell)
+			}
+			if a.judge(i, dv, c.row, c.col, cell, now) {
+				c.quiet = false
+			}
+		}
+		if d.sampled && dv.ages && dv.judged != a.pass {
+			dv.judged = a.pass
+			a.ageCells(dv) // appended: judged when the loop reaches it
+		}
+	}
+	for i := 0; i < len(a.ch.Dataviews); i++ {
+		d := &a.ch.Dataviews[i]
+		if dv := d.dv; !d.Removed && !dv.gone && dv.found != a.pass {
+			dv.found = a.pass
+			a.refreshFindings(dv, t)
+		}
+	}
+	a.g.m.evaluations.Add(int(a.ev.Evaluations))
+	a.ev.Evaluations = 0
+}
+
+// cellAt returns a cell of dv: row's column col, or headline col.
+func cellAt(dv *Dataview, row *rowState, col int32) *cellState {
+	if row == nil {
+		return &dv.head[col]
+	}
+	return &row.cells[col]
+}
+
+// bind gives a new cell the rules that match it.
+func (a *probeActor) bind(dv *Dataview, row *rowState, col int32, cell *cellState) {
+	info := a.in.info(row, int(col))
+	m := a.ev.Match(a.set, &info)
+	if len(m) == 0 {
+		cell.rs = nil
+		return
+	}
+	if cell.rs == nil {
+		cell.rs = &cellRules{row: info.Row, col: info.Column, colIdx: col, headline: info.Headline}
+	}
+	cell.rs.Bind(m)
+	if cell.rs.UsesAge() {
+		dv.ages = true
+	}
+}
+
+// judge judges one cell of entry i's dataview and reports whether its
+// severity changed, which is counted in the entry.
+func (a *probeActor) judge(i int, dv *Dataview, row *rowState, col int32, cell *cellState, now time.Time) bool {
+	sev := rules.Undefined
+	if rs := cell.rs; rs != nil {
+		v := a.ev.Judge(&rs.CellState, a.in.input(row, cell))
+		sev = v.Severity
+		if v.Next != 0 {
+			a.queueCell(dv, rs, v.Next)
+		}
+	}
+	if sev == cell.sev {
+		return false
+	}
+	old := cell.sev
+	cell.sev = sev
+	counts := &a.ch.Dataviews[i].counts
+	counts[old]--
+	counts[sev]++
+	a.g.m.transitions.Inc()
+	if a.g.trans.wanted.Load() {
+		info := a.in.info(row, int(col))
+		a.g.trans.put(Transition{Path: info.Path.Cell(info.Row, info.Column).String(), Headline: info.Headline,
+			Kind: rules.CellRule, Old: old, New: sev, Rule: cell.ruleName(), Value: cell.raw, Time: now})
+	}
+	return true
+}
+
+// queueCell makes sure the cell is judged again at next.
+func (a *probeActor) queueCell(dv *Dataview, rs *cellRules, next int64) {
+	if rs.queuedAt != 0 && rs.queuedAt <= next {
+		return // judged by then, and queued again from there
+	}
+	rs.queuedAt = next
+	a.timers.add(deadline{when: time.Unix(0, next), kind: deadlineCell, key: dv.key, rs: rs})
+}
+
+// cellDue handles a cell's deadline: if the cell is still there with the
+// same rule state, it is judged again. The caller is inside begin/finish.
+func (a *probeActor) cellDue(d deadline) {
+	rs := d.rs
+	if rs.queuedAt != d.when.UnixNano() {
+		return // moved earlier since, and handled then
+	}
+	rs.queuedAt = 0
+	dv := a.dvs[d.key]
+	if dv == nil {
+		return
+	}
+	row, col, ok := locate(dv, rs)
+	if !ok || cellAt(dv, row, col).rs != rs {
+		return // gone, or a new cell in its place
+	}
+	i := a.ch.begin(dv)
+	a.ch.rejudge(row, col)
+	a.ch.end(i)
+	a.ch.rejudged = true
+}
+
+// locate finds a cell by the names rs holds.
+func locate(dv *Dataview, rs *cellRules) (*rowState, int32, bool) {
+	names := dv.columns
+	var row *rowState
+	if rs.headline {
+		names = dv.headlines
+	} else {
+		idx, ok := dv.rowIndex[rs.row]
+		if !ok {
+			return nil, 0, false
+		}
+		row = dv.rows[idx]
+	}
+	if int(rs.colIdx) < len(names) && names[rs.colIdx] == rs.col {
+		return row, rs.colIdx, true
+	}
+	i := slices.Index(names, rs.col)
+	if i < 0 {
+		return nil, 0, false
+	}
+	rs.colIdx = int32(i)
+	return row, int32(i), true
+}
+
+// ageCells adds dv's cells whose rules read their age, to be judged again.
+func (a *probeActor) ageCells(dv *Dataview) {
+	i := a.ch.begin(dv)
+	dv.cells(func(row *rowState, col int, c *cellState) {
+		if c.rs != nil && c.rs.UsesAge() {
+			a.ch.rejudge(row, int32(col))
+		}
+	})
+	a.ch.end(i)
+	a.ch.rejudged = true
+}
+
+// rebindAll binds every live cell to the rules of a.set, keeping the
+// state of the rules that stayed, and has them judged again: after a new
+// rule set, or a configuration that may have changed entity attributes.
+// The caller is inside begin/finish.
+func (a *probeActor) rebindAll() {
+	for _, key := range slices.Sorted(maps.Keys(a.dvs)) {
+		dv := a.dvs[key]
+		dv.ages = false
+		dv.dvRules = dataviewRules{}
+		a.in = judgeInput{dv: dv, attrs: dv.sampler.entity.attrs}
+		i := a.ch.begin(dv)
+		dv.cells(func(row *rowState, col int, c *cellState) {
+			had := c.rs != nil
+			a.bind(dv, row, int32(col), c)
+			if had || c.rs != nil {
+				a.ch.rejudge(row, int32(col))
+			}
+		})
+		a.ch.end(i)
+	}
+	a.ch.rejudged = true
+	a.probeRules = nil
+	a.probeRulesVersion = 0
+	a.refreshProbe(a.ch.Now)
+}
+
+// dataviewRulesOf returns the dataview rules matching dv in a.set.
+func (a *probeActor) dataviewRulesOf(dv *Dataview) *dataviewRules {
+	if v := a.set.Version(); dv.dvRules.version != v {
+		stale, absent := a.set.Dataview(dv.path, dv.sampler.entity.attrs)
+		dv.dvRules = dataviewRules{version: v, stale: stale, absent: absent}
+	}
+	return &dv.dvRules
+}
+
+// refreshFindings works out what dv's staleness and absence rules find
+// at t, and when that may next change by time alone.
+func (a *probeActor) refreshFindings(dv *Dataview, t int64) {
+	r := a.dataviewRulesOf(dv)
+	old := dv.findings.Load()
+	if len(r.stale) == 0 && len(r.absent) == 0 && old == nil {
+		return
+	}
+	var fs []finding
+	var next int64
+	if a.node.connected.Load() && dv.sampledAt != 0 {
+		for _, rule := range r.stale {
+			due := dv.sampledAt + int64(rule.Stale())
+			if t >= due {
+				fs = append(fs, finding{rule: rule.Name(), sev: rule.Severity(), reason: "not sampled for " + rule.Stale().String()})
+			} else if next == 0 || due < next {
+				next = due
+			}
+		}
+	}
+	for _, rule := range r.absent {
+		for _, row := range rule.Rows() {
+			if _, ok := dv.rowIndex[row]; !ok {
+				fs = append(fs, finding{rule: rule.Name(), sev: rule.Severity(), row: row, reason: "row missing"})
+			}
+		}
+	}
+	if next != 0 && (dv.findAt == 0 || next < dv.findAt) {
+		dv.findAt = next
+		a.timers.add(deadline{when: time.Unix(0, next), kind: deadlineFindings, key: dv.key})
+	}
+	var was []finding
+	if old != nil {
+		was = *old
+	}
+	if slices.Equal(was, fs) {
+		return
+	}
+	i := a.ch.begin(dv)
+	a.ch.end(i)
+	e := &a.ch.Dataviews[i]
+	e.findings = true
+	countFindings(&e.counts, was, -1)
+	countFindings(&e.counts, fs, 1)
+	if len(fs) == 0 {
+		dv.findings.Store(nil)
+	} else {
+		dv.findings.Store(&fs)
+	}
+	a.findingTransitions(was, fs, func(f finding) (string, rules.Kind) {
+		if f.row != "" {
+			return dv.key + "/" + samplers.EscapeSegment(f.row), rules.AbsenceRule
+		}
+		return dv.key, rules.StaleRule
+	}, time.Unix(0, t))
+}
+
+// findingsDue handles a dataview's findings deadline. The caller is
+// inside begin/finish.
+func (a *probeActor) findingsDue(d deadline) {
+	dv := a.dvs[d.key]
+	if dv == nil || dv.findAt != d.when.UnixNano() {
+		return
+	}
+	dv.findAt = 0
+	a.refreshFindings(dv, d.when.UnixNano())
+}
+
+func countFindings(c *sevCounts, fs []finding, n int64) {
+	for _, f := range fs {
+		c[f.sev] += n
+	}
+}
+
+// findingsCounts counts fs by severity.
+func findingsCounts(fs *[]finding) sevCounts {
+	var c sevCounts
+	if fs != nil {
+		countFindings(&c, *fs, 1)
+	}
+	return c
+}
+
+// refreshProbe works out what the probe rules find of the probe at now.
+// The caller is inside begin/finish.
+func (a *probeActor) refreshProbe(now time.Time) {
+	if v := a.set.Version(); a.probeRulesVersion != v {
+		a.probeRules, a.probeRulesVersion = a.set.Probe(a.name), v
+	}
+	old := a.node.findings.Load()
+	if len(a.probeRules) == 0 && old == nil {
+		return
+	}
+	t := now.UnixNano()
+	var fs []finding
+	var next int64
+	if !a.node.connected.Load() {
+		since := a.node.since.Load()
+		if since == 0 {
+			since = a.started
+		}
+		for _, rule := range a.probeRules {
+			due := since + int64(rule.ProbeDown())
+			if t >= due {
+				reason := "down"
+				if rule.ProbeDown() > 0 {
+					reason = "down for " + rule.ProbeDown().String()
+				}
+				fs = append(fs, finding{rule: rule.Name(), sev: rule.Severity(), reason: reason})
+			} else if next == 0 || due < next {
+				next = due
+			}
+		}
+	}
+	if next != 0 && (a.probeAt == 0 || next < a.probeAt) {
+		a.probeAt = next
+		a.timers.add(deadline{when: time.Unix(0, next), kind: deadlineProbe})
+	}
+	var was []finding
+	if old != nil {
+		was = *old
+	}
+	if slices.Equal(was, fs) {
+		return
+	}
+	var delta sevCounts
+	countFindings(&delta, was, -1)
+	countFindings(&delta, fs, 1)
+	a.node.counts.add(&delta)
+	if len(fs) == 0 {
+		a.node.findings.Store(nil)
+	} else {
+		a.node.findings.Store(&fs)
+	}
+	a.ch.nodes = true
+	a.findingTransitions(was, fs, func(finding) (string, rules.Kind) { return a.node.path, rules.ProbeRule }, now)
+}
+
+// probeDue handles the probe rules' deadline. The caller is inside
+// begin/finish.
+func (a *probeActor) probeDue(d deadline) {
+	if a.probeAt != d.when.UnixNano() {
+		return
+	}
+	a.probeAt = 0
+	a.refreshProbe(d.when)
+}
+
+// findingTransitions counts, and queues, the findings that appeared and
+// went.
+func (a *probeActor) findingTransitions(was, now []finding, where func(finding) (string, rules.Kind), at time.Time) {
+	emit := func(f finding, old, sev rules.Severity) {
+		a.g.m.transitions.Inc()
+		if a.g.trans.wanted.Load() {
+			path, kind := where(f)
+			a.g.trans.put(Transition{Path: path, Kind: kind, Old: old, New: sev, Rule: f.rule, Value: f.reason, Time: at})
+		}
+	}
+	for _, f := range now {
+		if !slices.Contains(was, f) {
+			emit(f, rules.OK, f.sev)
+		}
+	}
+	for _, f := range was {
+		if !slices.Contains(now, f) {
+			emit(f, f.sev, rules.OK)
+		}
+	}
+}
+
+// ruleError counts a condition that failed at run time.
+func (g *Gateway) ruleError(r *rules.Rule, err error) {
+	g.metrics.GetOrCreateCounter(fmt.Sprintf(`watchfloor_rule_evaluation_errors_total{rule=%q}`, r.Name())).Inc()
+	g.log.Debug("rule condition failed", "rule", r.Name(), "err", err)
+}

@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/watchfloor/watchfloor/dashboard/coalesce"
+	"github.com/watchfloor/watchfloor/rules"
+)
+
+// Transition is one severity change: of a cell, or of what a dataview or
+// probe rule found (a dataview stale, a row missing, a probe down).
+type Transition struct {
+	// Path is the cell's path; for a finding, the dataview's (stale), the
+	// missing row's (absence: the dataview's path and the row) or the
+	// probe's.
+	Path     string
+	Headline bool
+	Kind     rules.Kind
+	Old, New rules.Severity
+	// Rule is the rule that set New (for a cell that lost its rules, "").
+	Rule string
+	// Value is the cell's value, or the finding's reason.
+	Value string
+	Time  time.Time
+}
+
+// maxPendingTransitions bounds the transitions waiting for their consumer:
+// one per distinct path, however often each changes.
+const maxPendingTransitions = 100_000
+
+// Transitions is the queue of severity transitions out of every actor,
+// coalesced by path: between two Takes a path's transitions merge into
+// one from its first old severity to its latest state. It is bounded; a
+// transition that finds it full is counted and the consumer is told at
+// its next Take to read the live state again, so no path's latest state
+// is lost for good.
+type Transitions struct {
+	q      *coalesce.Queue[string, Transition]
+	wanted atomic.Bool // a consumer has asked; until then nothing is queued
+	lost   atomic.Bool
+}
+
+func newTransitions() *Transitions {
+	return &Transitions{q: coalesce.NewQueue[string, Transition](maxPendingTransitions)}
+}
+
+// Transitions returns the gateway's transition queue. Queueing starts
+// with the first call: a gateway nobody consumes transitions from keeps
+// none.
+func (g *Gateway) Transitions() *Transitions {
+	g.trans.wanted.Store(true)
+	return g.trans
+}
+
+func (t *Transitions) put(tr Transition) {
+	if !t.q.Put(tr.Path, tr, mergeTransition) {
+		t.lost.Store(true)
+	}
+}
+
+// mergeTransition keeps a path's first old severity and takes the rest
+// from the latest transition.
+func mergeTransition(old *Transition, tr Transition) {
+	tr.Old = old.Old
+	*old = tr
+}
+
+// Ready is signalled after transitions are queued.
+func (t *Transitions) Ready() <-chan struct{} { return t.q.Ready() }
+
+// Take moves the pending transitions into dst. lost reports that some
+// were refused since the last Take because the queue was full: the
+// consumer should read the live tree again.
+func (t *Transitions) Take(dst *coalesce.Map[string, Transition]) (lost bool) {
+	t.q.Take(dst)
+	return t.lost.Swap(false)
+}
