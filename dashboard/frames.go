@@ -155,7 +155,7 @@ func (p *pending) reset() {
 // encode renders the pending changes as one delta frame:
 //
 //	{"type":"delta","topic":…,"dataview":…,"sampleTime":…,"stale":…,"removed":[…],
-//	 "cells":[{"r":row,"c":column,"v":…,"s":…,"t":…}],"headlines":[{"name":…,"v":…,"s":…,"t":…}]}
+//	 "cells":[{"r":row,"c":column,"v":…,"s":…,"t":…,"rule":…}],"headlines":[{"name":…,"v":…,"s":…,"t":…}]}
 //
 // with empty parts left out. It appends by hand rather than through
 // encoding/json: this runs for every frame of every watched dataview, and
@@ -229,7 +229,12 @@ func appendCell(b []byte, c Cell) []byte {
 	b = append(b, `,"s":`...)
 	b = appendString(b, c.S)
 	b = append(b, `,"t":`...)
-	return strconv.AppendInt(b, c.T, 10)
+	b = strconv.AppendInt(b, c.T, 10)
+	if c.Rule != "" {
+		b = append(b, `,"rule":`...)
+		b = appendString(b, c.Rule)
+	}
+	return b
 }
 
 // appendString appends s as a JSON string. Bytes that are not UTF-8 become

@@ -132,6 +132,8 @@ func TestPendingMerges(t *testing.T) {
 		Update{Changes: []Change{cell("a", "x", "old")}},
 		Update{RemovedRows: []string{"a"}},
 		Update{Changes: []Change{cell("a", "x", "new")}})
+	f("the rule that set a severity", pre+`,"cells":[{"r":"a","c":"x","v":"95","s":"critical","t":0,"rule":"cpu-busy"}]}`,
+		Update{Changes: []Change{{Row: "a", Column: "x", Cell: Cell{V: "95", S: "critical", Rule: "cpu-busy"}}}})
 	f("latest sample time and staleness", pre+`,"sampleTime":20,"stale":false}`,
 		Update{SampleTime: 20, Stale: &yes},
 		Update{SampleTime: 10, Stale: &no},

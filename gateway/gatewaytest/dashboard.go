@@ -44,9 +44,10 @@ type Frame struct {
 
 // Cell is a cell in a frame.
 type Cell struct {
-	V string `json:"v"`
-	S string `json:"s"`
-	T int64  `json:"t"`
+	V    string `json:"v"`
+	S    string `json:"s"`
+	T    int64  `json:"t"`
+	Rule string `json:"rule"`
 }
 
 // TreeNode is a node of the tree topic and of /api/v1/tree.
@@ -58,10 +59,19 @@ type TreeNode struct {
 	Stale      *bool             `json:"stale"`
 	Severity   string            `json:"severity"`
 	Counts     map[string]int64  `json:"counts"`
+	Findings   []Finding         `json:"findings"`
 	Attributes map[string]string `json:"attributes"`
 	Entities   []TreeNode        `json:"entities"`
 	Samplers   []TreeNode        `json:"samplers"`
 	Dataviews  []TreeNode        `json:"dataviews"`
+}
+
+// Finding is what a dataview or probe rule found, as a tree node shows it.
+type Finding struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Row      string `json:"row"`
+	Reason   string `json:"reason"`
 }
 
 // Dashboard is a real dashboard WebSocket client.
@@ -217,7 +227,7 @@ func (tr *Tree) Node(path string) (TreeNode, bool) {
 		return TreeNode{}, false
 	}
 	if s, ok := tr.states[path]; ok {
-		n.Severity, n.Counts = s.Severity, s.Counts
+		n.Severity, n.Counts, n.Findings = s.Severity, s.Counts, s.Findings
 		if s.Connected != nil {
 			n.Connected = s.Connected
 		}

@@ -1,0 +1,151 @@
+package gateway_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchfloor/watchfloor/dashboard"
+	"github.com/watchfloor/watchfloor/gateway"
+	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
+)
+
+// cellJSON is a cell of GET /api/v1/dataviews/….
+type cellJSON struct {
+	Column, Value, Severity, Rule string
+}
+
+// cpuTotal returns the total row's utilisation cell of a cpu dataview.
+func cpuTotal(t *testing.T, gw *gt.Gateway, path string) cellJSON {
+	t.Helper()
+	var dv struct {
+		Rows []struct {
+			Name  string
+			Cells []cellJSON
+		}
+	}
+	getJSON(t, gw.URL()+"/api/v1/dataviews/"+path, &dv)
+	for _, r := range dv.Rows {
+		if r.Name != "total" {
+			continue
+		}
+		for _, c := range r.Cells {
+			if c.Column == "utilisation" {
+				return c
+			}
+		}
+	}
+	t.Fatalf("%s has no total/utilisation cell", path)
+	return cellJSON{}
+}
+
+func reload(t *testing.T, gw *gt.Gateway) {
+	t.Helper()
+	resp, err := http.Post(gw.URL()+"/api/v1/config/reload", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reload: %s", resp.Status)
+	}
+}
+
+const pendingRule = `
+rules:
+  - name: cpu-seen
+    match: "*/*/cpu/cpu/total/utilisation"
+    critical:
+      when: value >= 0
+      for: 5s
+`
+
+// A reload that leaves a rule as it was keeps its pending timer: a
+// `for: 5s` rule pending for 3 s when the configuration is reloaded (with
+// another rule added) fires 5 s after its condition began to hold, not 8.
+// The gateway's clock is stepped by hand; the netprobe is real.
+func TestReloadKeepsPendingTimers(t *testing.T) {
+	p := probe("oms-1", "cpu")
+	clock := gt.NewManualClock(time.Now())
+	gw, write := gt.StartFile(t, gateway.Options{Clock: clock}, p)
+	write(gt.Config(gw.Addr, p) + pendingRule)
+	reload(t, gw)
+	tree := gt.WatchTree(t, gw.Addr)
+	gt.StartProbe(t, gw.Addr, p)
+	path := cpuPath(p)
+	waitDataview(tree, path)
+	gt.Eventually(t, "the rule to judge the cell (pending)", func() bool {
+		c := cpuTotal(t, gw, path)
+		return c.Rule == "cpu-seen" && c.Severity == "ok"
+	})
+
+	clock.Advance(3 * time.Second)
+	write(gt.Config(gw.Addr, p) + pendingRule + `  - name: another
+    match: "*/*/cpu/cpu/*/steal"
+    warning: {when: value > 50}
+`)
+	reload(t, gw)
+	if c := cpuTotal(t, gw, path); c.Severity != "ok" {
+		t.Fatalf("3 s into a 5 s for, after a reload: %s", c.Severity)
+	}
+	clock.Advance(2 * time.Second)
+	gt.Eventually(t, "the rule to fire 5 s after it began to hold", func() bool {
+		return cpuTotal(t, gw, path).Severity == "critical"
+	})
+}
+
+// A rule added by a reload judges the live cells at once, without waiting
+// for their next change, and a dashboard client watching the dataview
+// receives the cell's new severity and the rule that set it.
+func TestNewRuleReachesDashboard(t *testing.T) {
+	p := probe("sor-1", "cpu")
+	gw, write := gt.StartFile(t, gateway.Options{}, p)
+	tree := gt.WatchTree(t, gw.Addr)
+	gt.StartProbe(t, gw.Addr, p)
+	path := cpuPath(p)
+	waitDataview(tree, path)
+
+	d := gt.DialDashboard(t, gw.Addr)
+	d.Subscribe(dashboard.DataviewTopic(path))
+	d.Next("snapshot", func(f gt.Frame) bool { return f.Type == "snapshot" && f.Dataview == path })
+	write(gt.Config(gw.Addr, p) + strings.ReplaceAll(pendingRule, "      for: 5s\n", ""))
+	reload(t, gw)
+	d.Next("the total cell turned critical by cpu-seen", func(f gt.Frame) bool {
+		for _, c := range f.Cells {
+			if c.R == "total" && c.C == "utilisation" && c.S == "critical" && c.Rule == "cpu-seen" {
+				return true
+			}
+		}
+		return false
+	})
+	tree.Wait("the critical cell counted up to the probe", func(tr *gt.Tree) bool {
+		n, ok := tr.Node(p.Name)
+		return ok && n.Severity == "critical" && n.Counts["critical"] == 1
+	})
+}
+
+// A probe rule gives a probe that never connected its severity, shown on
+// the probe's node with the finding; a connection clears it.
+func TestProbeDownRuleOnTheTree(t *testing.T) {
+	p := probe("md-1", "cpu")
+	gw, write := gt.StartFile(t, gateway.Options{}, p)
+	write(gt.Config(gw.Addr, p) + `
+rules:
+  - name: probe-down
+    match: "*"
+    probe_down: 0s
+    severity: critical
+`)
+	reload(t, gw)
+	tree := gt.WatchTree(t, gw.Addr)
+	tree.Wait("the probe down", func(tr *gt.Tree) bool {
+		n, ok := tr.Node(p.Name)
+		return ok && n.Severity == "critical" && len(n.Findings) == 1 && n.Findings[0].Rule == "probe-down"
+	})
+	gt.StartProbe(t, gw.Addr, p)
+	tree.Wait("the probe up", func(tr *gt.Tree) bool {
+		n, ok := tr.Node(p.Name)
+		return ok && n.Connected != nil && *n.Connected && len(n.Findings) == 0 && n.Counts["critical"] == 0
+	})
+}
