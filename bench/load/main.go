@@ -4,6 +4,7 @@
 // some of them deliberately slow. It stops by itself after -duration.
 //
 //	go run ./bench/load -probes 100 -dataviews 10 -rows 10 -cols 10 -change 1 -tick 1s -dashboards 10 -duration 30s
+//	go run ./bench/load ... -rules 1000 -rule-match 0.5
 //
 // Each changed cell holds the time its probe sent it, so a dashboard client
 // reads the end-to-end latency straight off the cell. docs/benchmarks.md
@@ -20,6 +21,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/watchfloor/watchfloor/bench/internal/estate"
@@ -54,6 +57,8 @@ type params struct {
 	slowDelay                       time.Duration
 	duration, warmup                time.Duration
 	jsonOut, cpuProfile, memProfile string
+	rules                           int
+	ruleMatch                       float64
 }
 
 func main() {
@@ -74,6 +79,8 @@ func main() {
 	flag.DurationVar(&p.slowDelay, "slow-delay", 500*time.Millisecond, "a slow dashboard's pause after each frame")
 	flag.DurationVar(&p.duration, "duration", 30*time.Second, "measured run time")
 	flag.DurationVar(&p.warmup, "warmup", 5*time.Second, "time after connecting before measuring")
+	flag.IntVar(&p.rules, "rules", 0, "threshold rules the gateway evaluates (see ruleDefs)")
+	flag.Float64Var(&p.ruleMatch, "rule-match", 0.5, "with -rules: the fraction of each dataview's columns the rules cover (0–1)")
 	flag.StringVar(&p.jsonOut, "json", "", "also write the report as JSON to this `file` (- for stdout)")
 	flag.StringVar(&p.cpuProfile, "cpuprofile", "", "write the gateway's CPU profile over the measured run to this `file`")
 	flag.StringVar(&p.memProfile, "memprofile", "", "write the gateway's heap profile at the end of the measured run to this `file`")
@@ -109,6 +116,33 @@ func serveChild(file string) int {
 	return 0
 }
 
+// ruleDefs renders p.rules threshold rules of the commonest shape — a
+// column of one dataview, for a group of entities chosen by attribute,
+// with a critical and a warning threshold that the simulated values (send
+// times) never cross, as most cells are fine most of the time — covering
+// the first -rule-match of each dataview's columns. The entities are split
+// into as many groups as it takes for the rules to go round once, so each
+// covered cell is matched by one rule.
+func ruleDefs(p params) string {
+	if p.rules <= 0 {
+		return ""
+	}
+	cols := max(1, min(p.cols, int(float64(p.cols)*p.ruleMatch+0.5)))
+	groups := max(1, min(p.probes, p.rules/(p.dataviews*cols)))
+	var b strings.Builder
+	b.WriteString("rules:\n")
+	for k := range p.rules {
+		d, c, g := k%p.dataviews, (k/p.dataviews)%cols, (k/(p.dataviews*cols))%groups
+		var shards []string
+		for i := g; i < p.probes; i += groups {
+			shards = append(shards, strconv.Quote(strconv.Itoa(i)))
+		}
+		fmt.Fprintf(&b, "  - {name: load-%05d, match: \"*/*/load/dv%d/*/c%d\", where: {shard: [%s]}, "+
+			"critical: {when: value < 0}, warning: {when: value < 1}}\n", k, d, c, strings.Join(shards, ", "))
+	}
+	return b.String()
+}
+
 func token(i int) string     { return estate.Token("load", i) }
 func probeName(i int) string { return estate.Probe(i) }
 
@@ -125,7 +159,7 @@ func startGateway(p params) (*gatewayUnderTest, error) {
 		return nil, err
 	}
 	addr := ln.Addr().String()
-	yaml := estate.Config(addr, p.probes, "load", "{name: load, type: load}", "load")
+	yaml := estate.Config(addr, p.probes, "load", "{name: load, type: load}", "load") + ruleDefs(p)
 	if p.mode == "inprocess" {
 		cfg, err := config.Parse("load", []byte(yaml))
 		if err != nil {

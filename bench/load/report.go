@@ -103,6 +103,9 @@ type Report struct {
 	Resyncs          float64  `json:"resyncs"`
 	SlowCutOff       float64  `json:"slowClientsCutOff"`
 	GatewayCPU       float64  `json:"gatewayCpuCores"`
+	CPUPerMillion    float64  `json:"gatewayCpuSecondsPerMillionUpdates"`
+	Rules            int      `json:"rules"`
+	Evaluations      float64  `json:"ruleEvaluationsPerSec"`
 	GatewayRSS       float64  `json:"gatewayRssBytes"`
 	HeapPerCell      float64  `json:"heapBytesPerLiveCell"`
 	RSSPerCell       float64  `json:"rssBytesPerLiveCell"`
@@ -212,6 +215,8 @@ func run(p params) (*Report, error) {
 		SlowCutOff:       after["watchfloor_dashboard_slow_disconnects_total"] - before["watchfloor_dashboard_slow_disconnects_total"],
 		ProtocolErrors:   after["watchfloor_probe_protocol_errors_total"],
 		GatewayCPU:       (cpu1 - cpu0) / elapsed,
+		Rules:            p.rules,
+		Evaluations:      (after["watchfloor_rule_evaluations_total"] - before["watchfloor_rule_evaluations_total"]) / elapsed,
 		GatewayRSS:       rss,
 		HeapPerCell:      (after["go_memstats_heap_inuse_bytes"] - base["go_memstats_heap_inuse_bytes"]) / float64(live),
 		RSSPerCell:       (rss - baseRSS) / float64(live),
@@ -220,6 +225,9 @@ func run(p params) (*Report, error) {
 	}
 	if gw.pid == 0 {
 		r.GatewayRSS, r.RSSPerCell = 0, 0 // this process holds the generator too
+	}
+	if r.IngestedPerSec > 0 {
+		r.CPUPerMillion = r.GatewayCPU / (r.IngestedPerSec / 1e6)
 	}
 	var fast, slow []time.Duration
 	for _, d := range dashes {
@@ -254,12 +262,12 @@ func run(p params) (*Report, error) {
 
 // print writes the one-line summary, and the JSON report where asked.
 func (r *Report) print(jsonOut string) error {
-	fmt.Printf("probes=%d cells=%d tick=%s change=%.2f dashboards=%d(slow %d) | sent %.0f/s ingested %.0f/s | "+
+	fmt.Printf("probes=%d cells=%d tick=%s change=%.2f dashboards=%d(slow %d) rules=%d | sent %.0f/s ingested %.0f/s evaluations %.0f/s | "+
 		"latency p50 %.2fms p99 %.2fms max %.2fms (n=%d) | frames %.0f coalesced %.0f dropped %.0f resyncs %.0f cut-off %.0f | "+
-		"gateway cpu %.2f cores rss %.0f MiB heap/cell %.0f B | fell behind: %v\n",
-		r.Probes, r.LiveCells, r.Tick, r.Change, r.Dashboards, r.SlowDashboards, r.SentPerSec, r.IngestedPerSec,
+		"gateway cpu %.2f cores (%.2f s per M updates) rss %.0f MiB heap/cell %.0f B | fell behind: %v\n",
+		r.Probes, r.LiveCells, r.Tick, r.Change, r.Dashboards, r.SlowDashboards, r.Rules, r.SentPerSec, r.IngestedPerSec, r.Evaluations,
 		r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs, r.LatencySamples, r.FramesSent, r.FramesCoalesced, r.FramesDropped,
-		r.Resyncs, r.SlowCutOff, r.GatewayCPU, r.GatewayRSS/(1<<20), r.HeapPerCell, r.FellBehind)
+		r.Resyncs, r.SlowCutOff, r.GatewayCPU, r.CPUPerMillion, r.GatewayRSS/(1<<20), r.HeapPerCell, r.FellBehind)
 	if jsonOut != "" {
 		b, _ := json.MarshalIndent(r, "", "  ")
 		if jsonOut == "-" {

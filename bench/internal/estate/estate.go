@@ -23,6 +23,7 @@ func Token(prefix string, i int) string { return fmt.Sprintf("%s-probe-token-%06
 // Config renders a gateway configuration listening on addr, for n probes
 // whose entities each run the one sampler that samplerYAML defines (a flow
 // mapping such as "{name: load, type: load}") under the name sampler.
+// Entity i has the attribute shard: "i", for rules to select by.
 func Config(addr string, n int, prefix, samplerYAML, sampler string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\nsamplers:\n  - %s\nprobes:\n", addr, samplerYAML)
@@ -31,7 +32,7 @@ func Config(addr string, n int, prefix, samplerYAML, sampler string) string {
 	}
 	b.WriteString("entities:\n")
 	for i := range n {
-		fmt.Fprintf(&b, "  - {name: %s, probe: %s, samplers: [%s]}\n", Entity(i), Probe(i), sampler)
+		fmt.Fprintf(&b, "  - {name: %s, probe: %s, attributes: {shard: \"%d\"}, samplers: [%s]}\n", Entity(i), Probe(i), i, sampler)
 	}
 	return b.String()
 }
