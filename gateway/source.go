@@ -72,6 +72,15 @@ func findingsJSON(fs *[]finding) []findingJSON {
 	return out
 }
 
+// findingsList is findingsJSON for a node delta: never nil.
+func findingsList(fs *[]finding) *[]findingJSON {
+	out := findingsJSON(fs)
+	if out == nil {
+		out = []findingJSON{}
+	}
+	return &out
+}
+
 type dataviewNode struct {
 	Kind     string        `json:"kind"`
 	Name     string        `json:"name"`
@@ -116,14 +125,16 @@ type probeNodeJSON struct {
 
 // nodeState is one node's own state, in a tree delta.
 type nodeState struct {
-	Kind      string        `json:"kind"`
-	Path      string        `json:"path"`
-	Connected *bool         `json:"connected,omitempty"`
-	Since     string        `json:"since,omitempty"`
-	Stale     *bool         `json:"stale,omitempty"`
-	Severity  string        `json:"severity"`
-	Counts    countsJSON    `json:"counts"`
-	Findings  []findingJSON `json:"findings,omitempty"`
+	Kind      string     `json:"kind"`
+	Path      string     `json:"path"`
+	Connected *bool      `json:"connected,omitempty"`
+	Since     string     `json:"since,omitempty"`
+	Stale     *bool      `json:"stale,omitempty"`
+	Severity  string     `json:"severity"`
+	Counts    countsJSON `json:"counts"`
+	// Findings is set, empty or not, for dataviews and probes: a delta
+	// replaces the node's findings with it.
+	Findings *[]findingJSON `json:"findings,omitempty"`
 }
 
 type treeJSON struct {
@@ -247,7 +258,7 @@ func (t *tree) nodeAt(path string) (nodeState, bool) {
 	switch len(segs) {
 	case 1:
 		up := p.connected.Load()
-		ns := nodeState{Kind: "probe", Path: p.path, Connected: &up, Since: rfc3339(p.since.Load()), Findings: findingsJSON(p.findings.Load())}
+		ns := nodeState{Kind: "probe", Path: p.path, Connected: &up, Since: rfc3339(p.since.Load()), Findings: findingsList(p.findings.Load())}
 		ns.Severity, ns.Counts = countsOf(p.counts.load())
 		return ns, true
 	case 4:
@@ -256,7 +267,7 @@ func (t *tree) nodeAt(path string) (nodeState, bool) {
 			return nodeState{}, false
 		}
 		stale := dv.stale.Load()
-		ns := nodeState{Kind: "dataview", Path: dv.key, Stale: &stale, Findings: findingsJSON(dv.findings.Load())}
+		ns := nodeState{Kind: "dataview", Path: dv.key, Stale: &stale, Findings: findingsList(dv.findings.Load())}
 		ns.Severity, ns.Counts = countsOf(dv.counts.load())
 		return ns, true
 	}

@@ -6,6 +6,7 @@ package demo
 
 import (
 	"context"
+	_ "embed"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -36,9 +37,14 @@ type Options struct {
 	Ready func(url string)
 }
 
+// defaultRules are the demo's rules, examples for every sampler it runs.
+//
+//go:embed rules.yaml
+var defaultRules string
+
 // Config returns the demo's gateway configuration for a probe named probe
 // with the given token: one entity for this machine running the sample
-// configuration of every registered sampler type.
+// configuration of every registered sampler type, and the default rules.
 func Config(listen, probe, token string) (*config.Config, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\n", listen)
@@ -55,6 +61,7 @@ func Config(listen, probe, token string) (*config.Config, error) {
 	}
 	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo}\n    samplers: [%s]\n",
 		probe, probe, strings.Join(names, ", "))
+	b.WriteString(defaultRules)
 	return config.Parse("demo", []byte(b.String()))
 }
 
