@@ -16,6 +16,7 @@ import (
 	"github.com/watchfloor/watchfloor/assets"
 	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
@@ -57,6 +58,7 @@ func (g *Gateway) routes() *echo.Echo {
 	r.GET("/debug/pprof/profile", access.Debug, echo.WrapHandler(http.HandlerFunc(pprof.Profile)))
 	r.GET("/debug/pprof/*", access.Debug, echo.WrapHandler(http.HandlerFunc(pprof.Index)))
 
+	g.rulesRoutes(r)
 	r.GET("/*", access.View, staticFiles(assets.FS()))
 	return e
 }
@@ -221,6 +223,7 @@ func (g *Gateway) getDataview(c *echo.Context) error {
 func (g *Gateway) reloadConfig(c *echo.Context) error {
 	err := g.Reload()
 	var cerrs config.Errors
+	var rerrs rules.Errors
 	switch {
 	case err == nil:
 		return c.JSON(http.StatusOK, map[string]any{"reloaded": true})
@@ -229,6 +232,12 @@ func (g *Gateway) reloadConfig(c *echo.Context) error {
 	case errors.As(err, &cerrs):
 		msgs := make([]string, len(cerrs))
 		for i, e := range cerrs {
+			msgs[i] = e.Error()
+		}
+		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"reloaded": false, "errors": msgs})
+	case errors.As(err, &rerrs):
+		msgs := make([]string, len(rerrs))
+		for i, e := range rerrs {
 			msgs[i] = e.Error()
 		}
 		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"reloaded": false, "errors": msgs})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
 	_ "github.com/watchfloor/watchfloor/samplers/all"
 )
@@ -182,4 +183,96 @@ func watchAll(b *testing.B, a *probeActor, n int) {
 		conn.CloseNow()
 		srv.Close()
 	})
+}
+
+// thresholdRules returns n rules of the commonest shape — a column of the
+// dataviews of one name, critical and warning thresholds — for dataviews
+// dv0…dv(dvs-1) of cols columns: each cell is matched by one rule when n
+// is dvs×cols. With forDur, each level waits that long.
+func thresholdRules(n, dvs int, forDur time.Duration) []rules.Def {
+	defs := make([]rules.Def, n)
+	for k := range defs {
+		defs[k] = rules.Def{
+			Name:     fmt.Sprintf("threshold-%04d", k),
+			Match:    fmt.Sprintf("*/*/cpu/dv%d/*/c%d", k%dvs, k/dvs),
+			Critical: &rules.LevelDef{When: "value > 900", For: rules.Duration(forDur)},
+			Warning:  &rules.LevelDef{When: "value > 500", For: rules.Duration(forDur)},
+		}
+	}
+	return defs
+}
+
+// install compiles defs and gives them to the actor as a rule-set change
+// would.
+func install(b *testing.B, a *probeActor, defs []rules.Def) {
+	b.Helper()
+	set, errs := rules.Compile(defs, a.set)
+	if errs != nil {
+		b.Fatal(errs)
+	}
+	a.handle(event{kind: evRules, rules: set}, a.clock.Now())
+}
+
+// BenchmarkApplyEvaluate measures the actor applying and judging updates
+// of every cell of a probe's 100,000 (100 dataviews of 100 rows × 10
+// columns), one batch per op, with 1,000 threshold rules matching each
+// cell once: values that stay ok ("steady"), values that cross a
+// threshold at every update ("flapping": every update is a transition),
+// and rules with a `for` of an hour, so that every cell has a pending
+// timer ("pending"). "none" is the same updates without rules.
+func BenchmarkApplyEvaluate(b *testing.B) {
+	const dvs, rows, cols = 100, 100, 10
+	low, high := samplers.Number(1.5, 2), samplers.Number(950.5, 2)
+	for _, c := range []struct {
+		name   string
+		rules  int
+		forDur time.Duration
+		values [2]samplers.Cell
+	}{
+		{"none", 0, 0, [2]samplers.Cell{low, samplers.Number(2.5, 2)}},
+		{"steady", 1000, 0, [2]samplers.Cell{low, samplers.Number(2.5, 2)}},
+		{"flapping", 1000, 0, [2]samplers.Cell{low, high}},
+		{"pending", 1000, time.Hour, [2]samplers.Cell{high, samplers.Number(951.5, 2)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			a := benchActor(b)
+			if c.rules > 0 {
+				install(b, a, thresholdRules(c.rules, dvs, c.forDur))
+			}
+			if err := a.do(declareBatch(a, dvs, rows, cols)); err != nil {
+				b.Fatal(err)
+			}
+			batches := [2]protocol.Batch{updateBatch(dvs, rows, cols, c.values[0]), updateBatch(dvs, rows, cols, c.values[1])}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if err := a.do(batches[i%2]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cells := float64(b.N) * dvs * rows * cols
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/cells, "ns/cell")
+			b.ReportMetric(cells/b.Elapsed().Seconds()/1e6, "Mcells/s")
+			b.ReportMetric(float64(len(a.timers)), "timers")
+		})
+	}
+}
+
+// BenchmarkRuleSetSwap measures installing a new rule set (one rule
+// edited among 1,000) over a probe's 100,000 cells: every cell is bound
+// again and judged.
+func BenchmarkRuleSetSwap(b *testing.B) {
+	const dvs, rows, cols = 100, 100, 10
+	a := benchActor(b)
+	defs := thresholdRules(1000, dvs, 0)
+	install(b, a, defs)
+	if err := a.do(declareBatch(a, dvs, rows, cols)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		defs[0].Warning.When = fmt.Sprintf("value > %d", 500+i%2)
+		install(b, a, defs)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*dvs*rows*cols), "ns/cell")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/watchfloor/watchfloor/dashboard"
 	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/store"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/samplers"
 )
@@ -52,6 +53,12 @@ type Options struct {
 	// gateway speaks (protocol.MinVersion and MaxVersion by default), to
 	// play an older gateway in tests of a rolling upgrade.
 	MinVersion, MaxVersion uint32
+	// Store is where the rules authored through the API are kept (and,
+	// with later issues, incidents, acknowledgements and the audit log).
+	// The caller opens it before New and closes it after Run returns.
+	// Nil means an in-memory store that keeps nothing across a restart,
+	// with a warning logged.
+	Store *store.Store
 }
 
 // Gateway is one running gateway. Create it with New and run it with Run.
@@ -69,6 +76,7 @@ type Gateway struct {
 	echo       *echo.Echo
 	router     *access.Router
 	guard      *access.Guard
+	store      *store.Store
 	ln         net.Listener
 	ctx        context.Context // set by Run; the actors' and connections' parent
 
@@ -128,6 +136,10 @@ func New(opts Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: protocol versions %d to %d: this build speaks %d to %d",
 			opts.MinVersion, opts.MaxVersion, protocol.MinVersion, protocol.MaxVersion)
 	}
+	if opts.Store == nil {
+		opts.Logger.Warn("no store file: rules authored through the API are kept in memory and lost when the gateway stops")
+		opts.Store = store.OpenMemory()
+	}
 	guard, err := newGuard(opts.Config)
 	if err != nil {
 		return nil, err
@@ -147,6 +159,7 @@ func New(opts Options) (*Gateway, error) {
 		samplerIDs: make(map[string]uint32),
 		conns:      make(map[*websocket.Conn]struct{}),
 		cfg:        opts.Config,
+		store:      opts.Store,
 	}
 	g.m = gatewayMetrics{
 		batches:        set.NewCounter("watchfloor_probe_batches_received_total"),
@@ -192,6 +205,13 @@ func New(opts Options) (*Gateway, error) {
 	hubOpts.StateTopics = []string{treeTopic}
 	g.hub = dashboard.NewHub(source{g.tree}, hubOpts)
 	if _, err := g.buildAuth(opts.Config); err != nil {
+		return nil, err
+	}
+	apiRules, err := g.storedRules(opts.Config.Rules)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.initRules(opts.Config.Rules, apiRules); err != nil {
 		return nil, err
 	}
 	g.echo = g.routes()
@@ -399,10 +419,19 @@ func (g *Gateway) Reload() error {
 		g.m.reloadFailures.Inc()
 		return err
 	}
+	g.rules.mu.Lock()
+	defer g.rules.mu.Unlock()
+	set, errs := g.compileRules(cfg.Rules, g.rules.api)
+	if errs != nil {
+		g.m.reloadFailures.Inc()
+		return errs
+	}
 	if err := g.applyConfig(cfg); err != nil {
 		g.m.reloadFailures.Inc()
 		return err
 	}
+	g.rules.config = cfg.Rules
+	g.installRules(set)
 	g.m.reloads.Inc()
 	g.log.Info("configuration reloaded", "file", g.opts.ConfigFile)
 	return nil

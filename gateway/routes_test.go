@@ -24,18 +24,28 @@ func TestRoutesDemandPermissions(t *testing.T) {
 	})
 	gw2, _ := gt.StartFile(t, gateway.Options{Authenticator: auth}, probe("perm", "cpu"))
 	want := map[string]access.Permission{
-		"GET /healthz":               access.Public,
-		"GET /metrics":               access.Public,
-		"GET /ws/probe":              access.Probe,
-		"GET /ws/dashboard":          access.View,
-		"GET /api/v1/probes":         access.View,
-		"GET /api/v1/tree":           access.View,
-		"GET /api/v1/dataviews":      access.View,
-		"GET /api/v1/dataviews/*":    access.View,
-		"POST /api/v1/config/reload": access.ReloadConfig,
-		"GET /debug/pprof/profile":   access.Debug,
-		"GET /debug/pprof/*":         access.Debug,
-		"GET /*":                     access.View,
+		"GET /healthz":                    access.Public,
+		"GET /metrics":                    access.Public,
+		"GET /ws/probe":                   access.Probe,
+		"GET /ws/dashboard":               access.View,
+		"GET /api/v1/probes":              access.View,
+		"GET /api/v1/tree":                access.View,
+		"GET /api/v1/dataviews":           access.View,
+		"GET /api/v1/dataviews/*":         access.View,
+		"POST /api/v1/config/reload":      access.ReloadConfig,
+		"GET /api/v1/rules":               access.View,
+		"POST /api/v1/rules":              access.EditRules,
+		"POST /api/v1/rules/validate":     access.View,
+		"POST /api/v1/rules/preview":      access.View,
+		"GET /api/v1/rules/:name":         access.View,
+		"PUT /api/v1/rules/:name":         access.EditRules,
+		"DELETE /api/v1/rules/:name":      access.EditRules,
+		"GET /api/v1/rules/:name/history": access.View,
+		"POST /api/v1/rules/:name/revert": access.EditRules,
+		"POST /api/v1/rules/:name/copy":   access.EditRules,
+		"GET /debug/pprof/profile":        access.Debug,
+		"GET /debug/pprof/*":              access.Debug,
+		"GET /*":                          access.View,
 	}
 	got := map[string]access.Permission{}
 	for _, r := range gw2.Routes() {
@@ -63,6 +73,9 @@ func TestRoutesDemandPermissions(t *testing.T) {
 		{"GET", "/debug/pprof/", "watcher", http.StatusForbidden},
 		{"GET", "/debug/pprof/", "operator", http.StatusOK},
 		{"GET", "/api/v1/tree", "watcher", http.StatusOK},
+		{"GET", "/api/v1/rules", "watcher", http.StatusOK},
+		{"DELETE", "/api/v1/rules/none", "watcher", http.StatusForbidden},
+		{"DELETE", "/api/v1/rules/none", "operator", http.StatusNotFound},
 		{"GET", "/healthz", "watcher", http.StatusOK},
 	} {
 		if got := do(c.method, c.path, c.caller); got != c.want {

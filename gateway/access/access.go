@@ -24,6 +24,8 @@ const (
 	View Permission = "view"
 	// ReloadConfig lets a caller make the gateway reread its config file.
 	ReloadConfig Permission = "reload-config"
+	// EditRules lets a caller author rules through the API.
+	EditRules Permission = "edit-rules"
 	// Debug lets a caller profile the gateway (pprof), which exposes its
 	// internals.
 	Debug Permission = "debug"
@@ -32,7 +34,7 @@ const (
 // All returns every permission a role can grant, in a fresh slice. Public
 // and Probe are not among them: they are open to every caller.
 func All() []Permission {
-	return []Permission{View, ReloadConfig, Debug}
+	return []Permission{View, ReloadConfig, EditRules, Debug}
 }
 
 // open reports whether a route demanding p is served without asking the

@@ -1,0 +1,146 @@
+// Package store keeps what the gateway must not lose at a restart, in one
+// buntdb file: for now the rules authored through the API, each with every
+// version it has had. Incidents, acknowledgements, users and the audit log
+// join it with their issues.
+//
+// Every committed write is fsynced before the call returns (buntdb's
+// SyncPolicy Always), so what the API confirms survives a crash of the
+// process or the machine. A failed write to the file fails the
+// transaction, which buntdb rolls back; a failed fsync it does not report
+// (buntdb v1.3.0 ignores fsync's error). The file carries a schema version (key
+// meta:schema): a new file gets the current one, an older one is migrated
+// when opened, and a newer one is refused rather than misread.
+//
+// # Keys
+//
+//	meta:schema               the schema version, "1"
+//	rule:<name>:head          {"version": N, "deleted": bool}: the rule's current version
+//	rule:<name>:v:<00000001>  one version of the rule (RuleVersion as JSON)
+//
+// A rule's name is a rules.Def name (letters, digits, '.', '_', '-'), so a
+// ':' never appears inside one.
+//
+// A Store is safe for concurrent use. Each write is one transaction: it
+// happens whole or not at all.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/buntdb"
+)
+
+// SchemaVersion is the version of the key layout this build writes.
+const SchemaVersion = 1
+
+const keySchema = "meta:schema"
+
+// migrations[i] migrates a store from schema i+1 to i+2, inside the
+// transaction that opens it. None yet: schema 1 is the first.
+var migrations []func(tx txn) error
+
+// Errors a Store's methods return, tested with errors.Is; the errors
+// returned wrap them with the rule and version at fault.
+var (
+	// ErrNotFound: no such rule, or no such version of it.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a rule by that name exists already.
+	ErrExists = errors.New("exists")
+	// ErrConflict: the rule is not at the version the caller expected;
+	// someone else changed it first.
+	ErrConflict = errors.New("version conflict")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// Store is the gateway's durable state. Make one with Open or OpenMemory.
+type Store struct {
+	kv   backend
+	path string // "" for a memory store
+}
+
+// Open opens the store in the file at path, creating it if it does not
+// exist. A file written by a newer Watchfloor (a higher schema version)
+// is refused; an older one is migrated.
+func Open(path string) (*Store, error) {
+	db, err := buntdb.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	var cfg buntdb.Config
+	if err = db.ReadConfig(&cfg); err == nil {
+		cfg.SyncPolicy = buntdb.Always
+		err = db.SetConfig(cfg)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{kv: bunt{db}, path: path}
+	if err := s.kv.update(migrate); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// OpenMemory returns a store that keeps everything in memory, for demo
+// mode and tests: nothing in it survives the process. It behaves as a
+// store file does, transactions included, but starts no goroutine (buntdb
+// starts one per database, which outlives Close by up to a second).
+func OpenMemory() *Store {
+	s := &Store{kv: newMemory()}
+	if err := s.kv.update(migrate); err != nil {
+		panic("store: initialise a memory store: " + err.Error()) // it cannot fail
+	}
+	return s
+}
+
+// Path is the store's file, "" for a memory store.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the store. Calls after Close fail with ErrClosed.
+func (s *Store) Close() error {
+	if err := s.kv.close(); err != nil {
+		return fmt.Errorf("close store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// migrate brings the schema to SchemaVersion, or refuses a store it does
+// not know.
+func migrate(tx txn) error {
+	text, ok, err := tx.get(keySchema)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		empty := true
+		if err := tx.ascend("", func(string, string) bool { empty = false; return false }); err != nil {
+			return err
+		}
+		if !empty {
+			return errors.New("the file holds data but no schema version: it is not a Watchfloor store")
+		}
+		return tx.set(keySchema, strconv.Itoa(SchemaVersion))
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(text))
+	switch {
+	case err != nil || v < 1:
+		return fmt.Errorf("the schema version is %q, not a version this or any Watchfloor writes", text)
+	case v > SchemaVersion:
+		return fmt.Errorf("written by a newer Watchfloor (schema %d); this one knows up to %d", v, SchemaVersion)
+	}
+	if v == SchemaVersion {
+		return nil
+	}
+	for ; v < SchemaVersion; v++ {
+		if err := migrations[v-1](tx); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+		}
+	}
+	return tx.set(keySchema, strconv.Itoa(SchemaVersion))
+}
