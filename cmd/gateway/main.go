@@ -3,6 +3,8 @@
 //	gateway --config FILE          serve the configuration in FILE
 //	gateway --demo [--listen ADDR] demo mode: loopback only, with a netprobe for this machine
 //	gateway token                  print a new probe token and the hash for the config
+//	gateway check FILE             validate a configuration and its rules, offline
+//	gateway test-rules [-v] FILE   run the unit tests of rules in FILE (docs/rule-tests.md)
 //
 // SIGHUP rereads the configuration file; SIGINT and SIGTERM stop the
 // gateway cleanly.
@@ -32,8 +34,15 @@ func main() {
 }
 
 func run(args []string) int {
-	if len(args) > 0 && args[0] == "token" {
-		return newToken()
+	if len(args) > 0 {
+		switch args[0] {
+		case "token":
+			return newToken()
+		case "check":
+			return check(args[1:], os.Stdout, os.Stderr)
+		case "test-rules":
+			return testRules(args[1:], os.Stdout, os.Stderr)
+		}
 	}
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	cfgFile := fs.String("config", "", "configuration `file` (YAML)")

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/watchfloor/watchfloor/rules"
 )
 
 // DefaultListen is the address the gateway listens on when the
@@ -43,6 +45,9 @@ type Config struct {
 	Samplers []Sampler
 	// Entities are the managed entities, each on one probe.
 	Entities []Entity
+	// Rules are the rules as written, in file order; validation has
+	// compiled them, and rules.Compile(c.Rules, prev) makes the set.
+	Rules []rules.Def
 }
 
 // Limits are what the gateway holds for each probe; a probe whose batch
@@ -122,7 +127,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, d.errs.err()
 	}
 	c := decodeConfig(root)
-	v := &validator{file: file, place: d.place, skip: d.skip}
+	v := &validator{file: file, place: d.place, skip: d.skip, text: d.textPlace}
 	v.check(c)
 	errs := append(d.errs, v.errs...)
 	if err := errs.err(); err != nil {

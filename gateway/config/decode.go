@@ -16,7 +16,8 @@ import (
 
 // This file is a small decoder over the syntax tree of goccy/go-yaml,
 // which any schema of this package drives: the gateway's configuration
-// (schema.go) and, next, the rules. A schema is code that asks each value
+// (schema.go), its rules and a rule sent alone (rules.go), and rule test
+// files (ruletests.go). A schema is code that asks each value
 // for what it expects there (an object with known keys, a list, a string, a
 // whole number, free-form JSON). The decoder checks the kind, reports every
 // problem at its place with its field path rather than stopping at the
@@ -48,6 +49,13 @@ type decoder struct {
 	// bad holds the fields whose decoding failed: validation skips them
 	// and everything under them rather than report them twice.
 	bad map[string]bool
+	// texts holds the values of the expressions and patterns decoded, by
+	// field path, so that an error inside one can be placed at its
+	// character; src is the document and lines where each of its lines
+	// starts.
+	texts map[string]value
+	src   string
+	lines []int
 	// aliases maps each alias to the node its anchor names; an alias
 	// whose anchor is not before it is missing.
 	aliases map[*ast.AliasNode]ast.Node
@@ -58,7 +66,7 @@ type decoder struct {
 }
 
 func newDecoder(file, subject string) *decoder {
-	return &decoder{file: file, subject: subject, places: map[string]place{"": {1, 1}}, bad: map[string]bool{}}
+	return &decoder{file: file, subject: subject, places: map[string]place{"": {1, 1}}, bad: map[string]bool{}, texts: map[string]value{}}
 }
 
 // errorAt records an error at p.
@@ -270,7 +278,11 @@ func (d *decoder) see(n ast.Node, at place, path string, outer *origin) value {
 		}
 		target, ok := d.aliases[a]
 		if !ok {
-			v.fail("unknown alias *%s: no anchor &%s comes before it", v.alias.name, v.alias.name)
+			hint := ""
+			if strings.ContainsAny(v.alias.name, "/*") {
+				hint = `: a path pattern that starts with "*" must be quoted`
+			}
+			v.fail("unknown alias *%s: no anchor &%s comes before it%s", v.alias.name, v.alias.name, hint)
 			return v
 		}
 		n = target

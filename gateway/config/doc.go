@@ -33,6 +33,12 @@
 //	    probe: trading-1
 //	    attributes: {region: emea, system: oms, environment: production, client: acme}
 //	    samplers: [cpu-fast]
+//	rules:
+//	  - name: cpu-busy
+//	    match: "*/*/cpu/cpu/total/utilisation"
+//	    where: {environment: production}
+//	    critical: {when: value > 90, for: 30s}
+//	    warning: {when: value > 75}
 //
 // Top-level keys:
 //
@@ -75,6 +81,17 @@
 //     map names to values (region, system, environment, client, …), used by
 //     rules and views; samplers lists names from samplers, each at most
 //     once.
+//   - rules: the rules that judge cells, dataviews and probes, in the
+//     schema of rules.Def: name, description, match, where (each
+//     attribute's value, or a list of values), critical and warning (each
+//     with when, for, clear and keep_firing_for), stale, rows,
+//     probe_down and severity (warning or critical). Durations are
+//     written as intervals are. Every rule is compiled when the file is
+//     read; an error inside a condition or a pattern is placed at its
+//     character where the value's text stands in the file as written (a
+//     plain or quoted value on one line, a literal block), and at the
+//     value otherwise, with the place in the text in the message.
+//     docs/rules.md is the authors' reference.
 //
 // Probe, sampler and entity names must be present and not empty, and are
 // unique among their kind (entity names across all probes). They may hold

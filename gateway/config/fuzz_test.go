@@ -14,8 +14,8 @@ import (
 
 // FuzzParse checks that Parse never panics, that every error it reports is
 // placed in the file it was given (line and column from 1), and that a
-// configuration it accepts validates again and survives being written out
-// and read back.
+// configuration it accepts validates again (its rules compile) and
+// survives being written out and read back.
 func FuzzParse(f *testing.F) {
 	files, err := filepath.Glob("testdata/*.yaml")
 	if err != nil {
@@ -110,6 +110,9 @@ func marshal(t *testing.T, c *config.Config) []byte {
 		entities = append(entities, obj{"name": e.Name, "probe": e.Probe, "attributes": e.Attributes, "samplers": e.Samplers})
 	}
 	top["probes"], top["samplers"], top["entities"] = probes, samplers, entities
+	if c.Rules != nil {
+		top["rules"] = c.Rules // in rules.Def's JSON form, whose names are the keys'
+	}
 	out, err := json.MarshalIndent(top, "", "  ")
 	if err != nil {
 		t.Fatal(err)

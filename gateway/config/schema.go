@@ -3,6 +3,7 @@ package config
 import (
 	"time"
 
+	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
@@ -58,8 +59,19 @@ func decodeConfig(root value) *Config {
 				c.Entities = append(c.Entities, entity(e))
 			}
 		}),
+		optional("rules", func(v value) { c.Rules = ruleDefs(v) }),
 	)
 	return c
+}
+
+// ruleDefs decodes a list of rules. A rule that is not a mapping is kept
+// as an empty one, so the others keep their indexes.
+func ruleDefs(v value) []rules.Def {
+	var defs []rules.Def
+	for _, r := range v.items() {
+		defs = append(defs, ruleDef(r))
+	}
+	return defs
 }
 
 func probe(v value) Probe {
@@ -109,20 +121,26 @@ func entity(v value) Entity {
 	v.object(
 		required("name", setStr(&e.Name)),
 		required("probe", setStr(&e.Probe)),
-		optional("attributes", func(v value) {
-			es, _ := v.entries("a mapping of names to values")
-			for _, a := range es {
-				if s, ok := a.val.str(); ok {
-					if e.Attributes == nil {
-						e.Attributes = map[string]string{}
-					}
-					e.Attributes[a.key] = s
-				}
-			}
-		}),
+		optional("attributes", func(v value) { e.Attributes = attributes(v) }),
 		optional("samplers", func(v value) { e.Samplers = strs(v) }),
 	)
 	return e
+}
+
+// attributes decodes a mapping of attribute names to values; it is nil
+// when there are none.
+func attributes(v value) map[string]string {
+	var m map[string]string
+	es, _ := v.entries("a mapping of names to values")
+	for _, a := range es {
+		if s, ok := a.val.str(); ok {
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[a.key] = s
+		}
+	}
+	return m
 }
 
 // strs decodes a list of strings. An element that is not a string is

@@ -38,6 +38,7 @@ func (d *decoder) parse(data []byte) (root value, ok bool) {
 		return value{}, false
 	}
 	src := string(bytes.TrimPrefix(data, []byte("\uFEFF")))
+	d.src, d.lines = src, lineStarts(src)
 	tokens := lexer.Tokenize(src)
 	fixTagColumns(tokens)
 	if p, msg := badEscape(src, tokens); msg != "" {

@@ -25,6 +25,9 @@ type validator struct {
 	errs  Errors
 	place func(field string) (line, col int) // nil: no places
 	skip  func(field string) bool            // nil: judge every field
+	// text places a character inside the text of an expression or a
+	// pattern (decoder.textPlace); nil: no places.
+	text func(field string, line, col int) (int, int, bool)
 }
 
 func (v *validator) skipped(field string) bool {
@@ -105,6 +108,7 @@ func (v *validator) check(c *Config) {
 			}
 		}
 	}
+	v.rules(c.Rules)
 }
 
 // nonEmpty reports whether s is non-empty, recording an error if not.

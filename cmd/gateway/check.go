@@ -1,0 +1,47 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/watchfloor/watchfloor/gateway/config"
+)
+
+// check is `gateway check FILE`: it reads and validates a configuration,
+// its rules and its samplers' parameters, as the gateway does when it
+// starts or reloads, without serving anything. Each problem goes to
+// stderr as FILE:LINE:COL: field: message, one per line, and the exit
+// status is 1; a valid file gives one line on stdout and status 0. A
+// usage error is status 2.
+func check(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gateway check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: gateway check FILE\n\nReads and validates the gateway configuration in FILE, with its rules, offline.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	file := fs.Arg(0)
+	cfg, err := config.Load(file)
+	var errs config.Errors
+	switch {
+	case errors.As(err, &errs):
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e)
+		}
+		return 1
+	case err != nil:
+		fmt.Fprintln(stderr, "gateway check:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok: %d probes, %d entities, %d samplers, %d rules\n",
+		file, len(cfg.Probes), len(cfg.Entities), len(cfg.Samplers), len(cfg.Rules))
+	return 0
+}
