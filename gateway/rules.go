@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,37 @@ func (rs *ruleSet) current() *rules.Set { return rs.cur.Load() }
 // and a rule unchanged from the current set keeps its state in every
 // cell. The caller holds g.rules.mu.
 func (g *Gateway) compileRules(config, api []rules.Def) (*rules.Set, rules.Errors) {
+	names := make(map[string]bool, len(config))
+	for _, d := range config {
+		names[d.Name] = true
+	}
+	var errs rules.Errors
+	for i, d := range api {
+		if names[d.Name] {
+			errs = append(errs, &rules.Error{Rule: len(config) + i, Name: d.Name, Field: "name",
+				Msg: "the configuration file has a rule of this name too: rename one of them (the API's can be copied to a new name and deleted)"})
+		}
+	}
+	if errs != nil {
+		return nil, errs
+	}
 	all := make([]rules.Def, 0, len(config)+len(api))
 	all = append(append(all, config...), api...)
 	return rules.Compile(all, g.rules.current())
+}
+
+// initRules compiles the first rule set, from the configuration's rules
+// and the API's as stored, before anything runs.
+func (g *Gateway) initRules(config, api []rules.Def) error {
+	g.rules.mu.Lock()
+	defer g.rules.mu.Unlock()
+	set, errs := g.compileRules(config, api)
+	if errs != nil {
+		return fmt.Errorf("gateway: rules: %w", errs)
+	}
+	g.rules.config, g.rules.api = config, api
+	g.rules.cur.Store(set)
+	return nil
 }
 
 // installRules makes set the rule set in force and has every actor judge
