@@ -1,7 +1,7 @@
 // Command gateway runs Watchfloor's gateway.
 //
-//	gateway --config FILE          serve the configuration in FILE
-//	gateway --demo [--listen ADDR] demo mode: loopback only, with a netprobe for this machine
+//	gateway --config FILE [--data FILE]  serve the configuration in FILE
+//	gateway --demo [--listen ADDR]       demo mode: loopback only, with a netprobe for this machine
 //	gateway token                  print a new probe token and the hash for the config
 //	gateway check FILE             validate a configuration and its rules, offline
 //	gateway test-rules [-v] FILE   run the unit tests of rules in FILE (docs/rule-tests.md)
@@ -20,12 +20,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/gateway/demo"
+	"github.com/watchfloor/watchfloor/gateway/store"
 	_ "github.com/watchfloor/watchfloor/samplers/all"
 )
 
@@ -49,6 +51,8 @@ func run(args []string) int {
 	demoMode := fs.Bool("demo", false, "demo mode: no config file, loopback only, with an in-process netprobe for this machine")
 	listen := fs.String("listen", "", "with --demo: loopback `address` to listen on (default "+demo.DefaultListen+")")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	data := fs.String("data", "", "the store `file`: rules authored through the API (default: watchfloor.db beside the configuration file; "+
+		"with --demo, watchfloor/demo.db in the user's cache directory)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -69,7 +73,10 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "gateway: --demo and --config exclude each other")
 		return 2
 	case *demoMode:
-		err := demo.Run(ctx, demo.Options{Listen: *listen, Logger: log, Ready: func(url string) {
+		if *data == "" {
+			*data = demo.DefaultStore()
+		}
+		err := demo.Run(ctx, demo.Options{Listen: *listen, Logger: log, Store: *data, Ready: func(url string) {
 			fmt.Printf("Open %s\n", url)
 		}})
 		if err != nil {
@@ -91,7 +98,16 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	gw, err := gateway.New(gateway.Options{Config: cfg, ConfigFile: *cfgFile, Logger: log})
+	if *data == "" {
+		*data = filepath.Join(filepath.Dir(*cfgFile), "watchfloor.db")
+	}
+	st, err := store.Open(*data)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		return 1
+	}
+	defer st.Close()
+	gw, err := gateway.New(gateway.Options{Config: cfg, ConfigFile: *cfgFile, Logger: log, Store: st})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		return 1

@@ -174,8 +174,42 @@ entities:
 	stop(t, gw, syscall.SIGTERM)
 }
 
+// Rules authored through the API outlive the process: by default they
+// are kept in watchfloor.db beside the configuration file.
+func TestAPIRulesSurviveRestart(t *testing.T) {
+	addr := freePort(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gateway.yaml")
+	yaml := fmt.Sprintf("listen: %q\nprobes: [{name: srv1, token_sha256: %s}]\n", addr, strings.Repeat("a", 64))
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw, _ := start(t, nil, "gateway", "--config", cfg)
+	gt.WaitListening(t, addr)
+	rule := `{"name": "oms-cpu", "match": "*/*/cpu/cpu/total/utilisation", "critical": {"when": "value > 90"}}`
+	resp, err := http.Post("http://"+addr+"/api/v1/rules", "application/json", strings.NewReader(rule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/v1/rules: %s", resp.Status)
+	}
+	stop(t, gw, syscall.SIGTERM)
+	if _, err := os.Stat(filepath.Join(dir, "watchfloor.db")); err != nil {
+		t.Fatalf("no store beside the configuration: %v", err)
+	}
+
+	gw, _ = start(t, nil, "gateway", "--config", cfg)
+	gt.WaitListening(t, addr)
+	if !get("http://" + addr + "/api/v1/rules/oms-cpu") {
+		t.Fatal("the rule authored before the restart is gone")
+	}
+	stop(t, gw, syscall.SIGTERM)
+}
+
 func TestDemoPrintsURLAndStopsOnInterrupt(t *testing.T) {
-	gw, stdout := start(t, nil, "gateway", "--demo", "--listen", "127.0.0.1:0")
+	gw, stdout := start(t, nil, "gateway", "--demo", "--listen", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "demo.db"))
 	url := ""
 	for stdout.Scan() {
 		if u, ok := strings.CutPrefix(stdout.Text(), "Open "); ok {

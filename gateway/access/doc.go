@@ -20,7 +20,7 @@
 // Later issues declare theirs here too, so that one table maps roles to
 // sets and config can name nothing unknown: acknowledge, comment, snooze,
 // assign, raise-incident, request-remedy (first line); record-client-update,
-// send-client-notice, read-reports (client services); author-rules,
+// send-client-notice, read-reports (client services); edit-rules,
 // backtest, maintenance-windows (back line); resolve-incidents,
 // approve-actions, manage-escalation (manager); manage-users,
 // manage-probes, manage-kiosks, see-audit (admin, who also holds

@@ -14,10 +14,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/store"
 	"github.com/watchfloor/watchfloor/netprobe"
 	"github.com/watchfloor/watchfloor/samplers"
 	_ "github.com/watchfloor/watchfloor/samplers/all" // the demo runs every sampler type
@@ -35,6 +37,19 @@ type Options struct {
 	// Ready, if set, is called with the dashboard's URL once the gateway
 	// listens.
 	Ready func(url string)
+	// Store is the store file, where rules authored through the API are
+	// kept from one run to the next; "" keeps them in memory only.
+	Store string
+}
+
+// DefaultStore is the demo's store file: watchfloor/demo.db in the user's
+// cache directory, or "" (memory only) where there is none.
+func DefaultStore() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "watchfloor", "demo.db")
 }
 
 // defaultRules are the demo's rules, examples for every sampler it runs.
@@ -120,7 +135,20 @@ func Run(ctx context.Context, opts Options) error {
 		ln.Close()
 		return fmt.Errorf("demo configuration: %w", err)
 	}
-	gw, err := gateway.New(gateway.Options{Config: cfg, Listener: ln, Logger: opts.Logger})
+	st := store.OpenMemory()
+	if opts.Store != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.Store), 0o700); err != nil {
+			ln.Close()
+			return fmt.Errorf("demo store: %w", err)
+		}
+		if st, err = store.Open(opts.Store); err != nil {
+			ln.Close()
+			return fmt.Errorf("demo store: %w", err)
+		}
+		opts.Logger.Info("rules authored through the API are kept", "store", opts.Store)
+	}
+	defer st.Close()
+	gw, err := gateway.New(gateway.Options{Config: cfg, Listener: ln, Logger: opts.Logger, Store: st})
 	if err != nil {
 		ln.Close()
 		return err

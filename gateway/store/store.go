@@ -27,8 +27,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/tidwall/buntdb"
 )
@@ -59,15 +61,22 @@ var (
 // Store is the gateway's durable state. Make one with Open or OpenMemory.
 type Store struct {
 	kv   backend
-	path string // "" for a memory store
+	path string   // "" for a memory store
+	lock *os.File // held locked while the store is open; nil for a memory store
 }
 
 // Open opens the store in the file at path, creating it if it does not
 // exist. A file written by a newer Watchfloor (a higher schema version)
-// is refused; an older one is migrated.
+// is refused; an older one is migrated. One gateway at a time may have
+// it open: a second is refused, as two writers would corrupt it.
 func Open(path string) (*Store, error) {
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	db, err := buntdb.Open(path)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	var cfg buntdb.Config
@@ -77,14 +86,33 @@ func Open(path string) (*Store, error) {
 	}
 	if err != nil {
 		db.Close()
+		lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{kv: bunt{db}, path: path}
+	s := &Store{kv: bunt{db}, path: path, lock: lock}
 	if err := s.kv.update(migrate); err != nil {
 		db.Close()
+		lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// lockFile takes an exclusive lock on the file at path, creating it; the
+// lock goes when the file is closed, or the process ends.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errors.New("in use by another gateway (its lock file is held)")
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // OpenMemory returns a store that keeps everything in memory, for demo
@@ -104,7 +132,11 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the store. Calls after Close fail with ErrClosed.
 func (s *Store) Close() error {
-	if err := s.kv.close(); err != nil {
+	err := s.kv.close()
+	if s.lock != nil && err == nil {
+		s.lock.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("close store %s: %w", s.path, err)
 	}
 	return nil

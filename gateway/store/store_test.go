@@ -427,3 +427,18 @@ func TestSchemaWritten(t *testing.T) {
 	}
 	waitBuntStopped(t)
 }
+
+// Two writers would corrupt a store file: a second Open of a file that is
+// open is refused, and the file opens again once the first has closed.
+func TestOneOpenerAtATime(t *testing.T) {
+	s, path := open(t)
+	if _, err := store.Open(path); err == nil || !strings.Contains(err.Error(), "in use by another gateway") {
+		t.Fatalf("second open of %s: %v, want refused as in use", path, err)
+	}
+	closeStore(t, s)
+	again, err := store.Open(path)
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	closeStore(t, again)
+}
