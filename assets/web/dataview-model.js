@@ -21,7 +21,7 @@ function list(v) {
 
 // DataviewModel holds a dataview's columns, rows (in arrival order),
 // headlines, sample time and staleness. A cell is the frame's
-// {v, s, t}.
+// {v, s, t, rule}.
 export class DataviewModel {
   constructor(path) {
     this.path = path;

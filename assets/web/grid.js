@@ -63,11 +63,13 @@ function flash(el) {
   el.classList.add(FLASH);
 }
 
-// setCell writes a cell's value and severity into el and reports whether
-// either changed.
+// setCell writes a cell's value, severity and rule into el and reports
+// whether any of them changed: a rule's judgement may change without the
+// value.
 function setCell(el, cell) {
   const v = cell ? text(cell.v) : "";
   const s = severity(cell && cell.s);
+  const rule = cell && typeof cell.rule === "string" ? cell.rule : "";
   let changed = false;
   if (el.textContent !== v) {
     el.textContent = v;
@@ -77,12 +79,27 @@ function setCell(el, cell) {
     el.dataset.severity = s;
     changed = true;
   }
+  if ((el.dataset.rule ?? "") !== rule) {
+    if (rule) el.dataset.rule = rule;
+    else delete el.dataset.rule;
+    changed = true;
+  }
   if (cell && typeof cell.t === "number") {
     el.dataset.changed = String(cell.t);
   } else if (el.dataset.changed !== undefined) {
     delete el.dataset.changed;
   }
   return changed;
+}
+
+// tooltip returns the text shown over a cell element: the judgement
+// when a rule made one, then how long the value has held.
+function tooltip(el, now) {
+  const parts = [];
+  if (el.dataset.rule !== undefined) parts.push(el.dataset.severity + " by rule " + el.dataset.rule);
+  const t = Number(el.dataset.changed);
+  if (t) parts.push("value since " + formatTime(t) + " (" + formatAge(now - t) + ")");
+  return parts.join(" · ");
 }
 
 function element(doc, tag, className) {
@@ -141,13 +158,14 @@ class Grid {
     this.onAnimationEnd = (e) => {
       if (e.animationName === FLASH_ANIMATION) e.target.classList.remove(FLASH);
     };
-    // Tooltips with the time a value last changed, computed on demand.
+    // Tooltips with the rule's judgement and the time a value last
+    // changed, computed on demand.
     this.onMouseOver = (e) => {
       const el = e.target;
-      if (!(el instanceof Element) || el.dataset.changed === undefined) return;
-      const t = Number(el.dataset.changed);
-      if (!t) return;
-      el.title = "value since " + formatTime(t) + " (" + formatAge(Date.now() - t) + ")";
+      if (!(el instanceof Element) || el.dataset.path === undefined) return;
+      const title = tooltip(el, Date.now());
+      if (title) el.title = title;
+      else el.removeAttribute("title");
     };
     this.el.addEventListener("animationend", this.onAnimationEnd);
     this.el.addEventListener("mouseover", this.onMouseOver);

@@ -1,8 +1,10 @@
 // The navigation tree: probe → entity → sampler → dataview, live on the
 // "tree" topic, drawn into the element it is given. Each node shows its
-// worst severity and its critical and warning counts; a delta redraws
-// only the probes it replaces and the nodes it updates, so folding and
-// keyboard focus survive it.
+// worst severity and its critical and warning counts, and a probe or
+// dataview the number of its rules' findings (down, not sampled, a row
+// missing), each listed in the marker's tooltip. A delta redraws only the
+// probes it replaces and the nodes it updates, so folding and keyboard
+// focus survive it.
 //
 // Keyboard: Tab reaches the tree; the arrow keys move up and down the
 // visible nodes, Right opens a branch (or steps into it), Left closes it
@@ -30,6 +32,33 @@ function attributesText(attrs) {
     .sort()
     .map((k) => k + ": " + attrs[k])
     .join("\n");
+}
+
+// findingText says one finding of a dataview or probe rule; a finding
+// with a row is that row missing.
+function findingText(f) {
+  const what = typeof f.row === "string" && f.row !== "" ? "row " + f.row + " missing" : f.reason;
+  return f.rule + ": " + what;
+}
+
+// findingsMarker returns an element with the number of a node's
+// findings and each of them in its tooltip, or null when there are none.
+function findingsMarker(doc, findings) {
+  const list = Array.isArray(findings) ? findings.filter((f) => f && typeof f === "object") : [];
+  if (list.length === 0) return null;
+  const el = doc.createElement("span");
+  el.className = "node-findings";
+  el.dataset.count = String(list.length);
+  el.title = list.map(findingText).join("\n");
+  // Read aloud as "2 findings": the flag is for the eye.
+  const shape = doc.createElement("span");
+  shape.setAttribute("aria-hidden", "true");
+  shape.textContent = "⚑ ";
+  const word = doc.createElement("span");
+  word.className = "visually-hidden";
+  word.textContent = list.length === 1 ? " finding" : " findings";
+  el.append(shape, String(list.length), word);
+  return el;
 }
 
 function probeState(p) {
@@ -224,6 +253,8 @@ class Tree {
         marker.dataset.state = state;
         marker.textContent = state;
         parts.push(marker);
+        const found = findingsMarker(doc, node.findings);
+        if (found) parts.push(found);
         label.title = node.since ? state + " since " + new Date(node.since).toLocaleString() : state;
         break;
       }
@@ -244,6 +275,8 @@ class Tree {
           flag.textContent = "stale";
           parts.push(flag);
         }
+        const found = findingsMarker(doc, node.findings);
+        if (found) parts.push(found);
         break;
       }
     }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"go.uber.org/goleak"
@@ -47,15 +48,21 @@ func startDemo(t *testing.T) string {
 	return ""
 }
 
+// demoHost is the name the demo gives its probe and entity.
+func demoHost() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "localhost"
+	}
+	return host
+}
+
 // A big screen opens the cpu dataview by its deep link and sees a cell's
 // value change as the netprobe samples.
 func TestBrowserDeepLinkShowsLiveCPU(t *testing.T) {
 	ctx := browsertest.New(t)
 	url := startDemo(t)
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
+	host := demoHost()
 	dv := samplers.DataviewPath{Probe: host, Entity: host, Sampler: "cpu", Dataview: "cpu"}
 	cell := browsertest.Cell(dv.Cell("total", "utilisation").String())
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"#/view/"+dv.String())); err != nil {
@@ -69,4 +76,37 @@ func TestBrowserDeepLinkShowsLiveCPU(t *testing.T) {
 	changed := browsertest.WaitFor[string](t, ctx, "the utilisation cell to change",
 		fmt.Sprintf(`%s.textContent !== %q && %s.textContent`, cell, first, cell))
 	t.Logf("utilisation changed from %s to %s", first, changed)
+}
+
+// The demo's default rules judge a machine's memory at once: the used
+// percentage cell turns critical by demo-memory-over-1-percent, its
+// tooltip says so, and the tree shows the probe critical above it.
+func TestBrowserDemoRuleMakesMemoryCritical(t *testing.T) {
+	ctx := browsertest.New(t)
+	browsertest.FailOnJSErrors(t, ctx)
+	url := startDemo(t)
+	host := demoHost()
+	dv := samplers.DataviewPath{Probe: host, Entity: host, Sampler: "memory", Dataview: "memory"}
+	cell := browsertest.Cell(dv.Cell("physical", "usedPercent").String())
+	start := time.Now()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"#/view/"+dv.String())); err != nil {
+		t.Fatal(err)
+	}
+	const rule = "demo-memory-over-1-percent"
+	got := browsertest.WaitFor[[]string](t, ctx, "the physical usedPercent cell judged critical by "+rule,
+		fmt.Sprintf(`(c => c && c.dataset.severity === "critical" && c.dataset.rule === %q && [c.textContent, c.dataset.severity, c.dataset.rule])(%s)`, rule, cell))
+	t.Logf("usedPercent %s is %s by rule %s %v after the page opened", got[0], got[1], got[2], time.Since(start).Round(time.Millisecond))
+
+	tip := browsertest.WaitFor[string](t, ctx, "the cell's tooltip",
+		fmt.Sprintf(`(c => (c.dispatchEvent(new MouseEvent("mouseover", {bubbles: true})), c.title))(%s)`, cell))
+	if want := "critical by rule " + rule + " · value since "; !strings.HasPrefix(tip, want) {
+		t.Errorf("tooltip %q, want it to start with %q", tip, want)
+	}
+
+	probe := fmt.Sprintf(`document.querySelector('#tree li[data-kind="probe"][data-node=%q]')`, samplers.EscapeSegment(host))
+	sev := browsertest.WaitFor[[]string](t, ctx, "the tree's probe node critical",
+		fmt.Sprintf(`(p => p && p.dataset.severity === "critical" && [p.dataset.severity, p.querySelector(":scope > details > summary > .sev-icon").getAttribute("aria-label")])(%s)`, probe))
+	if sev[1] != "critical" {
+		t.Errorf("the probe's severity icon says %q, want critical", sev[1])
+	}
 }

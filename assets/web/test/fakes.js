@@ -122,8 +122,9 @@ export function attached(t) {
   return el;
 }
 
-export function cell(v, s = "ok", t = 1000) {
-  return { v, s, t };
+// cell builds a dataview cell; rule, if given, is the rule that judged it.
+export function cell(v, s = "ok", t = 1000, rule = "") {
+  return rule ? { v, s, t, rule } : { v, s, t };
 }
 
 // dvSnapshot builds a dataview snapshot; rows are {name: [cell, …]}.
@@ -151,12 +152,21 @@ export function counts(c = {}) {
   return { ...COUNTS0, ...c };
 }
 
+// finding builds what a dataview or probe rule found; row, if given, is
+// the row an absence rule misses.
+export function finding(rule, reason, { severity = "critical", row = "" } = {}) {
+  return row ? { rule, severity, row, reason } : { rule, severity, reason };
+}
+
 // probe builds a whole probe object: entities are
 // {name: {attributes, samplers: {name: {type, dataviews: {name: {…}}}}}},
-// each level with an optional severity and counts.
-export function probe(name, { connected = true, since = "2026-12-01T07:58:01Z", severity = "ok", entities = {} } = {}) {
+// each level with an optional severity and counts, the probe and its
+// dataviews with optional findings (left out when empty, as the gateway
+// does).
+export function probe(name, { connected = true, since = "2026-12-01T07:58:01Z", severity = "ok", findings = [], entities = {} } = {}) {
   const p = { kind: "probe", name, path: encodeSegment(name), connected, severity, counts: counts(), entities: [] };
   if (since) p.since = since;
+  if (findings.length) p.findings = findings;
   for (const [en, e] of Object.entries(entities)) {
     const ep = p.path + "/" + encodeSegment(en);
     const entity = { kind: "entity", name: en, path: ep, attributes: e.attributes || {}, severity: e.severity || "ok", counts: counts(e.counts), samplers: [] };
@@ -164,7 +174,9 @@ export function probe(name, { connected = true, since = "2026-12-01T07:58:01Z", 
       const sp = ep + "/" + encodeSegment(sn);
       const sampler = { kind: "sampler", name: sn, path: sp, type: s.type || sn, severity: s.severity || "ok", counts: counts(s.counts), dataviews: [] };
       for (const [dn, d] of Object.entries(s.dataviews || {})) {
-        sampler.dataviews.push({ kind: "dataview", name: dn, path: sp + "/" + encodeSegment(dn), stale: d.stale === true, severity: d.severity || "ok", counts: counts(d.counts) });
+        const dv = { kind: "dataview", name: dn, path: sp + "/" + encodeSegment(dn), stale: d.stale === true, severity: d.severity || "ok", counts: counts(d.counts) };
+        if (d.findings && d.findings.length) dv.findings = d.findings;
+        sampler.dataviews.push(dv);
       }
       entity.samplers.push(sampler);
     }

@@ -1,5 +1,5 @@
 import { assert, test } from "./runner.js";
-import { mountGrid } from "../grid.js";
+import { formatTime, mountGrid } from "../grid.js";
 import { cell, detached, dvDelta, dvSnapshot, liveStore, nextFrame } from "./fakes.js";
 
 const P = "my%20probe/e/s/d";
@@ -86,6 +86,64 @@ test("grid: a delta changes and flashes only its cells, adds and removes rows", 
   assert.equal(td(root, P + "/cpu%2F0/util"), null, "removed row");
   assert.deepEqual([...root.querySelectorAll("tbody tr")].map((tr) => tr.dataset.row), ["total", "new row"], "rows");
   assert.equal(td(root, P + "/#/load%201").textContent, "0.60", "headline");
+});
+
+// hover moves the mouse over el and returns its tooltip.
+function hover(el) {
+  el.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+  return el.title;
+}
+
+test("grid: a cell's rule is its data-rule and leads its tooltip", async (t) => {
+  const { root, transport } = await grid(t);
+  const since = Date.now() - 5000;
+  transport.deliver(
+    dvSnapshot(P, {
+      columns: ["util", "user"],
+      rows: { total: [cell("97", "critical", since, "cpu-busy"), cell("3.1", "ok", since)] },
+      headlines: { "load 1": cell("9", "warning", since, "load-per-core") },
+    }),
+  );
+  await nextFrame();
+  const judged = td(root, P + "/total/util");
+  assert.equal(judged.dataset.rule, "cpu-busy", "data-rule of a judged cell");
+  assert.equal(td(root, P + "/total/user").hasAttribute("data-rule"), false, "data-rule of a cell no rule judged");
+  assert.equal(td(root, P + "/#/load%201").dataset.rule, "load-per-core", "data-rule of a headline");
+  const tip = hover(judged);
+  const want = "critical by rule cpu-busy · value since " + formatTime(since) + " (";
+  assert.ok(tip.startsWith(want) && tip.endsWith(" s)"), "tooltip " + JSON.stringify(tip) + " starts with " + JSON.stringify(want));
+  const plain = hover(td(root, P + "/total/user"));
+  assert.ok(plain.startsWith("value since " + formatTime(since) + " ("), "tooltip without a rule " + JSON.stringify(plain));
+  assert.ok(hover(td(root, P + "/#/load%201")).startsWith("warning by rule load-per-core · "), "headline tooltip");
+});
+
+test("grid: a delta that changes only a cell's judgement updates it", async (t) => {
+  const { root, transport } = await grid(t);
+  transport.deliver(
+    dvSnapshot(P, {
+      columns: ["a", "b", "c"],
+      rows: { r: [cell("5", "ok", 7), cell("6", "warning", 7, "rule-b"), cell("7", "ok", 7, "old-rule")] },
+    }),
+  );
+  await nextFrame();
+  transport.deliver(
+    dvDelta(P, {
+      cells: [
+        { r: "r", c: "a", v: "5", s: "critical", t: 7, rule: "rule-a" },
+        { r: "r", c: "b", v: "6", s: "undefined", t: 7 },
+        { r: "r", c: "c", v: "7", s: "ok", t: 7, rule: "new-rule" },
+      ],
+    }),
+  );
+  await nextFrame();
+  const [a, b, c] = ["a", "b", "c"].map((col) => td(root, P + "/r/" + col));
+  assert.deepEqual([a.textContent, a.dataset.severity, a.dataset.rule], ["5", "critical", "rule-a"], "a newly judged cell");
+  assert.deepEqual([b.dataset.severity, b.hasAttribute("data-rule")], ["undefined", false], "a cell no rule judges any more");
+  assert.deepEqual([c.dataset.severity, c.dataset.rule], ["ok", "new-rule"], "a cell judged by another rule");
+  assert.ok(a.classList.contains("flash"), "a changed severity flashes");
+  assert.ok(c.classList.contains("flash"), "a changed rule flashes");
+  assert.ok(hover(a).startsWith("critical by rule rule-a · "), "tooltip after the change " + JSON.stringify(a.title));
+  assert.ok(hover(b).startsWith("value since "), "tooltip without the rule " + JSON.stringify(b.title));
 });
 
 test("grid: stale data is marked and greyed", async (t) => {

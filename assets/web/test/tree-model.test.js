@@ -1,6 +1,6 @@
 import { assert, test } from "./runner.js";
 import { TreeModel } from "../tree-model.js";
-import { counts, probe, treeDelta, treeSnapshot } from "./fakes.js";
+import { counts, finding, probe, treeDelta, treeSnapshot } from "./fakes.js";
 
 function srv1() {
   return probe("srv1", {
@@ -79,4 +79,35 @@ test("tree model: a new probe in a delta is added", () => {
   const m = live();
   m.apply(treeDelta({ probes: [probe("srv3")] }));
   assert.deepEqual([...m.probes.keys()], ["srv1", "srv2", "srv3"], "probes");
+});
+
+test("tree model: findings come with the snapshot, and a node update replaces them", () => {
+  const m = new TreeModel();
+  const stalled = finding("sampler-stalled", "not sampled for 15s", { severity: "warning" });
+  const rows = finding("memory-rows", "row missing", { row: "swap" });
+  const down = finding("probe-down", "down for 10s");
+  m.apply(
+    treeSnapshot([
+      probe("srv1", { findings: [down], entities: { OMS: { samplers: { memory: { dataviews: { memory: { findings: [stalled, rows] } } } } } } }),
+    ]),
+  );
+  const path = "srv1/OMS/memory/memory";
+  assert.deepEqual(m.node(path).findings, [stalled, rows], "dataview findings from the snapshot");
+  assert.deepEqual(m.node("srv1").findings, [down], "probe findings from the snapshot");
+
+  const change = m.apply(treeDelta({ nodes: [{ kind: "dataview", path, stale: false, severity: "critical", counts: counts({ critical: 1 }), findings: [rows] }] }));
+  assert.deepEqual(change.nodes, [path], "nodes changed");
+  assert.deepEqual(m.node(path).findings, [rows], "dataview findings after a delta with fewer");
+
+  m.apply(
+    treeDelta({
+      nodes: [
+        { kind: "dataview", path, stale: false, severity: "ok", counts: counts(), findings: [] },
+        { kind: "probe", path: "srv1", connected: true, severity: "ok", counts: counts(), findings: [] },
+      ],
+    }),
+  );
+  assert.deepEqual(m.node(path).findings, [], "dataview findings after findings: []");
+  assert.deepEqual(m.node("srv1").findings, [], "probe findings after findings: []");
+  assert.equal(m.probes.get("srv1").entities[0].samplers[0].dataviews[0], m.node(path), "the node in its probe");
 });

@@ -1,6 +1,6 @@
 import { assert, test } from "./runner.js";
 import { mountTree } from "../tree.js";
-import { attached, counts, detached, liveStore, probe, treeDelta, treeSnapshot } from "./fakes.js";
+import { attached, counts, detached, finding, liveStore, probe, treeDelta, treeSnapshot } from "./fakes.js";
 
 function srv1(over = {}) {
   return probe("srv 1", {
@@ -112,6 +112,59 @@ test("tree: a node delta updates that node in place", (t) => {
     ["warning1"],
     "entity counts",
   );
+});
+
+// findings returns the findings marker in the label of the node at path,
+// as [its text, its tooltip], or null when there is none.
+function findings(root, path) {
+  const m = node(root, path).querySelector(":scope > details > summary > .node-findings, :scope > a > .node-findings");
+  return m && [m.textContent, m.title];
+}
+
+test("tree: a probe's and a dataview's findings are marked, each in the tooltip", (t) => {
+  const { root, transport } = mount(t);
+  const dv = { severity: "critical", findings: [finding("memory-rows", "row missing", { row: "swap" }), finding("sampler-stalled", "not sampled for 15s", { severity: "warning" })] };
+  const p1 = probe("srv 1", { entities: { OMS: { samplers: { memory: { dataviews: { memory: dv, other: {} } } } } } });
+  const p2 = probe("srv2", { connected: false, since: "2026-12-01T08:00:00Z", severity: "critical", findings: [finding("probe-down", "down for 10s")] });
+  transport.deliver(treeSnapshot([p1, p2]));
+  assert.deepEqual(
+    findings(root, "srv%201/OMS/memory/memory"),
+    ["⚑ 2 findings", "memory-rows: row swap missing\nsampler-stalled: not sampled for 15s"],
+    "dataview marker",
+  );
+  assert.deepEqual(findings(root, "srv2"), ["⚑ 1 finding", "probe-down: down for 10s"], "probe marker");
+  assert.equal(findings(root, "srv%201/OMS/memory/other"), null, "marker of a dataview without findings");
+  assert.equal(findings(root, "srv%201"), null, "marker of a probe without findings");
+  assert.equal(root.querySelectorAll(".node-findings").length, 2, "markers in the tree");
+});
+
+test("tree: a node delta brings findings and an empty list takes them away", (t) => {
+  const { root, transport } = mount(t);
+  transport.deliver(treeSnapshot([srv1(), DOWN]));
+  const dv = "srv%201/OMS/cpu/cpu";
+  const before = node(root, dv);
+  transport.deliver(
+    treeDelta({
+      nodes: [
+        { kind: "dataview", path: dv, stale: true, severity: "warning", counts: counts({ warning: 1 }), findings: [finding("sampler-stalled", "not sampled for 15s", { severity: "warning" })] },
+        { kind: "probe", path: "srv2", connected: false, since: "2026-12-01T08:00:00Z", severity: "critical", counts: counts({ critical: 1 }), findings: [finding("probe-down", "down for 10s")] },
+      ],
+    }),
+  );
+  assert.equal(node(root, dv), before, "the same element");
+  assert.deepEqual(findings(root, dv), ["⚑ 1 finding", "sampler-stalled: not sampled for 15s"], "dataview marker after the delta");
+  assert.deepEqual(findings(root, "srv2"), ["⚑ 1 finding", "probe-down: down for 10s"], "probe marker after the delta");
+  transport.deliver(
+    treeDelta({
+      nodes: [
+        { kind: "dataview", path: dv, stale: false, severity: "ok", counts: counts({ ok: 4 }), findings: [] },
+        { kind: "probe", path: "srv2", connected: true, since: "2026-12-01T08:01:00Z", severity: "ok", counts: counts(), findings: [] },
+      ],
+    }),
+  );
+  assert.equal(findings(root, dv), null, "dataview marker after findings: []");
+  assert.equal(findings(root, "srv2"), null, "probe marker after findings: []");
+  assert.equal(node(root, dv).dataset.stale, "false", "stale after the second delta");
 });
 
 test("tree: a whole probe is replaced, a removed one goes, a new one is sorted in", (t) => {
