@@ -48,6 +48,7 @@ type event struct {
 	batch *protocol.Batch
 	cfg   *probeConfig
 	rules *rules.Set
+	done  chan struct{} // evRules: closed once the cells are judged by rules
 }
 
 // probeActor owns one probe's subtree: its dataviews, their cells, counts
@@ -250,6 +251,7 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		a.set = ev.rules
 		a.rebindAll()
 		a.finish()
+		close(ev.done)
 	case evBatch:
 		defer func() { <-ev.conn.turn }() // the reader may decode the next
 		if ev.conn != a.conn {

@@ -210,7 +210,7 @@ func install(b *testing.B, a *probeActor, defs []rules.Def) {
 	if errs != nil {
 		b.Fatal(errs)
 	}
-	a.handle(event{kind: evRules, rules: set}, a.clock.Now())
+	a.handle(event{kind: evRules, rules: set, done: make(chan struct{})}, a.clock.Now())
 }
 
 // BenchmarkApplyEvaluate measures the actor applying and judging updates

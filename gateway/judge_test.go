@@ -27,7 +27,7 @@ func (a *probeActor) useRules(t *testing.T, defs ...rules.Def) {
 		t.Fatal(errs)
 	}
 	a.g.rules.cur.Store(set)
-	a.handle(event{kind: evRules, rules: set}, a.clock.Now())
+	a.handle(event{kind: evRules, rules: set, done: make(chan struct{})}, a.clock.Now())
 }
 
 // update is a batch changing dataview 1's rows to values.

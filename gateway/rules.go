@@ -68,7 +68,9 @@ func (g *Gateway) initRules(config, api []rules.Def) error {
 }
 
 // installRules makes set the rule set in force and has every actor judge
-// its probe's cells by it. The caller holds g.rules.mu.
+// its probe's cells by it, returning once they all have: when an API
+// request that changed a rule is answered, every cell is judged by the
+// change. The caller holds g.rules.mu.
 func (g *Gateway) installRules(set *rules.Set) {
 	g.rules.cur.Store(set)
 	g.mu.RLock()
@@ -81,8 +83,20 @@ func (g *Gateway) installRules(set *rules.Set) {
 	if ctx == nil {
 		return // not running yet: actors start with the set in force
 	}
-	for _, a := range actors {
-		a.send(ctx, event{kind: evRules, rules: set})
+	dones := make([]chan struct{}, len(actors))
+	for i, a := range actors {
+		dones[i] = make(chan struct{})
+		if !a.send(ctx, event{kind: evRules, rules: set, done: dones[i]}) {
+			close(dones[i]) // stopped: nothing to judge
+		}
+	}
+	for i, done := range dones {
+		select {
+		case <-done:
+		case <-actors[i].stopped:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -149,3 +149,40 @@ rules:
 		return ok && n.Connected != nil && *n.Connected && len(n.Findings) == 0 && n.Counts["critical"] == 0
 	})
 }
+
+// A rule authored through the API judges the live cells before the API
+// answers, not at their next change: the REST API shows the cell critical
+// at once, and a dashboard client watching it receives the new severity
+// and the rule that set it.
+func TestAPIRuleTurnsLiveCellCritical(t *testing.T) {
+	p := probe("oms-2", "cpu")
+	gw := gt.Start(t, gateway.Options{}, p)
+	tree := gt.WatchTree(t, gw.Addr)
+	gt.StartProbe(t, gw.Addr, p)
+	path := cpuPath(p)
+	waitDataview(tree, path)
+	d := gt.DialDashboard(t, gw.Addr)
+	d.Subscribe(dashboard.DataviewTopic(path))
+	d.Next("snapshot", func(f gt.Frame) bool { return f.Type == "snapshot" && f.Dataview == path })
+
+	rule := `{"name": "oms-cpu-seen", "match": "*/*/cpu/cpu/total/utilisation", "critical": {"when": "value >= 0"}}`
+	resp, err := http.Post(gw.URL()+"/api/v1/rules", "application/json", strings.NewReader(rule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/v1/rules: %s", resp.Status)
+	}
+	if c := cpuTotal(t, gw, path); c.Severity != "critical" || c.Rule != "oms-cpu-seen" {
+		t.Fatalf("as the API answered, total/utilisation is %s by %q", c.Severity, c.Rule)
+	}
+	d.Next("the total cell critical by oms-cpu-seen", func(f gt.Frame) bool {
+		for _, c := range f.Cells {
+			if c.R == "total" && c.C == "utilisation" && c.S == "critical" && c.Rule == "oms-cpu-seen" {
+				return true
+			}
+		}
+		return false
+	})
+}
