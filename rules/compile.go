@@ -6,6 +6,7 @@ import (
 	"maps"
 	"reflect"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"time"
@@ -13,20 +14,25 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
 // Limits on what a rule may hold, so that no definition can make the
 // gateway slow to compile or evaluate it. Go's regular expressions run in
-// time linear in their input, and a pattern is bounded by the expression
-// that holds it.
+// time linear in their input, times the size of their program.
 const (
 	maxName       = 128
 	maxExpression = 2048
 	maxNodes      = 256
 	maxRows       = 1024
 	maxValues     = 256
+	// maxRegexp bounds the program a regular expression compiles to, as
+	// its matching time is the text's length times the program's: about
+	// what a literal as long as a condition compiles to.
+	maxRegexp = 2048
 )
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -86,8 +92,40 @@ func (r *Rule) Name() string { return r.def.Name }
 // Kind is what the rule judges.
 func (r *Rule) Kind() Kind { return r.kind }
 
-// Def returns the definition the rule was compiled from.
-func (r *Rule) Def() Def { return r.def }
+// Def returns the definition the rule was compiled from, a copy the
+// caller may change.
+func (r *Rule) Def() Def { return cloneDef(&r.def) }
+
+// cloneDef copies d with nothing shared, so that a Rule's definition (and
+// the selectors made from it) cannot change under it: Compile compares it
+// with the next definition to decide whether the rule is unchanged.
+func cloneDef(d *Def) Def {
+	c := *d
+	if d.Where != nil {
+		c.Where = make(map[string]Values, len(d.Where))
+		for k, v := range d.Where {
+			c.Where[k] = slices.Clone(v)
+		}
+	}
+	c.Rows = slices.Clone(d.Rows)
+	if d.Critical != nil {
+		l := *d.Critical
+		c.Critical = &l
+	}
+	if d.Warning != nil {
+		l := *d.Warning
+		c.Warning = &l
+	}
+	if d.Stale != nil {
+		v := *d.Stale
+		c.Stale = &v
+	}
+	if d.ProbeDown != nil {
+		v := *d.ProbeDown
+		c.ProbeDown = &v
+	}
+	return c
+}
 
 // Severity is what a staleness, absence or probe rule gives.
 func (r *Rule) Severity() Severity { return r.severity }
@@ -98,7 +136,8 @@ func (r *Rule) Stale() time.Duration { return r.stale }
 // ProbeDown is a probe rule's duration.
 func (r *Rule) ProbeDown() time.Duration { return r.down }
 
-// Rows are an absence rule's expected rows.
+// Rows are an absence rule's expected rows. The slice is the rule's: do
+// not change it.
 func (r *Rule) Rows() []string { return r.def.Rows }
 
 // UsesAge reports whether a cell rule's conditions read the cell's age,
@@ -275,17 +314,7 @@ func compileRule(d *Def) (*Rule, Errors) {
 	case !namePattern.MatchString(d.Name):
 		fail("name", "%q: a name is letters, digits, '.', '_' and '-', starting with a letter or digit", d.Name)
 	}
-	r := &Rule{def: *d, severity: d.Severity}
-	r.def.Where = maps.Clone(d.Where)
-	r.def.Rows = slices.Clone(d.Rows)
-	if d.Critical != nil {
-		c := *d.Critical
-		r.def.Critical = &c
-	}
-	if d.Warning != nil {
-		w := *d.Warning
-		r.def.Warning = &w
-	}
+	r := &Rule{def: cloneDef(d), severity: d.Severity}
 
 	var kinds []string
 	if d.Critical != nil || d.Warning != nil {
@@ -310,7 +339,8 @@ func compileRule(d *Def) (*Rule, Errors) {
 		return nil, errs
 	case 1:
 	default:
-		fail("", "a rule judges one thing, but this one has %s: split it into one rule each", strings.Join(kinds, " and "))
+		// kinds[0] is the one that came first; the others are at fault.
+		fail(kinds[1], "a rule judges one thing, but this one has %s: split it into one rule each", strings.Join(kinds, " and "))
 		return nil, errs
 	}
 
@@ -323,8 +353,12 @@ func compileRule(d *Def) (*Rule, Errors) {
 		r.pattern = p
 	}
 
-	for _, name := range slices.Sorted(maps.Keys(d.Where)) {
-		vals := d.Where[name]
+	if r.kind == ProbeRule && d.Where != nil {
+		// Set.Probe has no attributes to select by: refused, not ignored.
+		fail("where", "a probe rule selects probes, which have no attributes: drop where")
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.def.Where)) {
+		vals := r.def.Where[name]
 		field := "where." + name
 		switch {
 		case name == "":
@@ -359,6 +393,8 @@ func compileRule(d *Def) (*Rule, Errors) {
 			fail("severity", "say what a %s rule gives: severity: warning or critical", r.kind)
 		case d.Severity == OK:
 			fail("severity", "a %s rule gives warning or critical; without the rule the %s is ok", r.kind, r.kind)
+		case d.Severity > Critical:
+			fail("severity", "%v is not a severity: warning or critical", d.Severity)
 		}
 	}
 	switch r.kind {
@@ -426,9 +462,11 @@ func compileLevel(field string, sev Severity, d *LevelDef) (*level, Errors) {
 }
 
 // disabled are the expression library's builtins a condition may not
-// call: those that read the clock (time is a parameter of evaluation)
-// and those that can build large values.
-var disabled = []string{"now", "date", "timezone", "duration", "repeat", "toJSON", "fromJSON", "toBase64", "fromBase64"}
+// call: those that read the clock (time is a parameter of evaluation),
+// and those whose result can be far larger than their arguments
+// (repeat and join multiply a string by a count, replace by the number of
+// matches).
+var disabled = []string{"now", "date", "timezone", "duration", "repeat", "replace", "join", "toJSON", "fromJSON", "toBase64", "fromBase64"}
 
 func conditionOptions() []expr.Option {
 	opts := []expr.Option{expr.Env(env{}), expr.AsBool(), expr.MaxNodes(maxNodes)}
@@ -440,6 +478,13 @@ func conditionOptions() []expr.Option {
 
 // compileCondition compiles one condition and reports which inputs it
 // reads. A regular expression must be a constant, compiled here once.
+//
+// The memory budget of a run counts the elements of the arrays and maps a
+// condition builds, not the bytes of its strings; so that each part of a
+// condition runs once and builds no more than the sum of its inputs, a
+// condition may not name a value (let) nor loop (any, all, map, filter,
+// reduce and the other predicates): with either, a short condition can
+// double a string at every step.
 func compileCondition(field, src string) (*vm.Program, uses, *Error) {
 	if len(src) > maxExpression {
 		return nil, 0, &Error{Field: field, Msg: fmt.Sprintf("the condition is %d bytes long, over the limit of %d", len(src), maxExpression)}
@@ -447,16 +492,30 @@ func compileCondition(field, src string) (*vm.Program, uses, *Error) {
 	if !utf8.ValidString(src) {
 		return nil, 0, &Error{Field: field, Msg: "the condition is not valid UTF-8"}
 	}
-	p, err := expr.Compile(src, conditionOptions()...)
+	opts := conditionOptions()
+	// The checks below read the tree as written: the optimiser folds
+	// constants, and a regular expression it folds is compiled without a
+	// position to report.
+	cfg := conf.CreateNew()
+	for _, op := range opts {
+		op(cfg)
+	}
+	for name := range cfg.Disabled {
+		delete(cfg.Builtins, name)
+	}
+	tree, err := parser.ParseWithConfig(src, cfg)
 	if err != nil {
 		return nil, 0, exprError(field, src, err)
 	}
 	w := &walker{}
-	node := p.Node()
-	ast.Walk(&node, w)
+	ast.Walk(&tree.Node, w)
 	if w.bad != nil {
 		line, col := position(src, w.bad.Location().From)
 		return nil, 0, &Error{Field: field, Line: line, Col: col, Msg: w.msg}
+	}
+	p, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, 0, exprError(field, src, err)
 	}
 	return p, w.uses, nil
 }
@@ -470,13 +529,50 @@ type walker struct {
 func (w *walker) Visit(n *ast.Node) {
 	switch n := (*n).(type) {
 	case *ast.IdentifierNode:
+		if n.Value == "$env" {
+			w.uses = ^uses(0) // the whole environment, so every input
+		}
 		w.uses |= identUses[n.Value]
 	case *ast.BinaryNode:
-		if n.Operator == "matches" && w.bad == nil {
-			if _, ok := n.Right.(*ast.StringNode); !ok {
-				w.bad, w.msg = n.Right, "the pattern of matches must be a quoted string, compiled once with the rule"
+		if n.Operator != "matches" {
+			break
+		}
+		re, ok := n.Right.(*ast.StringNode)
+		if !ok {
+			w.refuse(n.Right, "the pattern of matches must be a quoted string, compiled once with the rule")
+		} else if size := regexpSize(re.Value); size > maxRegexp {
+			w.refuse(n.Right, fmt.Sprintf("the pattern of matches compiles to %d steps, over the limit of %d: repeat less ({1000} repeats what it follows a thousand times)", size, maxRegexp))
+		}
+	case *ast.VariableDeclaratorNode:
+		w.refuse(n, "a condition cannot name values with let: write the expression where it is used")
+	case *ast.BuiltinNode:
+		for _, a := range n.Arguments {
+			if _, ok := a.(*ast.PredicateNode); ok {
+				w.refuse(n, n.Name+": a condition cannot loop (any, all, map, filter, reduce and the like): name the cells it compares, like row.used > row.size * 0.9")
 			}
 		}
+	}
+}
+
+// regexpSize is the number of instructions re compiles to, or 0 if it
+// does not compile (which the expression library reports, with its
+// place).
+func regexpSize(re string) int {
+	t, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	p, err := syntax.Compile(t.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(p.Inst)
+}
+
+// refuse records the first node a condition may not hold.
+func (w *walker) refuse(n ast.Node, msg string) {
+	if w.bad == nil {
+		w.bad, w.msg = n, msg
 	}
 }
 
@@ -485,18 +581,30 @@ func (w *walker) Visit(n *ast.Node) {
 func exprError(field, src string, err error) *Error {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
-		return &Error{Field: field, Msg: err.Error()}
+		return &Error{Field: field, Msg: firstLine(err.Error())}
 	}
 	line, col := position(src, fe.From)
 	return &Error{Field: field, Line: line, Col: col, Msg: fe.Message}
 }
 
-// position turns a rune offset in src into a line and column, from 1.
+// firstLine keeps an error message to its first line: the expression
+// library appends a stack trace to a panic it recovers while compiling.
+func firstLine(msg string) string {
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		return msg[:i]
+	}
+	return msg
+}
+
+// position turns a rune offset in src into a line and column, from 1. An
+// offset at or past the end (a condition that stops too soon) is the last
+// character's place, so that a position is always one in the text.
 func position(src string, offset int) (line, col int) {
+	offset = min(offset, utf8.RuneCountInString(src)-1)
 	line, col = 1, 1
 	n := 0
 	for _, r := range src {
-		if n == offset {
+		if n >= offset {
 			break
 		}
 		n++

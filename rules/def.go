@@ -65,8 +65,13 @@ type LevelDef struct {
 // may be written as a string.
 type Values []string
 
-// UnmarshalJSON accepts a string or a list of strings.
+// UnmarshalJSON accepts a string or a list of strings. null is no values
+// (which Compile refuses), not the empty string.
 func (v *Values) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*v = nil
+		return nil
+	}
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		*v = Values{s}

@@ -6,7 +6,8 @@ import (
 )
 
 // Error is one problem in a rule definition. Field is the path of the
-// field at fault inside its rule ("critical.when", "where.system"); Line
+// field at fault inside its rule ("critical.when", "where.system"), empty
+// only for a rule that judges nothing (it has none of the fields); Line
 // and Col, from 1, are where in that field's text the problem is, for
 // expressions and patterns (0 when the whole field is at fault). Rule is
 // the index of the rule in the list given to Compile.

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"math"
+
 	"github.com/expr-lang/expr/vm"
 	"github.com/watchfloor/watchfloor/samplers"
 )
@@ -259,7 +261,7 @@ func (e *Evaluator) Judge(cs *CellState, in *Input) Verdict {
 // fill sets the inputs the cell's rules read.
 func (e *Evaluator) fill(cs *CellState, in *Input) {
 	u := cs.uses
-	*(&e.env) = env{}
+	e.env = env{}
 	env := &e.env
 	if u&(usesValue|usesPrevious) != 0 {
 		env.Value = valueOf(in.Value)
@@ -352,7 +354,7 @@ func (e *Evaluator) step(r *Rule, l *level, st *levelState, now int64) (next int
 			if now-st.since >= l.for_ {
 				st.firing = true
 			} else {
-				next = st.since + l.for_
+				next = addTime(st.since, l.for_)
 			}
 		}
 		return next, nil
@@ -378,7 +380,16 @@ func (e *Evaluator) step(r *Rule, l *level, st *levelState, now int64) (next int
 		st.firing, st.broken = false, false
 		return 0, nil
 	}
-	return st.broke + l.keep, nil
+	return addTime(st.broke, l.keep), nil
+}
+
+// addTime returns t+d, or the largest time for a sum past it: a `for` of
+// a hundred years must not wrap Verdict.Next into the past.
+func addTime(t, d int64) int64 {
+	if d > 0 && t > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return t + d
 }
 
 func (e *Evaluator) run(r *Rule, p *vm.Program) (bool, error) {

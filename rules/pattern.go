@@ -46,10 +46,18 @@ func ParsePattern(s string) (*Pattern, *Error) {
 	for seg := range strings.SplitSeq(s, "/") {
 		e, msg := parseElem(seg)
 		if msg != "" {
-			return nil, &Error{Line: 1, Col: col, Msg: msg}
+			// An empty last segment has no column of its own: name the
+			// slash before it.
+			return nil, &Error{Line: 1, Col: min(col, len(s)), Msg: msg}
+		}
+		col += len(seg) + 1
+		if n := len(p.elems); e.kind == elemAny && n > 0 && p.elems[n-1].kind == elemAny {
+			// "**/**" is "**"; kept apart, each would try every split
+			// of the path, and matching would take time exponential in
+			// their number.
+			continue
 		}
 		p.elems = append(p.elems, e)
-		col += len(seg) + 1
 	}
 	return p, nil
 }
@@ -69,6 +77,9 @@ func parseElem(seg string) (elem, string) {
 	for i, piece := range pieces {
 		if piece == "" {
 			continue // around a "*" at an end, or "**" inside a segment
+		}
+		if len(pieces) > 1 && (piece == "." || piece == "..") {
+			continue // part of a longer name ("*.*"), not a dot segment
 		}
 		name, err := samplers.UnescapeSegment(piece)
 		if err != nil {

@@ -1,6 +1,3 @@
-// Package rules holds what back-line engineers author about cells: for now
-// the severity a cell can have. Rule definitions, their parser, the path
-// index and evaluation arrive with the rules issue.
 package rules
 
 import "fmt"
