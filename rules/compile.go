@@ -17,7 +17,6 @@ import (
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
-	"github.com/expr-lang/expr/vm"
 )
 
 // Limits on what a rule may hold, so that no definition can make the
@@ -59,8 +58,8 @@ type attrSel struct {
 
 type level struct {
 	sev   Severity
-	when  *vm.Program
-	clear *vm.Program
+	when  *condition
+	clear *condition
 	for_  int64 // ns
 	keep  int64 // ns
 	uses  uses  // what its conditions read
@@ -247,8 +246,8 @@ func Compile(defs []Def, prev *Set) (*Set, Errors) {
 	slices.SortFunc(s.rules, func(a, b *Rule) int { return strings.Compare(a.def.Name, b.def.Name) })
 	for i, r := range s.rules {
 		s.byName[r.def.Name] = i
-		s.index[r.kind].add(r.pattern, int32(i))
 	}
+	s.buildIndex()
 	return s, nil
 }
 
@@ -262,8 +261,34 @@ func CompileOne(d Def) (*Rule, Errors) {
 	return r, errs
 }
 
-func (x *index) add(p *Pattern, i int32) {
-	k, ok := p.indexKey()
+// buildIndex files each rule under the literal segment of its pattern
+// that the fewest rules of its kind share: a set whose rules all name the
+// same sampler and differ in the dataview is filed by dataview, so a cell
+// finds the few rules of its own dataview rather than all of them.
+func (s *Set) buildIndex() {
+	keys := make([][]key, len(s.rules))
+	shared := make(map[key]int)
+	for i, r := range s.rules {
+		keys[i] = r.pattern.indexKeys()
+		for _, k := range keys[i] {
+			k.kind = r.kind
+			shared[k]++
+		}
+	}
+	for i, r := range s.rules {
+		best, ok := key{}, false
+		for _, k := range keys[i] {
+			k.kind = r.kind
+			if !ok || shared[k] < shared[best] {
+				best, ok = k, true
+			}
+		}
+		best.kind = 0
+		s.index[r.kind].add(best, ok, int32(i))
+	}
+}
+
+func (x *index) add(k key, ok bool, i int32) {
 	if !ok {
 		x.unkeyed = append(x.unkeyed, i)
 		return
@@ -485,7 +510,7 @@ func conditionOptions() []expr.Option {
 // condition may not name a value (let) nor loop (any, all, map, filter,
 // reduce and the other predicates): with either, a short condition can
 // double a string at every step.
-func compileCondition(field, src string) (*vm.Program, uses, *Error) {
+func compileCondition(field, src string) (*condition, uses, *Error) {
 	if len(src) > maxExpression {
 		return nil, 0, &Error{Field: field, Msg: fmt.Sprintf("the condition is %d bytes long, over the limit of %d", len(src), maxExpression)}
 	}
@@ -517,7 +542,7 @@ func compileCondition(field, src string) (*vm.Program, uses, *Error) {
 	if err != nil {
 		return nil, 0, exprError(field, src, err)
 	}
-	return p, w.uses, nil
+	return &condition{prog: p, cmp: comparisonOf(tree.Node)}, w.uses, nil
 }
 
 type walker struct {

@@ -162,6 +162,9 @@ type Evaluator struct {
 
 	vm    vm.VM
 	env   env
+	value samplers.Cell // the cell being judged
+	cs    *CellState
+	boxed bool // env's value and previous are set
 	row   map[string]any
 	heads map[string]any
 	cand  []int32
@@ -255,6 +258,7 @@ func (e *Evaluator) Judge(cs *CellState, in *Input) Verdict {
 		}
 	}
 	cs.Rule = v.Rule
+	e.cs = nil
 	return v
 }
 
@@ -263,16 +267,10 @@ func (e *Evaluator) fill(cs *CellState, in *Input) {
 	u := cs.uses
 	e.env = env{}
 	env := &e.env
-	if u&(usesValue|usesPrevious) != 0 {
-		env.Value = valueOf(in.Value)
-	}
+	// Value and previous are boxed (into any) only when a condition runs
+	// on the VM: a comparison of a number needs neither.
+	e.value, e.cs, e.boxed = in.Value, cs, false
 	env.Text = in.Value.Raw
-	if u&usesPrevious != 0 {
-		env.Previous = env.Value
-		if cs.hasPrev {
-			env.Previous = valueOf(cs.prev)
-		}
-	}
 	if u&usesRate != 0 && cs.hasPrev && in.Value.IsNum && cs.prev.IsNum && in.Changed > cs.prevChanged {
 		d := in.Value.Num - cs.prev.Num
 		if d < 0 {
@@ -290,6 +288,21 @@ func (e *Evaluator) fill(cs *CellState, in *Input) {
 		env.Headlines = fillCells(e.heads, in.Headlines)
 	}
 	env.Attrs = in.Attrs
+}
+
+// box sets value and previous, for a condition run on the VM.
+func (e *Evaluator) box() {
+	e.boxed = true
+	u := e.cs.uses
+	if u&(usesValue|usesPrevious) != 0 {
+		e.env.Value = valueOf(e.value)
+	}
+	if u&usesPrevious != 0 {
+		e.env.Previous = e.env.Value
+		if e.cs.hasPrev {
+			e.env.Previous = valueOf(e.cs.prev)
+		}
+	}
 }
 
 func valueOf(c samplers.Cell) any {
@@ -341,7 +354,7 @@ func (e *Evaluator) judgeRule(rs *ruleState, now int64) (sev Severity, next int6
 // less than `for`, firing after; once the condition stops, still firing
 // until its clear condition holds and keep_firing_for has passed.
 func (e *Evaluator) step(r *Rule, l *level, st *levelState, now int64) (next int64, err error) {
-	holds, err := e.run(r, l.when)
+	holds, err := e.holds(r, l.when)
 	if err != nil {
 		return 0, err
 	}
@@ -364,7 +377,7 @@ func (e *Evaluator) step(r *Rule, l *level, st *levelState, now int64) (next int
 		return 0, nil
 	}
 	if l.clear != nil {
-		cleared, err := e.run(r, l.clear)
+		cleared, err := e.holds(r, l.clear)
 		if err != nil {
 			return 0, err
 		}
@@ -392,8 +405,16 @@ func addTime(t, d int64) int64 {
 	return t + d
 }
 
-func (e *Evaluator) run(r *Rule, p *vm.Program) (bool, error) {
-	out, err := e.vm.Run(p, &e.env)
+// holds evaluates c: a numeric cell's value compared with a number
+// directly, anything else on the VM.
+func (e *Evaluator) holds(r *Rule, c *condition) (bool, error) {
+	if c.cmp != nil && e.value.IsNum {
+		return c.cmp.holds(e.value.Num), nil
+	}
+	if !e.boxed {
+		e.box()
+	}
+	out, err := e.vm.Run(c.prog, &e.env)
 	if err != nil {
 		if e.OnError != nil {
 			e.OnError(r, err)

@@ -177,32 +177,41 @@ func globMatch(parts []string, name string) bool {
 
 // key is where the index files a pattern: the name of one literal
 // segment, at a position counted from the start (fromEnd false) or from
-// the end. ok is false for a pattern with no literal to file it under.
+// the end.
 type key struct {
 	pos     int
 	fromEnd bool
 	name    string
+	kind    Kind // while the index is built: keys of different kinds are not shared
 }
 
-// indexKey picks the literal segment to file the pattern under: the first
-// one before any "**", else the last one after every "**".
-func (p *Pattern) indexKey() (key, bool) {
+// indexKeys lists the literal segments the pattern could be filed under:
+// each one before any "**", counted from the start, and each one after
+// every "**", counted from the end. A path the pattern matches has each
+// of those names at that position.
+func (p *Pattern) indexKeys() []key {
+	var keys []key
+	open := -1 // the first "**"
 	for i, e := range p.elems {
 		if e.kind == elemAny {
+			open = i
 			break
 		}
 		if e.kind == elemLiteral {
-			return key{pos: i, name: e.name}, true
+			keys = append(keys, key{pos: i, name: e.name})
 		}
 	}
-	for i := len(p.elems) - 1; i >= 0; i-- {
+	if open < 0 {
+		return keys
+	}
+	for i := len(p.elems) - 1; i > open; i-- {
 		e := p.elems[i]
 		if e.kind == elemAny {
 			break
 		}
 		if e.kind == elemLiteral {
-			return key{pos: len(p.elems) - 1 - i, fromEnd: true, name: e.name}, true
+			keys = append(keys, key{pos: len(p.elems) - 1 - i, fromEnd: true, name: e.name})
 		}
 	}
-	return key{}, false
+	return keys
 }
