@@ -32,7 +32,9 @@ FUZZTIME ?= 30s
 fuzz:
 	@set -e; for t in netprobe/protocol:FuzzBatchDecode netprobe/protocol:FuzzConfigDecode \
 		netprobe/protocol:FuzzHelloDecode netprobe/protocol:FuzzValue samplers:FuzzPathRoundTrip \
-		samplers:FuzzParseCellPath gateway/config:FuzzParse gateway:FuzzApply gateway/access:FuzzHostname; do \
+		samplers:FuzzParseCellPath gateway/config:FuzzParse gateway/config:FuzzParseRule gateway/config:FuzzParseRuleTests \
+		gateway:FuzzApply gateway:FuzzRulesBody gateway/access:FuzzHostname \
+		rules:FuzzParsePattern rules:FuzzCompile rules:FuzzJudge; do \
 		echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$${t%%:*}; \
 	done
 

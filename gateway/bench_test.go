@@ -113,11 +113,23 @@ func BenchmarkApply(b *testing.B) {
 // BenchmarkLiveCellMemory measures the heap the gateway keeps per live
 // cell: a probe's tree of 100,000 cells (100 dataviews of 100 rows × 10
 // columns, each value a two-decimal number, as samplers produce), after a
-// full GC. History for charts and incidents is not part of this.
+// full GC, without rules and with a rule judging every cell. History for
+// charts and incidents is not part of this.
 func BenchmarkLiveCellMemory(b *testing.B) {
+	for _, n := range []int{0, 1000} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) { liveCellMemory(b, n) })
+	}
+}
+
+// liveCellMemory measures BenchmarkLiveCellMemory with n threshold rules
+// matching every cell once (none for 0).
+func liveCellMemory(b *testing.B, n int) {
 	const dvs, rows, cols = 100, 100, 10
 	for b.Loop() {
 		a := benchActor(b)
+		if n > 0 {
+			install(b, a, thresholdRules(n, dvs, 0))
+		}
 		decl := declareBatch(a, dvs, rows, cols)
 		wire := decl.Append(nil)
 		decl = protocol.Batch{}

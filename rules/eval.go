@@ -106,8 +106,13 @@ func (cs *CellState) Len() int { return len(cs.rules) }
 func (cs *CellState) UsesAge() bool { return cs.uses&usesAge != 0 }
 
 // Changing records the value a cell held, with the time it was set, before
-// it changes: Previous and Rate are computed from it.
+// it changes: Previous and Rate are computed from it. A cell none of whose
+// rules reads them keeps nothing (its old text is let go), so a rule that
+// starts reading them sees the changes from then on.
 func (cs *CellState) Changing(old samplers.Cell, changed int64) {
+	if cs.uses&(usesPrevious|usesRate) == 0 {
+		return
+	}
 	cs.prev, cs.prevChanged, cs.hasPrev = old, changed, true
 }
 
