@@ -43,8 +43,10 @@ type Changes struct {
 	probe       *probeNode
 	cells       []cellRef
 	removedRows []string
-	nodes       bool // a probe's node state changed (its connection, its findings)
-	rejudged    bool // cells were added to be judged again, unchanged
+	// removedRowStates are the rows removedRows names, for evaluation.
+	removedRowStates []*rowState
+	nodes            bool // a probe's node state changed (its connection, its findings)
+	rejudged         bool // cells were added to be judged again, unchanged
 }
 
 // DataviewChange is one dataview's part of a Changes.
@@ -131,7 +133,7 @@ func (ch *Changes) Cells(d *DataviewChange) iter.Seq[CellChange] {
 // one grew past maxKeptCells.
 func (ch *Changes) reset() {
 	keep := func(n int) bool { return n <= maxKeptCells }
-	dvs, cells, removed := ch.Dataviews[:0], ch.cells[:0], ch.removedRows[:0]
+	dvs, cells, removed, removedStates := ch.Dataviews[:0], ch.cells[:0], ch.removedRows[:0], ch.removedRowStates[:0]
 	if !keep(cap(dvs)) {
 		dvs = nil
 	}
@@ -139,12 +141,13 @@ func (ch *Changes) reset() {
 		cells = nil
 	}
 	if !keep(cap(removed)) {
-		removed = nil
+		removed, removedStates = nil, nil
 	}
 	clear(ch.Dataviews)
 	clear(ch.cells)
 	clear(ch.removedRows)
-	*ch = Changes{probe: ch.probe, Probe: ch.Probe, Dataviews: dvs, cells: cells, removedRows: removed}
+	clear(ch.removedRowStates)
+	*ch = Changes{probe: ch.probe, Probe: ch.Probe, Dataviews: dvs, cells: cells, removedRows: removed, removedRowStates: removedStates}
 }
 
 // begin starts dv's entry; the cell and row helpers add to the last entry
@@ -188,7 +191,9 @@ func (ch *Changes) addRow(r *rowState) {
 }
 
 func (ch *Changes) removeRow(r *rowState) {
+	r.gone = true
 	ch.removedRows = append(ch.removedRows, r.name)
+	ch.removedRowStates = append(ch.removedRowStates, r)
 	d := ch.last()
 	for i := range r.cells {
 		d.counts[r.cells[i].sev]--

@@ -66,21 +66,42 @@ type deadline struct {
 }
 
 // deadlines is an actor's one heap of timers, earliest first. Entries are
-// never removed early: each says what it is for, and whoever pops it
-// checks whether it still holds (a dataview sampled since, a snapshot
-// finished), so moving a deadline later costs nothing until it falls due.
+// not removed early: each says what it is for, and whoever pops it checks
+// whether it still holds (a dataview sampled since, a snapshot finished),
+// so moving a deadline later costs nothing until it falls due. A cell's
+// rule deadline is the exception: a cell has at most one, moved earlier in
+// place and removed with the cell, so rows that come and go under a long
+// `for` do not pile deadlines up.
 type deadlines []deadline
 
 func (d deadlines) Len() int           { return len(d) }
 func (d deadlines) Less(i, j int) bool { return d[i].when.Before(d[j].when) }
-func (d deadlines) Swap(i, j int)      { d[i], d[j] = d[j], d[i] }
-func (d *deadlines) Push(x any)        { *d = append(*d, x.(deadline)) }
+func (d deadlines) Swap(i, j int) {
+	d[i], d[j] = d[j], d[i]
+	d.placed(i)
+	d.placed(j)
+}
+func (d *deadlines) Push(x any) {
+	*d = append(*d, x.(deadline))
+	d.placed(len(*d) - 1)
+}
 func (d *deadlines) Pop() any {
 	old := *d
 	x := old[len(old)-1]
 	old[len(old)-1] = deadline{}
 	*d = old[:len(old)-1]
+	if x.rs != nil {
+		x.rs.heapIdx = -1
+	}
 	return x
+}
+
+// placed records where a cell's deadline is, so that it can be moved or
+// removed (a cell has at most one in the heap).
+func (d deadlines) placed(i int) {
+	if rs := d[i].rs; rs != nil {
+		rs.heapIdx = i
+	}
 }
 func (d *deadlines) add(x deadline) { heap.Push(d, x) }
 func (d *deadlines) next() (time.Time, bool) {

@@ -60,6 +60,7 @@ func (c *cellState) set(v samplers.Cell, t int64) {
 type rowState struct {
 	name  string
 	cells []cellState
+	gone  bool // removed from its dataview
 }
 
 // Dataview is the gateway's live copy of one dataview. Its probe's actor
@@ -414,6 +415,7 @@ func carryState(live, in *Dataview, ch *Changes) {
 	f := findingsCounts(fs)
 	ch.last().counts.add(&f)
 	in.findAt, in.sampledAt = 0, live.sampledAt
+	in.ages = live.ages // its carried cells keep their rules
 	for i, name := range in.headlines {
 		if j, ok := heads[name]; ok && live.head[j].raw == in.head[i].raw {
 			in.head[i] = live.head[j]

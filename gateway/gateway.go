@@ -476,9 +476,19 @@ func (g *Gateway) applyConfig(cfg *config.Config) error {
 	g.mu.Unlock()
 	// Stopped first, so that a probe whose token changed gets a fresh
 	// subtree rather than sharing paths with the old one.
+	// A probe whose actor restarts (its token changed) has been down
+	// since its old actor last saw it: the probe rules count from then.
+	downSince := make(map[string]int64, len(stopped))
 	for _, h := range stopped {
 		h.cancel()
 		<-h.done
+		if n := h.a.node; !n.connected.Load() {
+			since := n.since.Load()
+			if since == 0 {
+				since = h.a.started
+			}
+			downSince[h.a.name] = since
+		}
 	}
 
 	g.mu.Lock()
@@ -504,6 +514,9 @@ func (g *Gateway) applyConfig(cfg *config.Config) error {
 		added = append(added, subtreeKeyPrefix+samplers.EscapeSegment(p.Name))
 		actx, cancel := context.WithCancel(g.ctx)
 		h := &actorHandle{a: newProbeActor(g, p.Name, pc, g.actorConsumers()), cancel: cancel, done: make(chan struct{}), token: tokens[p.Name]}
+		if since, ok := downSince[p.Name]; ok {
+			h.a.started = since
+		}
 		g.actors[p.Name] = h
 		g.wg.Add(1)
 		go func() {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"container/heap"
 	"fmt"
 	"maps"
 	"slices"
@@ -26,6 +27,7 @@ type cellRules struct {
 	colIdx   int32 // where col was when bound; checked before use
 	headline bool
 	queuedAt int64 // Unix ns of its deadline in the heap; 0 if none
+	heapIdx  int   // where that deadline is in the heap
 }
 
 // finding is what a dataview or probe rule found: a dataview not sampled,
@@ -66,6 +68,9 @@ func (a *probeActor) evaluate(now time.Time) {
 		from, to := d.cellsFrom, d.cellsTo
 		for k := from; k < to; k++ {
 			c := &a.ch.cells[k]
+			if c.row != nil && c.row.gone {
+				continue // removed later in the event: counted out as it was
+			}
 			cell := cellAt(dv, c.row, c.col)
 			if c.added {
 				a.bind(dv, c.row, c.col, cell)
@@ -86,6 +91,7 @@ func (a *probeActor) evaluate(now time.Time) {
 			a.refreshFindings(dv, t)
 		}
 	}
+	a.removed(now)
 	a.g.m.evaluations.Add(int(a.ev.Evaluations))
 	a.ev.Evaluations = 0
 }
@@ -116,49 +122,108 @@ func (a *probeActor) bind(dv *Dataview, row *rowState, col int32, cell *cellStat
 }
 
 // judge judges one cell of entry i's dataview and reports whether its
-// severity changed, which is counted in the entry.
+// severity, or the rule that set it, changed. A severity change is counted
+// in the entry; either is a transition.
 func (a *probeActor) judge(i int, dv *Dataview, row *rowState, col int32, cell *cellState, now time.Time) bool {
 	sev := rules.Undefined
+	var before, after *rules.Rule
 	if rs := cell.rs; rs != nil {
+		before = rs.Rule
 		v := a.ev.Judge(&rs.CellState, a.in.input(row, cell))
-		sev = v.Severity
+		sev, after = v.Severity, v.Rule
 		if v.Next != 0 {
 			a.queueCell(dv, rs, v.Next)
 		}
 	}
-	if sev == cell.sev {
+	if sev == cell.sev && before == after {
 		return false
 	}
 	old := cell.sev
-	cell.sev = sev
-	counts := &a.ch.Dataviews[i].counts
-	counts[old]--
-	counts[sev]++
+	if sev != old {
+		cell.sev = sev
+		counts := &a.ch.Dataviews[i].counts
+		counts[old]--
+		counts[sev]++
+	}
+	a.cellTransition(row, col, cell, old, now)
+	return true
+}
+
+// cellTransition queues a cell's change of severity (from old) or rule.
+func (a *probeActor) cellTransition(row *rowState, col int32, cell *cellState, old rules.Severity, now time.Time) {
 	a.g.m.transitions.Inc()
 	if a.g.trans.wanted.Load() {
 		info := a.in.info(row, int(col))
 		a.g.trans.put(Transition{Path: info.Path.Cell(info.Row, info.Column).String(), Headline: info.Headline,
-			Kind: rules.CellRule, Old: old, New: sev, Rule: cell.ruleName(), Value: cell.raw, Time: now})
+			Kind: rules.CellRule, Old: old, New: cell.sev, Rule: cell.ruleName(), Value: cell.raw, Time: now})
 	}
-	return true
 }
 
-// queueCell makes sure the cell is judged again at next.
-func (a *probeActor) queueCell(dv *Dataview, rs *cellRules, next int64) {
-	if rs.queuedAt != 0 && rs.queuedAt <= next {
-		return // judged by then, and queued again from there
+// removed handles the cells an event took away — rows removed, dataviews
+// dropped — and the findings of dataviews dropped: their deadlines leave
+// the heap, and each that had a severity is a transition to undefined
+// (a finding's, to ok), so that the queue's last word on a path that went
+// is not the severity it had. The caller is evaluate.
+func (a *probeActor) removed(now time.Time) {
+	gone := func(row *rowState, col int32, c *cellState) {
+		a.unqueueCell(c.rs)
+		if c.sev != rules.Undefined {
+			old := c.sev
+			c.sev = rules.Undefined // counted out already, as it was
+			a.cellTransition(row, col, c, old, now)
+			c.sev = old
+		}
 	}
-	rs.queuedAt = next
-	a.timers.add(deadline{when: time.Unix(0, next), kind: deadlineCell, key: dv.key, rs: rs})
+	for i := range a.ch.Dataviews {
+		d := &a.ch.Dataviews[i]
+		dv := d.dv
+		if d.Removed {
+			a.in = judgeInput{dv: dv, attrs: dv.sampler.entity.attrs}
+			dv.cells(func(row *rowState, col int, c *cellState) { gone(row, int32(col), c) })
+			if fs := dv.findings.Load(); fs != nil {
+				a.findingTransitions(*fs, nil, a.findingPath(dv), now)
+			}
+			continue
+		}
+		if d.removedTo == d.removedFrom {
+			continue
+		}
+		a.in = judgeInput{dv: dv, attrs: dv.sampler.entity.attrs}
+		for _, r := range a.ch.removedRowStates[d.removedFrom:d.removedTo] {
+			for col := range r.cells {
+				gone(r, int32(col), &r.cells[col])
+			}
+		}
+	}
+}
+
+// queueCell makes sure the cell is judged again at next: its one deadline
+// is queued, or moved earlier.
+func (a *probeActor) queueCell(dv *Dataview, rs *cellRules, next int64) {
+	switch {
+	case rs.queuedAt == 0:
+		rs.queuedAt = next
+		a.timers.add(deadline{when: time.Unix(0, next), kind: deadlineCell, key: dv.key, rs: rs})
+	case next < rs.queuedAt:
+		rs.queuedAt = next
+		a.timers[rs.heapIdx].when = time.Unix(0, next)
+		heap.Fix(&a.timers, rs.heapIdx)
+	}
+	// Otherwise it is judged by then, and queued again from there.
+}
+
+// unqueueCell removes the deadline of a cell that went, or lost its rules.
+func (a *probeActor) unqueueCell(rs *cellRules) {
+	if rs != nil && rs.queuedAt != 0 {
+		heap.Remove(&a.timers, rs.heapIdx)
+		rs.queuedAt = 0
+	}
 }
 
 // cellDue handles a cell's deadline: if the cell is still there with the
 // same rule state, it is judged again. The caller is inside begin/finish.
 func (a *probeActor) cellDue(d deadline) {
 	rs := d.rs
-	if rs.queuedAt != d.when.UnixNano() {
-		return // moved earlier since, and handled then
-	}
 	rs.queuedAt = 0
 	dv := a.dvs[d.key]
 	if dv == nil {
@@ -222,9 +287,12 @@ func (a *probeActor) rebindAll() {
 		a.in = judgeInput{dv: dv, attrs: dv.sampler.entity.attrs}
 		i := a.ch.begin(dv)
 		dv.cells(func(row *rowState, col int, c *cellState) {
-			had := c.rs != nil
+			had := c.rs
 			a.bind(dv, row, int32(col), c)
-			if had || c.rs != nil {
+			if had != nil && c.rs == nil {
+				a.unqueueCell(had)
+			}
+			if had != nil || c.rs != nil {
 				a.ch.rejudge(row, int32(col))
 			}
 		})
@@ -294,12 +362,18 @@ func (a *probeActor) refreshFindings(dv *Dataview, t int64) {
 	} else {
 		dv.findings.Store(&fs)
 	}
-	a.findingTransitions(was, fs, func(f finding) (string, rules.Kind) {
+	a.findingTransitions(was, fs, a.findingPath(dv), time.Unix(0, t))
+}
+
+// findingPath says where a finding of dv is: the dataview's path for a
+// staleness finding, the missing row's for an absence finding.
+func (a *probeActor) findingPath(dv *Dataview) func(finding) (string, rules.Kind) {
+	return func(f finding) (string, rules.Kind) {
 		if f.row != "" {
 			return dv.key + "/" + samplers.EscapeSegment(f.row), rules.AbsenceRule
 		}
 		return dv.key, rules.StaleRule
-	}, time.Unix(0, t))
+	}
 }
 
 // findingsDue handles a dataview's findings deadline. The caller is
@@ -393,24 +467,51 @@ func (a *probeActor) probeDue(d deadline) {
 	a.refreshProbe(d.when)
 }
 
-// findingTransitions counts, and queues, the findings that appeared and
-// went.
+// findingTransitions counts, and queues, what changed between two lists
+// of findings: for each path (where says which a finding is at), a
+// transition from the most severe finding there before to the most severe
+// now (ok when none), so that a path's transitions say its latest state
+// however several rules find things there.
 func (a *probeActor) findingTransitions(was, now []finding, where func(finding) (string, rules.Kind), at time.Time) {
-	emit := func(f finding, old, sev rules.Severity) {
-		a.g.m.transitions.Inc()
-		if a.g.trans.wanted.Load() {
-			path, kind := where(f)
-			a.g.trans.put(Transition{Path: path, Kind: kind, Old: old, New: sev, Rule: f.rule, Value: f.reason, Time: at})
-		}
+	type state struct {
+		kind     rules.Kind
+		old, new finding // the most severe; sev OK when none
 	}
-	for _, f := range now {
-		if !slices.Contains(was, f) {
-			emit(f, rules.OK, f.sev)
+	paths := map[string]*state{}
+	var order []string
+	note := func(f finding, isNew bool) {
+		path, kind := where(f)
+		st := paths[path]
+		if st == nil {
+			st = &state{kind: kind, old: finding{sev: rules.OK}, new: finding{sev: rules.OK}}
+			paths[path] = st
+			order = append(order, path)
+		}
+		if cur := &st.old; !isNew && f.sev > cur.sev {
+			*cur = f
+		}
+		if cur := &st.new; isNew && f.sev > cur.sev {
+			*cur = f
 		}
 	}
 	for _, f := range was {
-		if !slices.Contains(now, f) {
-			emit(f, f.sev, rules.OK)
+		note(f, false)
+	}
+	for _, f := range now {
+		note(f, true)
+	}
+	for _, path := range order {
+		st := paths[path]
+		if st.old == st.new {
+			continue
+		}
+		a.g.m.transitions.Inc()
+		if a.g.trans.wanted.Load() {
+			f := st.new
+			if f.sev == rules.OK {
+				f = finding{rule: st.old.rule, sev: rules.OK, reason: "no longer: " + st.old.reason}
+			}
+			a.g.trans.put(Transition{Path: path, Kind: st.kind, Old: st.old.sev, New: f.sev, Rule: f.rule, Value: f.reason, Time: at})
 		}
 	}
 }

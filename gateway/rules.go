@@ -132,10 +132,10 @@ func (g *Gateway) previewRule(def rules.Def, limit int) ([]PreviewItem, int, rul
 	if r.Kind() == rules.ProbeRule {
 		g.mu.RLock()
 		names := make([]string, 0, len(g.actors))
-		nodes := make(map[string]*probeNode, len(g.actors))
+		starts := make(map[string]*probeActor, len(g.actors))
 		for name, h := range g.actors {
 			names = append(names, name)
-			nodes[name] = h.a.node
+			starts[name] = h.a // its node, and started, set before it runs
 		}
 		g.mu.RUnlock()
 		slices.Sort(names)
@@ -143,10 +143,13 @@ func (g *Gateway) previewRule(def rules.Def, limit int) ([]PreviewItem, int, rul
 			if len(set.Probe(name)) == 0 {
 				continue
 			}
-			p := nodes[name]
+			p := starts[name].node
 			it := PreviewItem{Path: p.path, Severity: rules.OK.String()}
 			if !p.connected.Load() {
 				since := time.Unix(0, p.since.Load())
+				if p.since.Load() == 0 {
+					since = time.Unix(0, starts[name].started) // never connected: down since its actor began
+				}
 				if down := now.Sub(since); down >= r.ProbeDown() {
 					it.Severity, it.Reason = r.Severity().String(), "down for "+down.Round(time.Second).String()
 				} else {
@@ -169,8 +172,8 @@ func (g *Gateway) previewRule(def rules.Def, limit int) ([]PreviewItem, int, rul
 			stale, absent := set.Dataview(dv.path, attrs)
 			if len(stale) > 0 {
 				it := PreviewItem{Path: dv.key, Severity: rules.OK.String()}
-				age := now.Sub(time.Unix(0, dv.sampleTime))
-				if p.connected.Load() && age >= r.Stale() {
+				age := now.Sub(time.Unix(0, dv.sampledAt)) // by the gateway's clock, as the actor counts
+				if p.connected.Load() && dv.sampledAt != 0 && age >= r.Stale() {
 					it.Severity, it.Reason = r.Severity().String(), "not sampled for "+age.Round(time.Second).String()
 				}
 				add(it)
@@ -231,6 +234,11 @@ func (j *judgeInput) info(row *rowState, col int) rules.CellInfo {
 func (j *judgeInput) input(row *rowState, c *cellState) *rules.Input {
 	j.head = headCells{j.dv}
 	j.in = rules.Input{Now: j.now, Value: c.value(), Changed: c.changed, Headlines: &j.head, Attrs: j.attrs}
+	if j.dv.sampledAt != 0 {
+		// The probe's clock may not be the gateway's: the dataview's
+		// latest sample, by both, relates them.
+		j.in.ClockOffset = j.dv.sampledAt - j.dv.sampleTime
+	}
 	if row != nil {
 		j.row = rowCells{j.dv, row}
 		j.in.Row = &j.row

@@ -186,3 +186,32 @@ func TestAPIRuleTurnsLiveCellCritical(t *testing.T) {
 		return false
 	})
 }
+
+// /metrics counts what the rules do: evaluations, transitions, and each
+// rule's evaluation errors under its own name.
+func TestRuleMetricsCount(t *testing.T) {
+	p := probe("m-rules", "cpu")
+	gw, write := gt.StartFile(t, gateway.Options{}, p)
+	write(gt.Config(gw.Addr, p) + `
+rules:
+  - name: cpu-seen
+    match: "*/*/cpu/cpu/total/utilisation"
+    critical: {when: value >= 0}
+  - name: number-as-text
+    match: "*/*/cpu/cpu/total/user"
+    warning: {when: 'value matches "^9"'}
+`)
+	reload(t, gw)
+	streaming(t, gw, p)
+	gt.Eventually(t, "the rules' metrics to count", func() bool {
+		return metric(t, gw, "watchfloor_rule_evaluations_total") > 0 &&
+			metric(t, gw, "watchfloor_severity_transitions_total") > 0 &&
+			metric(t, gw, `watchfloor_rule_evaluation_errors_total{rule="number-as-text"}`) > 0
+	})
+	if n := metric(t, gw, "watchfloor_rules"); n != 2 {
+		t.Fatalf("watchfloor_rules = %v, want 2", n)
+	}
+	if c := cpuTotal(t, gw, cpuPath(p)); c.Severity != "critical" {
+		t.Fatalf("the erring rule's neighbour: %s", c.Severity)
+	}
+}

@@ -139,6 +139,10 @@ type Input struct {
 	// Value is the cell's value, and Changed when it was set (Unix ns).
 	Value   samplers.Cell
 	Changed int64
+	// ClockOffset, added to Changed, puts it on Now's clock: a probe's
+	// sample times are by the probe's clock, the evaluation's by the
+	// gateway's, and age is their difference.
+	ClockOffset int64
 	// Row holds the cells of its row (nil for a headline), Headlines its
 	// dataview's headlines.
 	Row, Headlines Cells
@@ -284,7 +288,7 @@ func (e *Evaluator) fill(cs *CellState, in *Input) {
 		env.Rate = d / (float64(in.Changed-cs.prevChanged) / 1e9)
 	}
 	if u&usesAge != 0 {
-		env.Age = float64(in.Now-in.Changed) / 1e9
+		env.Age = float64(in.Now-in.Changed-in.ClockOffset) / 1e9
 	}
 	if u&usesRow != 0 {
 		env.Row = fillCells(e.row, in.Row)
