@@ -48,7 +48,7 @@ type event struct {
 	batch *protocol.Batch
 	cfg   *probeConfig
 	rules *rules.Set
-	done  chan struct{} // evRules: closed once the cells are judged by rules
+	done  chan struct{} // evRules, evConfig: closed once handled (nil: nobody waits)
 }
 
 // probeActor owns one probe's subtree: its dataviews, their cells, counts
@@ -233,10 +233,16 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		limitsChanged := a.limits != ev.cfg.limits
 		a.cfg = ev.cfg
 		a.limits = ev.cfg.limits
+		if ev.rules != nil {
+			a.set = ev.rules
+		}
 		a.begin(now)
 		a.configure()
 		a.rebindAll() // entity attributes may have changed
 		a.finish()
+		if ev.done != nil {
+			close(ev.done)
+		}
 		switch {
 		case a.conn != nil && limitsChanged:
 			// A probe learns its limits in the Welcome: it reconnects at

@@ -20,6 +20,7 @@ import (
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/gateway/store"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
@@ -296,7 +297,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.mu.RLock()
 	cfg := g.cfg
 	g.mu.RUnlock()
-	if err := g.applyConfig(cfg); err != nil {
+	if err := g.applyConfig(cfg, nil); err != nil {
 		return err
 	}
 	hubDone := make(chan struct{})
@@ -426,12 +427,12 @@ func (g *Gateway) Reload() error {
 		g.m.reloadFailures.Inc()
 		return errs
 	}
-	if err := g.applyConfig(cfg); err != nil {
+	if err := g.applyConfig(cfg, set); err != nil {
 		g.m.reloadFailures.Inc()
 		return err
 	}
 	g.rules.config = cfg.Rules
-	g.installRules(set)
+	g.forgetRuleErrors(set)
 	g.m.reloads.Inc()
 	g.log.Info("configuration reloaded", "file", g.opts.ConfigFile)
 	return nil
@@ -445,8 +446,12 @@ var (
 // applyConfig makes the running gateway match cfg: actors for new probes,
 // actors stopped for removed ones (and for those whose token changed:
 // their connection was authorised by the old one), the new configuration
-// sent to the others. Listen address, TLS and host changes need a restart.
-func (g *Gateway) applyConfig(cfg *config.Config) error {
+// sent to the others, and returns once they have it. With rules (a
+// reload's), the configuration and its rule set reach each actor as one
+// event, so no cell is judged by the old rules against the new entity
+// attributes, or the other way round. Listen address, TLS and host changes
+// need a restart.
+func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
 	auth, err := g.buildAuth(cfg)
@@ -499,6 +504,9 @@ func (g *Gateway) applyConfig(cfg *config.Config) error {
 	}
 	g.cfg = cfg
 	g.authTable = auth
+	if set != nil {
+		g.rules.cur.Store(set) // new actors start with it
+	}
 	type cfgUpdate struct {
 		a   *probeActor
 		cfg *probeConfig
@@ -531,7 +539,14 @@ func (g *Gateway) applyConfig(cfg *config.Config) error {
 		g.hub.Touch(treeTopic, added...)
 	}
 	for _, u := range updates {
-		u.a.send(ctx, event{kind: evConfig, cfg: u.cfg})
+		done := make(chan struct{})
+		if u.a.send(ctx, event{kind: evConfig, cfg: u.cfg, rules: set, done: done}) {
+			select {
+			case <-done:
+			case <-u.a.stopped:
+			case <-ctx.Done():
+			}
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/watchfloor/watchfloor/rules"
@@ -131,9 +132,7 @@ func (a *probeActor) judge(i int, dv *Dataview, row *rowState, col int32, cell *
 		before = rs.Rule
 		v := a.ev.Judge(&rs.CellState, a.in.input(row, cell))
 		sev, after = v.Severity, v.Rule
-		if v.Next != 0 {
-			a.queueCell(dv, rs, v.Next)
-		}
+		a.queueCell(dv, rs, v.Next)
 	}
 	if sev == cell.sev && before == after {
 		return false
@@ -197,19 +196,20 @@ func (a *probeActor) removed(now time.Time) {
 	}
 }
 
-// queueCell makes sure the cell is judged again at next: its one deadline
-// is queued, or moved earlier.
+// queueCell sets the cell's one deadline to next, the time its latest
+// judgement asked to be judged again at (0: none).
 func (a *probeActor) queueCell(dv *Dataview, rs *cellRules, next int64) {
 	switch {
+	case next == 0:
+		a.unqueueCell(rs)
 	case rs.queuedAt == 0:
 		rs.queuedAt = next
 		a.timers.add(deadline{when: time.Unix(0, next), kind: deadlineCell, key: dv.key, rs: rs})
-	case next < rs.queuedAt:
+	case next != rs.queuedAt:
 		rs.queuedAt = next
 		a.timers[rs.heapIdx].when = time.Unix(0, next)
 		heap.Fix(&a.timers, rs.heapIdx)
 	}
-	// Otherwise it is judged by then, and queued again from there.
 }
 
 // unqueueCell removes the deadline of a cell that went, or lost its rules.
@@ -518,6 +518,24 @@ func (a *probeActor) findingTransitions(was, now []finding, where func(finding) 
 
 // ruleError counts a condition that failed at run time.
 func (g *Gateway) ruleError(r *rules.Rule, err error) {
-	g.metrics.GetOrCreateCounter(fmt.Sprintf(`watchfloor_rule_evaluation_errors_total{rule=%q}`, r.Name())).Inc()
+	g.metrics.GetOrCreateCounter(ruleErrorsMetric(r.Name())).Inc()
 	g.log.Debug("rule condition failed", "rule", r.Name(), "err", err)
+}
+
+func ruleErrorsMetric(rule string) string {
+	return fmt.Sprintf(`watchfloor_rule_evaluation_errors_total{rule=%q}`, rule)
+}
+
+// forgetRuleErrors drops the error counters of rules that set does not
+// have, so that /metrics does not list every rule there ever was.
+func (g *Gateway) forgetRuleErrors(set *rules.Set) {
+	keep := make(map[string]bool, set.Len())
+	for _, r := range set.Rules() {
+		keep[ruleErrorsMetric(r.Name())] = true
+	}
+	for _, name := range g.metrics.ListMetricNames() {
+		if strings.HasPrefix(name, "watchfloor_rule_evaluation_errors_total{") && !keep[name] {
+			g.metrics.UnregisterMetric(name)
+		}
+	}
 }

@@ -73,6 +73,7 @@ func (g *Gateway) initRules(config, api []rules.Def) error {
 // change. The caller holds g.rules.mu.
 func (g *Gateway) installRules(set *rules.Set) {
 	g.rules.cur.Store(set)
+	g.forgetRuleErrors(set)
 	g.mu.RLock()
 	actors := make([]*probeActor, 0, len(g.actors))
 	for _, h := range g.actors {

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,6 +39,20 @@ func cpuTotal(t *testing.T, gw *gt.Gateway, path string) cellJSON {
 	}
 	t.Fatalf("%s has no total/utilisation cell", path)
 	return cellJSON{}
+}
+
+func metricsText(t *testing.T, gw *gt.Gateway) string {
+	t.Helper()
+	resp, err := http.Get(gw.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func reload(t *testing.T, gw *gt.Gateway) {
@@ -212,6 +227,12 @@ rules:
 		t.Fatalf("watchfloor_rules = %v, want 2", n)
 	}
 	if c := cpuTotal(t, gw, cpuPath(p)); c.Severity != "critical" {
-		t.Fatalf("the erring rule's neighbour: %s", c.Severity)
+		t.Fatalf("the erring rule's neighbour: %+v", c)
+	}
+	// A rule that goes takes its error counter with it.
+	write(gt.Config(gw.Addr, p) + "\nrules: []\n")
+	reload(t, gw)
+	if strings.Contains(metricsText(t, gw), "number-as-text") {
+		t.Fatal("the removed rule's error counter is still on /metrics")
 	}
 }
