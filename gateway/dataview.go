@@ -417,9 +417,14 @@ func carryState(live, in *Dataview, ch *Changes) {
 	in.findAt, in.sampledAt = 0, live.sampledAt
 	in.ages = live.ages // its carried cells keep their rules
 	for i, name := range in.headlines {
-		if j, ok := heads[name]; ok && live.head[j].raw == in.head[i].raw {
+		j, ok := heads[name]
+		switch {
+		case ok && live.head[j].raw == in.head[i].raw:
 			in.head[i] = live.head[j]
-		} else {
+		case ok:
+			keepRules(&in.head[i], &live.head[j])
+			fallthrough
+		default:
 			ch.cell(nil, int32(i), true)
 		}
 		ch.count(in.head[i].sev, 1)
@@ -433,15 +438,31 @@ func carryState(live, in *Dataview, ch *Changes) {
 			old = live.rows[i]
 		}
 		for c, name := range in.columns {
-			if j, ok := cols[name]; ok && old != nil && old.cells[j].raw == r.cells[c].raw {
+			j, ok := cols[name]
+			ok = ok && old != nil
+			switch {
+			case ok && old.cells[j].raw == r.cells[c].raw:
 				r.cells[c] = old.cells[j]
-			} else {
+			case ok:
+				keepRules(&r.cells[c], &old.cells[j])
+				fallthrough
+			default:
 				ch.cell(r, int32(c), true)
 			}
 			ch.count(r.cells[c].sev, 1)
 		}
 	}
 	ch.end(dc)
+}
+
+// keepRules gives c, a new value of the cell old was, old's rule state:
+// its rules bind again (keeping a pending `for`, a firing level) and see
+// old's value as the previous one.
+func keepRules(c, old *cellState) {
+	if old.rs != nil {
+		c.rs = old.rs
+		c.rs.Changing(old.value(), old.changed)
+	}
 }
 
 // snapshot copies dv into a dashboard snapshot. The caller holds the

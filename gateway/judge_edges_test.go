@@ -258,3 +258,27 @@ func TestRuleChangeWithoutSeverityChangeReachesConsumers(t *testing.T) {
 		t.Errorf("r0 is now critical by also-hot, and the consumers were not told (they still show hot): %+v", rec.last())
 	}
 }
+
+// A dataview declared again with another shape and a new value for a cell
+// keeps that cell's rule state: its pending `for` goes on, and previous
+// is the value before.
+func TestShapeAndValueChangeKeepsRuleState(t *testing.T) {
+	a, _, sid, clock := testActor(t, testLimits)
+	a.useRules(t, rules.Def{Name: "hot", Match: "**/v", Critical: &rules.LevelDef{When: "value > 90 && previous > 90", For: rules.Duration(5 * time.Second)}})
+	if err := a.do(snapshot(declare(1, sid, "d", clock.Now().UnixNano(), "95"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.do(update(clock.Now().UnixNano(), set(0, "96"))); err != nil {
+		t.Fatal(err)
+	}
+	step(a, clock, 3*time.Second)
+	d := declare(2, sid, "d", clock.Now().UnixNano())
+	d.Columns = []string{"v", "w"}
+	d.Rows = []protocol.RowDecl{{Index: 0, Name: "r0", Cells: text("97", "x")}}
+	if err := a.do(protocol.Batch{Removes: []uint32{1}, Declares: []protocol.Declare{d}}); err != nil {
+		t.Fatal(err)
+	}
+	wantSev(t, a, "r0", rules.OK, "hot") // pending since the 96, 3 s ago
+	step(a, clock, 2*time.Second)
+	wantSev(t, a, "r0", rules.Critical, "hot")
+}
