@@ -23,7 +23,9 @@
 //
 // The rule set in force is one immutable rules.Set, swapped whole: the
 // configuration file's rules and the API's, compiled together. A new set
-// reaches each actor as an event, which binds every cell again; a rule
+// reaches each actor as an event (a reload's in the same event as its
+// configuration), which binds every cell again, and the change returns
+// once every actor has it; a rule
 // unchanged from the set before is the same rules.Rule, so the cells keep
 // its state — a pending `for`, a firing level — and a reload alone never
 // makes a cell flap.
