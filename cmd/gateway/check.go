@@ -9,6 +9,21 @@ import (
 	"github.com/watchfloor/watchfloor/gateway/config"
 )
 
+// loadFailed reports a file that did not load: each of its errors on a
+// line of its own (FILE:LINE:COL: …), or the one error there is. It
+// returns the exit status, 1.
+func loadFailed(stderr io.Writer, cmd string, err error) int {
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		fmt.Fprintln(stderr, cmd+":", err)
+		return 1
+	}
+	for _, e := range errs {
+		fmt.Fprintln(stderr, e)
+	}
+	return 1
+}
+
 // check is `gateway check FILE`: it reads and validates a configuration,
 // its rules and its samplers' parameters, as the gateway does when it
 // starts or reloads, without serving anything. Each problem goes to
@@ -30,16 +45,8 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	file := fs.Arg(0)
 	cfg, err := config.Load(file)
-	var errs config.Errors
-	switch {
-	case errors.As(err, &errs):
-		for _, e := range errs {
-			fmt.Fprintln(stderr, e)
-		}
-		return 1
-	case err != nil:
-		fmt.Fprintln(stderr, "gateway check:", err)
-		return 1
+	if err != nil {
+		return loadFailed(stderr, "gateway check", err)
 	}
 	fmt.Fprintf(stdout, "%s: ok: %d probes, %d entities, %d samplers, %d rules\n",
 		file, len(cfg.Probes), len(cfg.Entities), len(cfg.Samplers), len(cfg.Rules))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,16 +32,8 @@ func testRules(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	rt, err := config.LoadRuleTests(fs.Arg(0))
-	var errs config.Errors
-	switch {
-	case errors.As(err, &errs):
-		for _, e := range errs {
-			fmt.Fprintln(stderr, e)
-		}
-		return 1
-	case err != nil:
-		fmt.Fprintln(stderr, "gateway test-rules:", err)
-		return 1
+	if err != nil {
+		return loadFailed(stderr, "gateway test-rules", err)
 	}
 	failed := 0
 	for i := range rt.Tests {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -88,37 +87,7 @@ func TestLoadRuleTestsFromConfig(t *testing.T) {
 // TestBadRuleTestFiles checks that every testdata/ruletests/NAME.bad.yaml
 // fails with exactly the errors in NAME.bad.errors.
 func TestBadRuleTestFiles(t *testing.T) {
-	files, err := filepath.Glob("testdata/ruletests/*.bad.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no bad files: %v", err)
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			golden := strings.TrimSuffix(file, ".yaml") + ".errors"
-			rt, err := config.LoadRuleTests(file)
-			if err == nil {
-				t.Fatalf("LoadRuleTests succeeded: %+v", rt)
-			}
-			var errs config.Errors
-			if !errors.As(err, &errs) {
-				t.Fatalf("LoadRuleTests: %T %v, want config.Errors", err, err)
-			}
-			got := err.Error() + "\n"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("errors differ\n--- got\n%s--- want (%s)\n%s", got, golden, want)
-			}
-		})
-	}
+	badFiles(t, "testdata/ruletests/*.bad.yaml", func(file string) (any, error) { return config.LoadRuleTests(file) })
 }
 
 func TestLoadRuleTestsMissingFile(t *testing.T) {

@@ -39,20 +39,28 @@ func TestGoodFiles(t *testing.T) {
 // TestBadFiles checks that every testdata/NAME.bad.yaml fails with exactly
 // the errors listed in testdata/NAME.bad.errors, one per line.
 func TestBadFiles(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.bad.yaml")
+	badFiles(t, "testdata/*.bad.yaml", func(file string) (any, error) { return config.Load(file) })
+}
+
+// badFiles checks that loading each file the glob names fails with
+// exactly the errors in the file beside it, NAME.bad.errors (-update
+// writes them).
+func badFiles(t *testing.T, glob string, load func(file string) (any, error)) {
+	t.Helper()
+	files, err := filepath.Glob(glob)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no bad files: %v", err)
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			golden := strings.TrimSuffix(file, ".yaml") + ".errors"
-			c, err := config.Load(file)
+			v, err := load(file)
 			if err == nil {
-				t.Fatalf("Load succeeded: %+v", c)
+				t.Fatalf("loading succeeded: %+v", v)
 			}
 			var errs config.Errors
 			if !errors.As(err, &errs) {
-				t.Fatalf("Load: %T %v, want config.Errors", err, err)
+				t.Fatalf("loading: %T %v, want config.Errors", err, err)
 			}
 			got := err.Error() + "\n"
 			if *update {
