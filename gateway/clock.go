@@ -61,8 +61,14 @@ const (
 type deadline struct {
 	when time.Time
 	kind deadlineKind
-	key  string     // deadlineStale, deadlineCell, deadlineFindings: the dataview's path
-	rs   *cellRules // deadlineCell: the cell's rule state
+	key  string // deadlineStale, deadlineCell, deadlineFindings: the dataview's path
+	// deadlineCell: the cell's rule state, and where the cell is: its row
+	// (or headline) and column by name, and the column's index then.
+	rs       *cellRules
+	row      string
+	column   string
+	col      int32
+	headline bool
 }
 
 // deadlines is an actor's one heap of timers, earliest first. Entries are

@@ -19,14 +19,11 @@ import (
 // of their own. Severities reach the counts and the consumers in the same
 // event as the values that caused them.
 
-// cellRules is what the rules keep about one cell, and where to find the
-// cell again when one of its deadlines falls due.
+// cellRules is what the rules keep about one cell. Where to find the cell
+// again when its deadline falls due is in the deadline, which only cells
+// with one pay for.
 type cellRules struct {
 	rules.CellState
-	row      string // "" for a headline
-	col      string
-	colIdx   int32 // where col was when bound; checked before use
-	headline bool
 	queuedAt int64 // Unix ns of its deadline in the heap; 0 if none
 	heapIdx  int   // where that deadline is in the heap
 }
@@ -114,7 +111,7 @@ func (a *probeActor) bind(dv *Dataview, row *rowState, col int32, cell *cellStat
 		return
 	}
 	if cell.rs == nil {
-		cell.rs = &cellRules{row: info.Row, col: info.Column, colIdx: col, headline: info.Headline}
+		cell.rs = &cellRules{}
 	}
 	cell.rs.Bind(m)
 	if cell.rs.UsesAge() {
@@ -132,7 +129,7 @@ func (a *probeActor) judge(i int, dv *Dataview, row *rowState, col int32, cell *
 		before = rs.Rule
 		v := a.ev.Judge(&rs.CellState, a.in.input(row, cell))
 		sev, after = v.Severity, v.Rule
-		a.queueCell(dv, rs, v.Next)
+		a.queueCell(dv, row, col, rs, v.Next)
 	}
 	if sev == cell.sev && before == after {
 		return false
@@ -196,15 +193,22 @@ func (a *probeActor) removed(now time.Time) {
 	}
 }
 
-// queueCell sets the cell's one deadline to next, the time its latest
-// judgement asked to be judged again at (0: none).
-func (a *probeActor) queueCell(dv *Dataview, rs *cellRules, next int64) {
+// queueCell sets the deadline of a cell of dv (row's column col, or
+// headline col) to next, the time its latest judgement asked to be judged
+// again at (0: none).
+func (a *probeActor) queueCell(dv *Dataview, row *rowState, col int32, rs *cellRules, next int64) {
 	switch {
 	case next == 0:
 		a.unqueueCell(rs)
 	case rs.queuedAt == 0:
 		rs.queuedAt = next
-		a.timers.add(deadline{when: time.Unix(0, next), kind: deadlineCell, key: dv.key, rs: rs})
+		d := deadline{when: time.Unix(0, next), kind: deadlineCell, key: dv.key, rs: rs, col: col}
+		if row == nil {
+			d.headline, d.column = true, dv.headlines[col]
+		} else {
+			d.row, d.column = row.name, dv.columns[col]
+		}
+		a.timers.add(d)
 	case next != rs.queuedAt:
 		rs.queuedAt = next
 		a.timers[rs.heapIdx].when = time.Unix(0, next)
@@ -229,7 +233,7 @@ func (a *probeActor) cellDue(d deadline) {
 	if dv == nil {
 		return
 	}
-	row, col, ok := locate(dv, rs)
+	row, col, ok := locate(dv, &d)
 	if !ok || cellAt(dv, row, col).rs != rs {
 		return // gone, or a new cell in its place
 	}
@@ -239,27 +243,27 @@ func (a *probeActor) cellDue(d deadline) {
 	a.ch.rejudged = true
 }
 
-// locate finds a cell by the names rs holds.
-func locate(dv *Dataview, rs *cellRules) (*rowState, int32, bool) {
+// locate finds a cell by the names its deadline holds: its row's, and its
+// column's, which was at d.col when the deadline was set.
+func locate(dv *Dataview, d *deadline) (*rowState, int32, bool) {
 	names := dv.columns
 	var row *rowState
-	if rs.headline {
+	if d.headline {
 		names = dv.headlines
 	} else {
-		idx, ok := dv.rowIndex[rs.row]
+		idx, ok := dv.rowIndex[d.row]
 		if !ok {
 			return nil, 0, false
 		}
 		row = dv.rows[idx]
 	}
-	if int(rs.colIdx) < len(names) && names[rs.colIdx] == rs.col {
-		return row, rs.colIdx, true
+	if int(d.col) < len(names) && names[d.col] == d.column {
+		return row, d.col, true
 	}
-	i := slices.Index(names, rs.col)
+	i := slices.Index(names, d.column)
 	if i < 0 {
 		return nil, 0, false
 	}
-	rs.colIdx = int32(i)
 	return row, int32(i), true
 }
 

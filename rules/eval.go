@@ -47,9 +47,14 @@ type CellState struct {
 	// severe, the first by name of equals. Nil when no rule gave one.
 	Rule *Rule
 
-	prev        samplers.Cell
-	prevChanged int64
-	hasPrev     bool
+	// prev is the value before the last change, kept only for a cell whose
+	// rules read previous or rate.
+	prev *previous
+}
+
+type previous struct {
+	value   samplers.Cell
+	changed int64 // Unix ns it was set
 }
 
 type ruleState struct {
@@ -113,7 +118,10 @@ func (cs *CellState) Changing(old samplers.Cell, changed int64) {
 	if cs.uses&(usesPrevious|usesRate) == 0 {
 		return
 	}
-	cs.prev, cs.prevChanged, cs.hasPrev = old, changed, true
+	if cs.prev == nil {
+		cs.prev = new(previous)
+	}
+	*cs.prev = previous{value: old, changed: changed}
 }
 
 // Cells are the cells of a row, or a dataview's headlines, by name.
@@ -280,12 +288,12 @@ func (e *Evaluator) fill(cs *CellState, in *Input) {
 	// on the VM: a comparison of a number needs neither.
 	e.value, e.cs, e.boxed = in.Value, cs, false
 	env.Text = in.Value.Raw
-	if u&usesRate != 0 && cs.hasPrev && in.Value.IsNum && cs.prev.IsNum && in.Changed > cs.prevChanged {
-		d := in.Value.Num - cs.prev.Num
+	if p := cs.prev; u&usesRate != 0 && p != nil && in.Value.IsNum && p.value.IsNum && in.Changed > p.changed {
+		d := in.Value.Num - p.value.Num
 		if d < 0 {
 			d = in.Value.Num // a counter that went back was reset
 		}
-		env.Rate = d / (float64(in.Changed-cs.prevChanged) / 1e9)
+		env.Rate = d / (float64(in.Changed-p.changed) / 1e9)
 	}
 	if u&usesAge != 0 {
 		env.Age = float64(in.Now-in.Changed-in.ClockOffset) / 1e9
@@ -308,8 +316,8 @@ func (e *Evaluator) box() {
 	}
 	if u&usesPrevious != 0 {
 		e.env.Previous = e.env.Value
-		if e.cs.hasPrev {
-			e.env.Previous = valueOf(e.cs.prev)
+		if e.cs.prev != nil {
+			e.env.Previous = valueOf(e.cs.prev.value)
 		}
 	}
 }
