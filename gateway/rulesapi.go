@@ -576,23 +576,11 @@ func decodeRule(c *echo.Context, name string) (rules.Def, error) {
 
 // decodeYAMLRule parses a rule written in YAML, placing each problem at
 // its line and column in data. A rule that names none is named name, if
-// that is given: the key is added after the text, so no place moves, and
-// taken if the only problems it solves are the name's.
+// that is given.
 func decodeYAMLRule(data []byte, name string) (rules.Def, error) {
-	def, err := config.ParseRule("body", data)
+	def, err := config.ParseRuleAs("body", data, name)
 	var cerrs config.Errors
-	if errors.As(err, &cerrs) && name != "" {
-		others := slices.DeleteFunc(slices.Clone(cerrs), func(e config.Error) bool { return e.Field == "name" })
-		if len(others) < len(cerrs) {
-			named := append(bytes.TrimRight(slices.Clone(data), "\n"), "\nname: "+strconv.Quote(name)+"\n"...)
-			def2, err2 := config.ParseRule("body", named)
-			var cerrs2 config.Errors
-			errors.As(err2, &cerrs2)
-			if err2 == nil || slices.Equal(cerrs2, others) {
-				def, err, cerrs = def2, err2, cerrs2
-			}
-		}
-	}
+	errors.As(err, &cerrs)
 	if err == nil {
 		return def, nil
 	}

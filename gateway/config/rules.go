@@ -200,12 +200,22 @@ func ruleField(prefix, f string) string {
 // messages. Errors are placed as Parse places them, with field paths
 // inside the rule ("critical.when"); it returns them as Errors.
 func ParseRule(file string, data []byte) (rules.Def, error) {
+	return ParseRuleAs(file, data, "")
+}
+
+// ParseRuleAs is ParseRule for a rule whose name is known already (the
+// API's PUT /api/v1/rules/{name}): a document that names none is given
+// name.
+func ParseRuleAs(file string, data []byte, name string) (rules.Def, error) {
 	d := newDecoder(file, "the rule")
 	root, ok := d.parse(data)
 	if !ok {
 		return rules.Def{}, d.errs.err()
 	}
 	def := ruleDef(root)
+	if def.Name == "" {
+		def.Name = name
+	}
 	v := &validator{file: file, place: d.place, skip: d.skip, text: d.textPlace}
 	if !v.skipped("") {
 		_, errs := rules.CompileOne(def)
