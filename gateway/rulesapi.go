@@ -595,8 +595,13 @@ func decodeYAMLRule(data []byte, name string) (rules.Def, error) {
 }
 
 // decodeSmall decodes a small JSON body (revert's, copy's), refusing
-// unknown fields.
+// unknown fields and other media types.
 func decodeSmall(c *echo.Context, v any) error {
+	if format, err := formatOf(c); err != nil {
+		return err
+	} else if format != formatJSON {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send this body as application/json")
+	}
 	data, err := readRuleBody(c)
 	if err != nil {
 		return err

@@ -251,6 +251,8 @@ func TestRulesAPILifecycle(t *testing.T) {
 	call(t, gw, "POST", "/api/v1/rules/cpu-high/copy", jsonType, `{"name": "cpu-high-2"}`).want(t, 201)
 	call(t, gw, "POST", "/api/v1/rules/cpu-high/copy", jsonType, `{"name": "cfg-cpu"}`).want(t, 409)
 	call(t, gw, "POST", "/api/v1/rules/cpu-high/copy", jsonType, `{"name": "bad name"}`).want(t, 422)
+	call(t, gw, "POST", "/api/v1/rules/cpu-high/copy", "application/yaml", "name: cpu-high-3\n").want(t, 415)
+	call(t, gw, "POST", "/api/v1/rules/cpu-high/revert", "text/plain", `{"version": 1}`).want(t, 415)
 	call(t, gw, "POST", "/api/v1/rules/missing/copy", jsonType, `{"name": "x"}`).want(t, 404)
 	if n := rulesInForce(); n != 4 {
 		t.Errorf("%v rules in force after two copies, want 4", n)

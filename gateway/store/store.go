@@ -133,8 +133,8 @@ func (s *Store) Path() string { return s.path }
 // Close closes the store. Calls after Close fail with ErrClosed.
 func (s *Store) Close() error {
 	err := s.kv.close()
-	if s.lock != nil && err == nil {
-		s.lock.Close()
+	if s.lock != nil && !errors.Is(err, ErrClosed) {
+		s.lock.Close() // whatever the close said: the file is not ours any more
 	}
 	if err != nil {
 		return fmt.Errorf("close store %s: %w", s.path, err)
