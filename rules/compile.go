@@ -374,6 +374,9 @@ func compileRule(d *Def) (*Rule, Errors) {
 		errs = append(errs, perr)
 	} else if n := r.kind.segments(); !p.fits(n) {
 		fail("match", "a %s rule's pattern selects paths of %d segments (%s), but %q cannot match one", r.kind, n, segmentNames[r.kind], d.Match)
+	} else if col, ok := p.misplacedHeadline(r.kind); ok {
+		errs = append(errs, &Error{Field: "match", Line: 1, Col: col,
+			Msg: `"#" is the row of a dataview's headlines, and stands only where the row does: probe/entity/sampler/dataview/#/name (write %23 for a name that is "#")`})
 	} else {
 		r.pattern = p
 	}

@@ -33,8 +33,11 @@ func randomSet(t *testing.T, g patternGen, n int) *Set {
 		}
 		for {
 			d.Match = g.pattern(segs)
+			kind := map[int]Kind{6: CellRule, 4: StaleRule, 1: ProbeRule}[segs]
 			if p, err := ParsePattern(d.Match); err == nil && p.fits(segs) {
-				break
+				if _, misplaced := p.misplacedHeadline(kind); !misplaced {
+					break
+				}
 			}
 		}
 		if segs > 1 && g.r.IntN(4) == 0 {

@@ -27,6 +27,7 @@ type elem struct {
 	kind  elemKind
 	name  string   // elemLiteral: the decoded name
 	parts []string // elemGlob: the decoded text around each "*"
+	col   int      // where it is written in the pattern, from 1
 }
 
 // maxPattern bounds a pattern's length.
@@ -50,6 +51,7 @@ func ParsePattern(s string) (*Pattern, *Error) {
 			// slash before it.
 			return nil, &Error{Line: 1, Col: min(col, len(s)), Msg: msg}
 		}
+		e.col = col
 		col += len(seg) + 1
 		if n := len(p.elems); e.kind == elemAny && n > 0 && p.elems[n-1].kind == elemAny {
 			// "**/**" is "**"; kept apart, each would try every split
@@ -91,6 +93,40 @@ func parseElem(seg string) (elem, string) {
 		return elem{kind: elemLiteral, name: pieces[0]}, ""
 	}
 	return elem{kind: elemGlob, parts: pieces}, ""
+}
+
+// misplacedHeadline finds a "#" where a path of the kind has no row, so
+// the pattern could never match: in a dataview's or probe's pattern, or in
+// a cell pattern at a place that is not the row's (the fifth segment, or
+// the next to last after a "**"). It returns the column of that "#".
+func (p *Pattern) misplacedHeadline(k Kind) (col int, misplaced bool) {
+	first, last := -1, -1 // the first and last "**"
+	for i, e := range p.elems {
+		if e.kind == elemAny {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	for i, e := range p.elems {
+		if e.kind == elemHeadline {
+			var fits bool
+			switch {
+			case k != CellRule:
+			case first < 0 || i < first:
+				fits = i == 4
+			case i > last:
+				fits = i == len(p.elems)-2
+			default:
+				fits = true // between two "**": anywhere
+			}
+			if !fits {
+				return e.col, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // String returns the pattern as written.

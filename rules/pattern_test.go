@@ -290,3 +290,50 @@ func TestPatternMatchesLikeARegexp(t *testing.T) {
 		t.Fatalf("only %d of 20000 matched", matched)
 	}
 }
+
+// A "#" where a path of its kind has no row could never match: it is
+// refused, at its column.
+func TestMisplacedHeadlineRefused(t *testing.T) {
+	for _, c := range []struct {
+		match string
+		kind  Kind
+		col   int // 0: accepted
+	}{
+		{"*/*/cpu/cpu/#/load1", CellRule, 0},
+		{"**/#/load1", CellRule, 0},
+		{"*/**/#/*", CellRule, 0},
+		{"**/#/**", CellRule, 0},
+		{"*/*/cpu/#/x/y", CellRule, 9},
+		{"**/#", CellRule, 4},
+		{"#/*/cpu/cpu/x/y", CellRule, 1},
+	} {
+		p, perr := ParsePattern(c.match)
+		if perr != nil {
+			t.Fatalf("%s: %v", c.match, perr)
+		}
+		col, bad := p.misplacedHeadline(c.kind)
+		if c.col == 0 && bad || c.col != 0 && (!bad || col != c.col) {
+			t.Errorf("%s: misplaced %v at %d, want column %d (0: accepted)", c.match, bad, col, c.col)
+		}
+	}
+	_, errs := Compile([]Def{{Name: "x", Match: "p/e/s/#", Stale: durationOf(10), Severity: Critical}}, nil)
+	if len(errs) != 1 || errs[0].Field != "match" || errs[0].Col != 7 {
+		t.Fatalf("a dataview pattern with #: %v", errs)
+	}
+}
+
+func durationOf(seconds int) *Duration {
+	d := Duration(int64(seconds) * 1e9)
+	return &d
+}
+
+// Collapsed "**/**" keep the columns of what follows them.
+func TestMisplacedHeadlineColumnAfterCollapsedAny(t *testing.T) {
+	p, perr := ParsePattern("**/**/#")
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	if col, bad := p.misplacedHeadline(CellRule); !bad || col != 7 {
+		t.Fatalf("misplaced %v at %d, want column 7", bad, col)
+	}
+}
