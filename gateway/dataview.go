@@ -102,6 +102,7 @@ type Dataview struct {
 	found     uint64    // the evaluation pass that last refreshed its findings
 	findAt    int64     // Unix ns of its findings deadline in the heap; 0 if none
 	dvRules   dataviewRules
+	missing   map[string]int64 // Unix ns each row an absence rule expects has been missing since
 }
 
 func newDataview(s *samplerNode, name string) *Dataview {
@@ -414,7 +415,7 @@ func carryState(live, in *Dataview, ch *Changes) {
 	in.findings.Store(fs)
 	f := findingsCounts(fs)
 	ch.last().counts.add(&f)
-	in.findAt, in.sampledAt = 0, live.sampledAt
+	in.findAt, in.sampledAt, in.missing = 0, live.sampledAt, live.missing
 	in.ages = live.ages // its carried cells keep their rules
 	for i, name := range in.headlines {
 		j, ok := heads[name]

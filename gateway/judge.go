@@ -337,11 +337,32 @@ func (a *probeActor) refreshFindings(dv *Dataview, t int64) {
 			}
 		}
 	}
+	missing := dv.missing
+	dv.missing = nil
 	for _, rule := range r.absent {
 		for _, row := range rule.Rows() {
-			if _, ok := dv.rowIndex[row]; !ok {
-				fs = append(fs, finding{rule: rule.Name(), sev: rule.Severity(), row: row, reason: "row missing"})
+			if _, ok := dv.rowIndex[row]; ok {
+				continue
 			}
+			since, ok := missing[row]
+			if !ok {
+				since = t
+			}
+			if dv.missing == nil {
+				dv.missing = make(map[string]int64)
+			}
+			dv.missing[row] = since
+			if due := since + int64(rule.For()); t < due {
+				if next == 0 || due < next {
+					next = due
+				}
+				continue
+			}
+			reason := "row missing"
+			if rule.For() > 0 {
+				reason = "row missing for " + rule.For().String()
+			}
+			fs = append(fs, finding{rule: rule.Name(), sev: rule.Severity(), row: row, reason: reason})
 		}
 	}
 	if next != 0 && (dv.findAt == 0 || next < dv.findAt) {

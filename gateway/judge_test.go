@@ -342,3 +342,47 @@ func TestAgeJudgedOnEachSample(t *testing.T) {
 	}
 	wantSev(t, a, "r0", rules.OK, "stuck")
 }
+
+// An absence rule with a `for` counts a row only once it has been missing
+// that long: a process restarting within it is no finding.
+func TestAbsentRowsFor(t *testing.T) {
+	a, _, sid, clock := testActor(t, testLimits)
+	a.useRules(t, rules.Def{Name: "oms-processes", Match: "*/*/s/d", Rows: []string{"r0"}, For: rules.Duration(10 * time.Second), Severity: rules.Critical})
+	now := clock.Now().UnixNano()
+	if err := a.do(snapshot(declare(1, sid, "d", now, "1"))); err != nil {
+		t.Fatal(err)
+	}
+	dv := a.dvs[key]
+	rm := func() {
+		t.Helper()
+		b := protocol.Batch{Updates: []protocol.Update{{ID: 1, SampleTime: clock.Now().UnixNano(), RemoveRows: []uint32{0}}}}
+		if err := a.do(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back := func() {
+		t.Helper()
+		b := protocol.Batch{Updates: []protocol.Update{{ID: 1, SampleTime: clock.Now().UnixNano(),
+			AddRows: []protocol.RowDecl{{Index: 0, Name: "r0", Cells: text("1")}}}}}
+		if err := a.do(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rm()
+	step(a, clock, 8*time.Second)
+	back() // restarted within the 10 s
+	step(a, clock, 5*time.Second)
+	if fs := dv.findings.Load(); fs != nil {
+		t.Fatalf("a row back within its for: findings %v", *fs)
+	}
+	rm()
+	step(a, clock, 9*time.Second)
+	if fs := dv.findings.Load(); fs != nil {
+		t.Fatalf("missing for 9 s of 10: findings %v", *fs)
+	}
+	step(a, clock, time.Second)
+	if fs := dv.findings.Load(); fs == nil || (*fs)[0].row != "r0" || (*fs)[0].sev != rules.Critical {
+		t.Fatalf("missing for 10 s: findings %v", fs)
+	}
+	checkCounts(t, a)
+}

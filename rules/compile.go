@@ -135,6 +135,9 @@ func (r *Rule) Stale() time.Duration { return r.stale }
 // ProbeDown is a probe rule's duration.
 func (r *Rule) ProbeDown() time.Duration { return r.down }
 
+// For is how long an absence rule's row must be missing before it counts.
+func (r *Rule) For() time.Duration { return time.Duration(r.def.For) }
+
 // Rows are an absence rule's expected rows. The slice is the rule's: do
 // not change it.
 func (r *Rule) Rows() []string { return r.def.Rows }
@@ -381,6 +384,9 @@ func compileRule(d *Def) (*Rule, Errors) {
 		r.pattern = p
 	}
 
+	if r.kind != AbsenceRule && d.For != 0 {
+		fail("for", "for belongs to an absence rule (rows), or to a level of a cell rule (critical: {for: …}); a %s rule's own duration says how long", r.kind)
+	}
 	if r.kind == ProbeRule && d.Where != nil {
 		// Set.Probe has no attributes to select by: refused, not ignored.
 		fail("where", "a probe rule selects probes, which have no attributes: drop where")
@@ -435,6 +441,9 @@ func compileRule(d *Def) (*Rule, Errors) {
 			fail("probe_down", "a duration of zero (at once) or more, like 30s")
 		}
 	case AbsenceRule:
+		if d.For < 0 {
+			fail("for", "a duration of zero (at once) or more, like 30s")
+		}
 		switch {
 		case len(d.Rows) == 0:
 			fail("rows", "list the rows that must exist")

@@ -396,3 +396,19 @@ func ExampleCompile() {
 	// rule cpu: critical.when (2:3): unknown name vlaue
 	// rule cpu: name: the name is already taken by rule 1
 }
+
+// for at a rule's top level belongs to absence rules only.
+func TestForOnlyOnAbsenceRules(t *testing.T) {
+	ten := Duration(10e9)
+	if _, errs := CompileOne(Def{Name: "a", Match: "*/*/*/*", Rows: []string{"x"}, For: ten, Severity: Warning}); errs != nil {
+		t.Fatalf("absence rule with for: %v", errs)
+	}
+	_, errs := CompileOne(Def{Name: "s", Match: "*/*/*/*", Stale: &ten, For: ten, Severity: Warning})
+	if len(errs) != 1 || errs[0].Field != "for" {
+		t.Fatalf("staleness rule with for: %v", errs)
+	}
+	_, errs = CompileOne(Def{Name: "n", Match: "*/*/*/*", Rows: []string{"x"}, For: -ten, Severity: Warning})
+	if len(errs) != 1 || errs[0].Field != "for" {
+		t.Fatalf("negative for: %v", errs)
+	}
+}

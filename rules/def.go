@@ -18,7 +18,7 @@ import (
 //   - a staleness rule (Stale) gives Severity to a dataview that has not
 //     been sampled for that long while its probe is connected;
 //   - an absence rule (Rows) gives Severity to each listed row that a
-//     matching dataview does not have;
+//     matching dataview has not had for For;
 //   - a probe rule (ProbeDown) gives Severity to a probe that has been
 //     disconnected for that long.
 type Def struct {
@@ -38,8 +38,11 @@ type Def struct {
 	Critical *LevelDef `json:"critical,omitempty"`
 	Warning  *LevelDef `json:"warning,omitempty"`
 
-	Stale     *Duration `json:"stale,omitempty"`
-	Rows      []string  `json:"rows,omitempty"`
+	Stale *Duration `json:"stale,omitempty"`
+	Rows  []string  `json:"rows,omitempty"`
+	// For is how long an absence rule's row must be missing before it
+	// counts: a process restarting is not a process gone.
+	For       Duration  `json:"for,omitempty"`
 	ProbeDown *Duration `json:"probe_down,omitempty"`
 	// Severity is what a staleness, absence or probe rule gives.
 	Severity Severity `json:"severity,omitempty"`

@@ -84,8 +84,9 @@
 //   - rules: the rules that judge cells, dataviews and probes, in the
 //     schema of rules.Def: name, description, match, where (each
 //     attribute's value, or a list of values), critical and warning (each
-//     with when, for, clear and keep_firing_for), stale, rows,
-//     probe_down and severity (warning or critical). Durations are
+//     with when, for, clear and keep_firing_for), stale, rows (and for,
+//     how long a row must be missing), probe_down and severity (warning
+//     or critical). Durations are
 //     written as intervals are. Every rule is compiled when the file is
 //     read; an error inside a condition or a pattern is placed at its
 //     character where the value's text stands in the file as written (a

@@ -31,6 +31,7 @@ func ruleDef(v value) rules.Def {
 			// rule an absence rule, which then needs some.
 			d.Rows = append([]string{}, strs(v)...)
 		}),
+		optional("for", setDuration(&d.For)),
 		optional("probe_down", func(v value) { d.ProbeDown = new(rules.Duration); setDuration(d.ProbeDown)(v) }),
 		optional("severity", func(v value) {
 			s, ok := v.str()
