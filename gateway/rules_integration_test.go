@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchfloor/watchfloor/dashboard"
 	"github.com/watchfloor/watchfloor/gateway"
 	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
 )
@@ -116,24 +115,11 @@ func TestReloadKeepsPendingTimers(t *testing.T) {
 func TestNewRuleReachesDashboard(t *testing.T) {
 	p := probe("sor-1", "cpu")
 	gw, write := gt.StartFile(t, gateway.Options{}, p)
+	d := streaming(t, gw, p)
 	tree := gt.WatchTree(t, gw.Addr)
-	gt.StartProbe(t, gw.Addr, p)
-	path := cpuPath(p)
-	waitDataview(tree, path)
-
-	d := gt.DialDashboard(t, gw.Addr)
-	d.Subscribe(dashboard.DataviewTopic(path))
-	d.Next("snapshot", func(f gt.Frame) bool { return f.Type == "snapshot" && f.Dataview == path })
 	write(gt.Config(gw.Addr, p) + strings.ReplaceAll(pendingRule, "      for: 5s\n", ""))
 	reload(t, gw)
-	d.Next("the total cell turned critical by cpu-seen", func(f gt.Frame) bool {
-		for _, c := range f.Cells {
-			if c.R == "total" && c.C == "utilisation" && c.S == "critical" && c.Rule == "cpu-seen" {
-				return true
-			}
-		}
-		return false
-	})
+	d.Next("the total cell turned critical by cpu-seen", totalCritical("cpu-seen"))
 	tree.Wait("the critical cell counted up to the probe", func(tr *gt.Tree) bool {
 		n, ok := tr.Node(p.Name)
 		return ok && n.Severity == "critical" && n.Counts["critical"] == 1
@@ -172,13 +158,7 @@ rules:
 func TestAPIRuleTurnsLiveCellCritical(t *testing.T) {
 	p := probe("oms-2", "cpu")
 	gw := gt.Start(t, gateway.Options{}, p)
-	tree := gt.WatchTree(t, gw.Addr)
-	gt.StartProbe(t, gw.Addr, p)
-	path := cpuPath(p)
-	waitDataview(tree, path)
-	d := gt.DialDashboard(t, gw.Addr)
-	d.Subscribe(dashboard.DataviewTopic(path))
-	d.Next("snapshot", func(f gt.Frame) bool { return f.Type == "snapshot" && f.Dataview == path })
+	d := streaming(t, gw, p)
 
 	rule := `{"name": "oms-cpu-seen", "match": "*/*/cpu/cpu/total/utilisation", "critical": {"when": "value >= 0"}}`
 	resp, err := http.Post(gw.URL()+"/api/v1/rules", "application/json", strings.NewReader(rule))
@@ -189,17 +169,23 @@ func TestAPIRuleTurnsLiveCellCritical(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /api/v1/rules: %s", resp.Status)
 	}
-	if c := cpuTotal(t, gw, path); c.Severity != "critical" || c.Rule != "oms-cpu-seen" {
+	if c := cpuTotal(t, gw, cpuPath(p)); c.Severity != "critical" || c.Rule != "oms-cpu-seen" {
 		t.Fatalf("as the API answered, total/utilisation is %s by %q", c.Severity, c.Rule)
 	}
-	d.Next("the total cell critical by oms-cpu-seen", func(f gt.Frame) bool {
+	d.Next("the total cell critical by oms-cpu-seen", totalCritical("oms-cpu-seen"))
+}
+
+// totalCritical matches a frame that brings the cpu dataview's
+// total/utilisation cell critical by rule.
+func totalCritical(rule string) func(gt.Frame) bool {
+	return func(f gt.Frame) bool {
 		for _, c := range f.Cells {
-			if c.R == "total" && c.C == "utilisation" && c.S == "critical" && c.Rule == "oms-cpu-seen" {
+			if c.R == "total" && c.C == "utilisation" && c.S == "critical" && c.Rule == rule {
 				return true
 			}
 		}
 		return false
-	})
+	}
 }
 
 // /metrics counts what the rules do: evaluations, transitions, and each
