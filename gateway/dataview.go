@@ -418,14 +418,11 @@ func carryState(live, in *Dataview, ch *Changes) {
 	in.findAt, in.sampledAt, in.missing = 0, live.sampledAt, live.missing
 	in.ages = live.ages // its carried cells keep their rules
 	for i, name := range in.headlines {
-		j, ok := heads[name]
-		switch {
-		case ok && live.head[j].raw == in.head[i].raw:
-			in.head[i] = live.head[j]
-		case ok:
-			keepRules(&in.head[i], &live.head[j])
-			fallthrough
-		default:
+		var old *cellState
+		if j, ok := heads[name]; ok {
+			old = &live.head[j]
+		}
+		if !carry(&in.head[i], old) {
 			ch.cell(nil, int32(i), true)
 		}
 		ch.count(in.head[i].sev, 1)
@@ -439,15 +436,11 @@ func carryState(live, in *Dataview, ch *Changes) {
 			old = live.rows[i]
 		}
 		for c, name := range in.columns {
-			j, ok := cols[name]
-			ok = ok && old != nil
-			switch {
-			case ok && old.cells[j].raw == r.cells[c].raw:
-				r.cells[c] = old.cells[j]
-			case ok:
-				keepRules(&r.cells[c], &old.cells[j])
-				fallthrough
-			default:
+			var was *cellState
+			if j, ok := cols[name]; ok && old != nil {
+				was = &old.cells[j]
+			}
+			if !carry(&r.cells[c], was) {
 				ch.cell(r, int32(c), true)
 			}
 			ch.count(r.cells[c].sev, 1)
@@ -456,14 +449,23 @@ func carryState(live, in *Dataview, ch *Changes) {
 	ch.end(dc)
 }
 
-// keepRules gives c, a new value of the cell old was, old's rule state:
-// its rules bind again (keeping a pending `for`, a firing level) and see
+// carry gives c, a cell of a new declaration, the state of old, the cell
+// of the same row and column names it replaces (nil: none): all of it when
+// the value is the same, and it reports true; else old's rule state, so
+// its rules bind again keeping a pending `for` or a firing level, and see
 // old's value as the previous one.
-func keepRules(c, old *cellState) {
-	if old.rs != nil {
+func carry(c, old *cellState) bool {
+	switch {
+	case old == nil:
+		return false
+	case old.raw == c.raw:
+		*c = *old
+		return true
+	case old.rs != nil:
 		c.rs = old.rs
 		c.rs.Changing(old.value(), old.changed)
 	}
+	return false
 }
 
 // snapshot copies dv into a dashboard snapshot. The caller holds the
