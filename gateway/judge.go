@@ -337,21 +337,20 @@ func (a *probeActor) refreshFindings(dv *Dataview, t int64) {
 			}
 		}
 	}
-	missing := dv.missing
-	dv.missing = nil
 	for _, rule := range r.absent {
 		for _, row := range rule.Rows() {
 			if _, ok := dv.rowIndex[row]; ok {
+				delete(dv.missing, row)
 				continue
 			}
-			since, ok := missing[row]
+			since, ok := dv.missing[row]
 			if !ok {
 				since = t
+				if dv.missing == nil {
+					dv.missing = make(map[string]int64)
+				}
+				dv.missing[row] = since
 			}
-			if dv.missing == nil {
-				dv.missing = make(map[string]int64)
-			}
-			dv.missing[row] = since
 			if due := since + int64(rule.For()); t < due {
 				if next == 0 || due < next {
 					next = due

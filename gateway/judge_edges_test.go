@@ -282,3 +282,39 @@ func TestShapeAndValueChangeKeepsRuleState(t *testing.T) {
 	step(a, clock, 2*time.Second)
 	wantSev(t, a, "r0", rules.Critical, "hot")
 }
+
+// Preview of an absence rule with a `for` says what the actor says: a row
+// missing for less than the `for` is pending, one missing longer counts.
+func TestPreviewAbsenceForMatchesActor(t *testing.T) {
+	a, _, sid, clock := testActor(t, testLimits)
+	def := rules.Def{Name: "procs", Match: "p/e/s/d", Rows: []string{"r0", "r9"}, For: rules.Duration(10 * time.Second), Severity: rules.Critical}
+	a.useRules(t, def)
+	if err := a.do(snapshot(declare(1, sid, "d", clock.Now().UnixNano(), "1"))); err != nil {
+		t.Fatal(err)
+	}
+	preview := func() PreviewItem {
+		t.Helper()
+		items, _, errs := a.g.previewRule(def, 10)
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		for _, it := range items {
+			if it.Path == "p/e/s/d/r9/" {
+				return it
+			}
+		}
+		t.Fatalf("preview %+v has no r9", items)
+		return PreviewItem{}
+	}
+	step(a, clock, 5*time.Second)
+	if it := preview(); it.Severity != rules.OK.String() || !it.Pending {
+		t.Fatalf("r9 missing for 5 s of 10: preview %+v", it)
+	}
+	step(a, clock, 5*time.Second)
+	if fs := a.dvs[key].findings.Load(); fs == nil {
+		t.Fatal("r9 missing for 10 s: no finding")
+	}
+	if it := preview(); it.Severity != rules.Critical.String() || it.Pending {
+		t.Fatalf("r9 missing for 10 s: preview %+v", it)
+	}
+}

@@ -183,7 +183,18 @@ func (g *Gateway) previewRule(def rules.Def, limit int) ([]PreviewItem, int, rul
 				for _, row := range r.Rows() {
 					it := PreviewItem{Path: dv.path.Cell(row, "").String(), Severity: rules.OK.String()}
 					if _, ok := dv.rowIndex[row]; !ok {
-						it.Severity, it.Reason = r.Severity().String(), "row missing"
+						// Missing since the actor saw it go, if a rule of
+						// the set in force expects it too; else from now.
+						since := now
+						if ns, ok := dv.missing[row]; ok {
+							since = time.Unix(0, ns)
+						}
+						it.Reason = "row missing for " + now.Sub(since).Round(time.Second).String()
+						if now.Sub(since) >= r.For() {
+							it.Severity = r.Severity().String()
+						} else {
+							it.Pending = true
+						}
 					}
 					add(it)
 				}
