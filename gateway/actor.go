@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/rules"
 )
@@ -94,7 +95,8 @@ type probeActor struct {
 	started           int64  // Unix ns the actor started: a probe never connected is down since
 	probeRules        []*rules.Rule
 	probeRulesVersion uint64
-	probeAt           int64 // Unix ns of the probe rules' deadline in the heap; 0 if none
+	probeAt           int64                            // Unix ns of the probe rules' deadline in the heap; 0 if none
+	errCounters       map[*rules.Rule]*metrics.Counter // of a.set's rules, as they err
 }
 
 // staging is an open snapshot: the dataviews it declared so far, which
@@ -127,7 +129,7 @@ func newProbeActor(g *Gateway, name string, cfg *probeConfig, consumers []Consum
 		ev:          rules.NewEvaluator(),
 		started:     g.clock.Now().UnixNano(),
 	}
-	a.ev.OnError = g.ruleError
+	a.ev.OnError = a.ruleError
 	a.ch.Probe, a.ch.probe = name, a.node
 	g.tree.addProbe(a.node)
 	g.tree.configure(a.node, cfg.entities)
@@ -234,7 +236,7 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		a.cfg = ev.cfg
 		a.limits = ev.cfg.limits
 		if ev.rules != nil {
-			a.set = ev.rules
+			a.setRules(ev.rules)
 		}
 		a.begin(now)
 		a.configure()
@@ -254,7 +256,7 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		}
 	case evRules:
 		a.begin(now)
-		a.set = ev.rules
+		a.setRules(ev.rules)
 		a.rebindAll()
 		a.finish()
 		close(ev.done)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
 )
@@ -540,10 +541,26 @@ func (a *probeActor) findingTransitions(was, now []finding, where func(finding) 
 	}
 }
 
-// ruleError counts a condition that failed at run time.
-func (g *Gateway) ruleError(r *rules.Rule, err error) {
-	g.metrics.GetOrCreateCounter(ruleErrorsMetric(r.Name())).Inc()
-	g.log.Debug("rule condition failed", "rule", r.Name(), "err", err)
+// setRules makes set the actor's rule set. The caller binds the cells.
+func (a *probeActor) setRules(set *rules.Set) {
+	a.set = set
+	clear(a.errCounters)
+}
+
+// ruleError counts a condition that failed at run time, on the rule's
+// counter, looked up once per rule: a rule that fails on every cell of
+// an estate fails a great many times.
+func (a *probeActor) ruleError(r *rules.Rule, err error) {
+	c := a.errCounters[r]
+	if c == nil {
+		if a.errCounters == nil {
+			a.errCounters = make(map[*rules.Rule]*metrics.Counter)
+		}
+		c = a.g.metrics.GetOrCreateCounter(ruleErrorsMetric(r.Name()))
+		a.errCounters[r] = c
+	}
+	c.Inc()
+	a.g.log.Debug("rule condition failed", "probe", a.name, "rule", r.Name(), "err", err)
 }
 
 func ruleErrorsMetric(rule string) string {
