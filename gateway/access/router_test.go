@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,12 @@ func authenticate(r *http.Request) (access.Identity, error) {
 		return access.NewIdentity(name, access.KindKiosk, access.View), nil
 	case "admin":
 		return access.NewIdentity(name, access.KindPerson, access.All()...), nil
+	case "client":
+		id := access.NewIdentity(name, access.KindPerson, access.View, access.ReloadConfig)
+		id.Scope = access.Scope{Attribute: "client", Values: []string{"acme"}}
+		return id, nil
+	case "scraper":
+		return access.NewIdentity(name, access.KindAnonymous, access.ScrapeMetrics), nil
 	case "":
 		return access.Identity{}, errors.New("no session")
 	default:
@@ -45,8 +52,8 @@ func newServer(t *testing.T, auth access.Authenticator) (*echo.Echo, *access.Rou
 	r := access.NewRouter(e, auth)
 	r.GET("/healthz", access.Public, whoami)
 	r.GET("/ws/probe", access.Probe, whoami)
-	r.GET("/api/v1/dataviews", access.View, whoami)
-	r.GET("/api/v1/dataviews/*", access.View, whoami)
+	r.GET("/api/v1/dataviews", access.View, whoami, access.Scoped)
+	r.GET("/api/v1/dataviews/*", access.View, whoami, access.Scoped)
 	r.POST("/api/v1/config/reload", access.ReloadConfig, whoami)
 	r.Handle(http.MethodGet, "/debug/pprof/*", access.Debug, whoami)
 	return e, r
@@ -76,13 +83,16 @@ func TestRouterEnforcesPermissions(t *testing.T) {
 		{"public needs no identity", "GET", "/healthz", "", 200, "served  (anonymous)"},
 		{"public ignores a caller", "GET", "/healthz", "admin", 200, "served  (anonymous)"},
 		{"probe needs no identity", "GET", "/ws/probe", "", 200, "served  (anonymous)"},
-		{"view without identity", "GET", "/api/v1/dataviews", "", 401, "not authenticated: no session"},
+		{"view without identity", "GET", "/api/v1/dataviews", "", 401, "not logged in: no session"},
+		{"anonymous without the permission is told to log in", "GET", "/api/v1/dataviews", "scraper", 401, `{"message":"not logged in"}`},
 		{"view with unknown caller", "GET", "/api/v1/dataviews", "mallory", 401, "unknown caller mallory"},
 		{"view served to watcher", "GET", "/api/v1/dataviews", "watcher", 200, "served watcher (kiosk)"},
 		{"wildcard route served to watcher", "GET", "/api/v1/dataviews/p/e/s/d", "watcher", 200, "served watcher"},
-		{"reload refused to watcher", "POST", "/api/v1/config/reload", "watcher", 403, "needs permission reload-config"},
+		{"reload refused to watcher", "POST", "/api/v1/config/reload", "watcher", 403, `"permission":"reload-config"`},
+		{"scoped caller served on a scoped route", "GET", "/api/v1/dataviews", "client", 200, "served client (person)"},
+		{"scoped caller refused the whole estate", "POST", "/api/v1/config/reload", "client", 403, "client sees only client=acme, and this shows the whole estate"},
 		{"reload served to admin", "POST", "/api/v1/config/reload", "admin", 200, "served admin (person)"},
-		{"pprof refused to watcher", "GET", "/debug/pprof/heap", "watcher", 403, "needs permission debug"},
+		{"pprof refused to watcher", "GET", "/debug/pprof/heap", "watcher", 403, "watcher may not do this: it needs permission debug"},
 		{"pprof served to admin", "GET", "/debug/pprof/heap", "admin", 200, "served admin"},
 		{"view served to admin", "GET", "/api/v1/dataviews", "admin", 200, "served admin"},
 		{"unknown path keeps 404", "GET", "/nowhere", "admin", 404, "Not Found"},
@@ -108,15 +118,42 @@ func TestOverwrittenRouteKeepsItsPermission(t *testing.T) {
 	}
 }
 
-func TestEveryoneMayDoEverything(t *testing.T) {
-	e, _ := newServer(t, access.Everyone())
-	for _, path := range []string{"/api/v1/dataviews", "/debug/pprof/heap"} {
-		if rec := serve(e, "GET", path, ""); rec.Code != http.StatusOK || rec.Body.String() != "served anyone (anonymous)" {
-			t.Errorf("GET %s: %d %q", path, rec.Code, rec.Body.String())
-		}
+// rolesAuth is an Authenticator that explains refusals.
+type rolesAuth struct{ access.AuthenticatorFunc }
+
+func (rolesAuth) RolesGranting(p access.Permission) []string {
+	return access.DefaultRoles().Granting(p)
+}
+
+// A refusal names the permission and the roles that grant it, in JSON.
+func TestRefusalNamesRoles(t *testing.T) {
+	e, _ := newServer(t, rolesAuth{authenticate})
+	rec := serve(e, "POST", "/api/v1/config/reload", "watcher")
+	var ref access.Refusal
+	if err := json.Unmarshal(rec.Body.Bytes(), &ref); err != nil || rec.Code != http.StatusForbidden {
+		t.Fatalf("reload as watcher: %d %q (%v)", rec.Code, rec.Body.String(), err)
 	}
-	if rec := serve(e, "POST", "/api/v1/config/reload", ""); rec.Code != http.StatusOK {
-		t.Errorf("reload: %d %q", rec.Code, rec.Body.String())
+	want := access.Refusal{Message: "watcher may not do this: it needs permission reload-config, which roles admin grant",
+		Permission: access.ReloadConfig, Roles: []string{"admin"}}
+	if ref.Message != want.Message || ref.Permission != want.Permission || !slices.Equal(ref.Roles, want.Roles) {
+		t.Errorf("refusal %+v, want %+v", ref, want)
+	}
+}
+
+// A browser loading a page without a session goes to the login page,
+// keeping where it wanted to go; an API call gets 401.
+func TestLoginPageRedirect(t *testing.T) {
+	e, r := newServer(t, access.AuthenticatorFunc(authenticate))
+	r.LoginPage("/login")
+	req := httptest.NewRequest("GET", "/api/v1/dataviews/p/e/s/d?x=1", nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || loc != "/login?next=%2Fapi%2Fv1%2Fdataviews%2Fp%2Fe%2Fs%2Fd%3Fx%3D1" {
+		t.Errorf("page load without a session: %d to %q", rec.Code, loc)
+	}
+	if rec := serve(e, "GET", "/api/v1/dataviews", ""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("API call without a session: %d", rec.Code)
 	}
 }
 
@@ -151,8 +188,8 @@ func TestRoutesSorted(t *testing.T) {
 	_, r := newServer(t, access.AuthenticatorFunc(authenticate))
 	want := []access.Route{
 		{Method: "POST", Path: "/api/v1/config/reload", Permission: access.ReloadConfig},
-		{Method: "GET", Path: "/api/v1/dataviews", Permission: access.View},
-		{Method: "GET", Path: "/api/v1/dataviews/*", Permission: access.View},
+		{Method: "GET", Path: "/api/v1/dataviews", Permission: access.View, Scoped: true},
+		{Method: "GET", Path: "/api/v1/dataviews/*", Permission: access.View, Scoped: true},
 		{Method: "GET", Path: "/debug/pprof/*", Permission: access.Debug},
 		{Method: "GET", Path: "/healthz", Permission: access.Public},
 		{Method: "GET", Path: "/ws/probe", Permission: access.Probe},
@@ -173,7 +210,7 @@ func TestRegistrationMistakesPanic(t *testing.T) {
 		{"twice", "/api/v1/dataviews", access.View, "GET /api/v1/dataviews registered twice"},
 		{"twice with another permission", "/healthz", access.Debug, "GET /healthz registered twice"},
 		{"no permission", "/api/v1/new", "", "GET /api/v1/new registered without a permission"},
-		{"unknown permission", "/api/v1/new", "acknowledge", `unknown permission "acknowledge"`},
+		{"unknown permission", "/api/v1/new", "acknowledge-all", `unknown permission "acknowledge-all"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

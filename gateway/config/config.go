@@ -1,13 +1,17 @@
 package config
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/rules"
 )
 
@@ -48,6 +52,148 @@ type Config struct {
 	// Rules are the rules as written, in file order; validation has
 	// compiled them, and rules.Compile(c.Rules, prev) makes the set.
 	Rules []rules.Def
+
+	// Roles are the roles the configuration defines or redefines, in file
+	// order; RoleTable merges them with access.DefaultRoles.
+	Roles []Role
+	// Users are the people defined in the file, in file order. More are
+	// managed at run time in the gateway's database; a name is in one
+	// place or the other.
+	Users []User
+	// Sessions say how long a login lasts.
+	Sessions Sessions
+	// Metrics says who may scrape /metrics.
+	Metrics Metrics
+	// Audit says how long the audit log keeps its entries.
+	Audit Audit
+}
+
+// Role defines a role, or redefines a default one, in the configuration.
+type Role struct {
+	Name string
+	// Extends names roles whose permissions this one holds too; they
+	// may be default roles or others defined here, without cycles.
+	Extends []string
+	// Permissions are the role's own permissions, beyond those it
+	// extends.
+	Permissions []access.Permission
+	// RequiresScope makes holders of the role need a scope.
+	RequiresScope bool
+}
+
+// User is a person defined in the configuration file.
+type User struct {
+	Name  string
+	Roles []string
+	// Scope limits what the user sees; the zero Scope is the whole
+	// estate.
+	Scope access.Scope
+	// PasswordHash is an argon2id or bcrypt hash (see
+	// access.HashPassword); "" means the user cannot log in with a
+	// password (only through a one-time link).
+	PasswordHash string
+}
+
+// Sessions say how long a login lasts: a session ends after IdleTimeout
+// without a request or an open dashboard socket, and AbsoluteTimeout after
+// the login whatever happens.
+type Sessions struct {
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+}
+
+// DefaultSessions are what Parse fills in: an hour idle, twelve hours (a
+// long shift) in all.
+func DefaultSessions() Sessions {
+	return Sessions{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour}
+}
+
+// Metrics says who may scrape /metrics: a caller presenting the bearer
+// token whose SHA-256 is BearerTokenSHA256, a logged-in person holding
+// scrape-metrics, and, if PublicOnLoopback, anyone connecting from a
+// loopback address.
+type Metrics struct {
+	BearerTokenSHA256 string
+	PublicOnLoopback  bool
+}
+
+// Audit says how long audit entries are kept.
+type Audit struct {
+	Retention time.Duration
+}
+
+// DefaultAudit keeps audit entries for 400 days, a year and a margin.
+func DefaultAudit() Audit { return Audit{Retention: 400 * 24 * time.Hour} }
+
+// RoleTable returns the default roles with the configuration's roles
+// merged in, extensions resolved: each role's permissions are its own and
+// those of the roles it extends, once each, in the order access.All gives
+// them. Validation has checked the roles, so it cannot fail on a parsed
+// Config.
+func (c *Config) RoleTable() access.Roles {
+	defaults := access.DefaultRoles()
+	rs := access.DefaultRoles()
+	// A role may extend one defined after it, or a default one that the
+	// configuration does not redefine. Each is resolved once, so that
+	// roles extending each other in many ways cost what their extends
+	// lists do; one met again while it is being resolved is in a cycle
+	// (which validation refuses) and adds nothing.
+	defined := make(map[string]Role, len(c.Roles))
+	for _, r := range c.Roles {
+		if _, dup := defined[r.Name]; !dup {
+			defined[r.Name] = r
+		}
+	}
+	resolved := map[string]access.Role{}
+	active := map[string]bool{}
+	var resolve func(name string) access.Role
+	resolve = func(name string) access.Role {
+		r, ok := defined[name]
+		switch {
+		case !ok:
+			return defaults[name]
+		case active[name]:
+			return access.Role{}
+		}
+		if done, ok := resolved[name]; ok {
+			return done
+		}
+		active[name] = true
+		perms, scoped := slices.Clone(r.Permissions), r.RequiresScope
+		for _, e := range r.Extends {
+			er := resolve(e)
+			perms = append(perms, er.Permissions...)
+			scoped = scoped || er.RequiresScope
+		}
+		delete(active, name)
+		done := access.Role{Name: name, Permissions: ordered(perms), RequiresScope: scoped}
+		resolved[name] = done
+		return done
+	}
+	for name := range defined {
+		rs[name] = resolve(name)
+	}
+	return rs
+}
+
+// ordered sorts permissions into the order access.All gives them, those
+// it does not know last, and drops repeats.
+func ordered(perms []access.Permission) []access.Permission {
+	rank := map[access.Permission]int{}
+	for i, p := range access.All() {
+		rank[p] = i + 1
+	}
+	slices.SortFunc(perms, func(a, b access.Permission) int {
+		ra, rb := rank[a], rank[b]
+		if ra == 0 {
+			ra = len(rank) + 1
+		}
+		if rb == 0 {
+			rb = len(rank) + 1
+		}
+		return cmp.Or(cmp.Compare(ra, rb), strings.Compare(string(a), string(b)))
+	})
+	return slices.Compact(perms)
 }
 
 // Limits are what the gateway holds for each probe; a probe whose batch
@@ -71,10 +217,19 @@ func DefaultLimits() Limits {
 }
 
 // TLS names the gateway's certificate and key files. Whether they exist is
-// checked when the gateway starts, not when the configuration is parsed.
+// checked when the gateway starts (and at each reload, which rereads
+// them), not when the configuration is parsed.
 type TLS struct {
 	CertFile string
 	KeyFile  string
+	// ClientCAFile, if set, holds the PEM certificates of the authority
+	// that signs probes' client certificates: a probe that presents one
+	// must present one it signed, whose common name or a DNS name is the
+	// probe's name.
+	ClientCAFile string
+	// RequireProbeCert refuses probes that present no such certificate,
+	// whatever their token (mutual TLS); it needs ClientCAFile.
+	RequireProbeCert bool
 }
 
 // Probe is a netprobe allowed to connect, identified by its name and the
@@ -139,8 +294,9 @@ func Parse(file string, data []byte) (*Config, error) {
 // Validate checks c as Parse would after decoding it, for configurations
 // built in code. Its errors name fields but have no lines. Parse fills in
 // defaults before validating; Validate does not, so c.Listen must be set,
-// every interval must be at least samplers.MinInterval and every limit
-// must be set (DefaultLimits has the defaults).
+// every interval must be at least samplers.MinInterval, and every limit,
+// the sessions' timeouts and the audit log's retention must be set
+// (DefaultLimits, DefaultSessions and DefaultAudit have the defaults).
 func (c *Config) Validate() error {
 	v := &validator{file: c.File}
 	v.check(c)

@@ -534,6 +534,14 @@ func (v value) placeAbsent(key, like string) {
 	}
 }
 
+// placeAt records p as v's place for validation's errors, instead of
+// where v is written: the key, for a value whose key is a name.
+func (v value) placeAt(p place) {
+	if !v.free {
+		v.d.places[v.path] = p
+	}
+}
+
 func fieldIndex(fields []field, key string) int {
 	for i, f := range fields {
 		if f.key == key {

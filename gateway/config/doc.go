@@ -1,7 +1,8 @@
 // Package config reads the gateway's configuration file: where it listens,
 // how people reach it, what it holds for each probe, the probes allowed to
-// connect, the samplers they run and the managed entities those samplers
-// watch.
+// connect, the samplers they run, the managed entities those samplers
+// watch, and who may do what: roles, users, sessions, metrics scrapers and
+// the audit log.
 //
 // # The file
 //
@@ -11,6 +12,8 @@
 //	tls:
 //	  cert_file: /etc/watchfloor/gw.crt
 //	  key_file: /etc/watchfloor/gw.key
+//	  client_ca_file: /etc/watchfloor/probe-ca.pem
+//	  require_probe_cert: true
 //	allow_insecure_http: false
 //	public_url: https://watchfloor.example.com
 //	allowed_hosts: [watchfloor, 10.1.2.3]
@@ -39,14 +42,38 @@
 //	    where: {environment: production}
 //	    critical: {when: value > 90, for: 30s}
 //	    warning: {when: value > 75}
+//	roles:
+//	  night-operator:
+//	    extends: [operator]
+//	    permissions: [maintenance-windows]
+//	users:
+//	  - name: alice
+//	    roles: [night-operator]
+//	    password_hash: "$argon2id$v=19$m=19456,t=2,p=1$zVxsfuIhPJRonSYoBjeGWw$gExIzMHNcrfq3aiCNHu2n6Cwah573Wz4Puy2KVmMLH4"
+//	  - name: acme-desk
+//	    roles: [client]
+//	    scope: {client: acme}
+//	sessions:
+//	  idle_timeout: 1h
+//	  absolute_timeout: 12h
+//	metrics:
+//	  bearer_token_sha256: 7046a5a5ed9ee58dcd295bc6a1a1cbba702cae04aef864262d38466442a77339
+//	  public_on_loopback: true
+//	audit:
+//	  retention: 9600h
 //
 // Top-level keys:
 //
 //   - listen: the gateway's host:port; default ":7039" (every interface).
 //     The port is a number; the host is empty, an IP address or a host name.
-//   - tls: cert_file and key_file, both required when tls is given. Whether
-//     the files exist and hold a matching pair is checked when the gateway
-//     starts, not when the file is read.
+//   - tls: cert_file and key_file, both required when tls is given.
+//     client_ca_file, optional, holds the PEM certificates of the authority
+//     that signs probes' client certificates: a probe that presents one must
+//     present one it signed, naming the probe (common name or DNS name).
+//     require_probe_cert: true (default false) refuses probes that present
+//     none, whatever their token, and needs client_ca_file. Whether the
+//     files exist and hold what they should is checked when the gateway
+//     starts and at each reload, not when the file is read.
 //   - allow_insecure_http: true or false, default false. The gateway serves
 //     plain HTTP only on loopback (127.0.0.0/8, ::1, localhost). Any other
 //     listen address, including the default, needs tls, or this explicit
@@ -93,9 +120,24 @@
 //     plain or quoted value on one line, a literal block), and at the
 //     value otherwise, with the place in the text in the message.
 //     docs/rules.md is the authors' reference.
+//   - roles: roles the file defines, or default roles it redefines, by
+//     name; see Roles and users below.
+//   - users: people who may log in; see Roles and users below.
+//   - sessions: how long a login lasts. idle_timeout, default 1h, at least
+//     1m: a session ends after that long without a request or an open
+//     dashboard. absolute_timeout, default 12h, from idle_timeout to 720h
+//     (30 days): it ends that long after the login whatever happens. Both
+//     are Go durations.
+//   - metrics: who may scrape /metrics besides a person holding
+//     scrape-metrics. bearer_token_sha256 is the SHA-256 of the bearer
+//     token scrapers present, written as probes' token_sha256 is, and no
+//     probe's; public_on_loopback: true (default false) lets anyone
+//     connecting from a loopback address scrape.
+//   - audit: retention, how long audit entries are kept, a Go duration;
+//     default 9600h (400 days), at least 24h.
 //
-// Probe, sampler and entity names must be present and not empty, and are
-// unique among their kind (entity names across all probes). They may hold
+// Probe, sampler, entity, role and user names must be present and not
+// empty, and are unique among their kind (entity names across all probes). They may hold
 // any character, "/" included: paths percent-encode them. Wherever a
 // string is expected any scalar is taken as written, so `client: 007` is
 // the string "007"; booleans must be true or false. A key given with no
@@ -123,7 +165,49 @@
 //     values count for what they take (protocol.Cost is the definition).
 //
 // Parse fills in the defaults; Config.Validate, for configurations built
-// in code, fills in nothing, so such a Config starts from DefaultLimits.
+// in code, fills in nothing, so such a Config starts from DefaultLimits,
+// DefaultSessions and DefaultAudit.
+//
+// # Roles and users
+//
+// A role is a named set of permissions. The default roles are client,
+// viewer, operator, client-services, engineer, manager and admin
+// (access.DefaultRoles says what each grants); roles maps further names,
+// or default ones to redefine, to:
+//
+//   - extends: roles whose permissions this one holds too, default ones or
+//     others defined here, each listed once, without cycles.
+//   - permissions: the role's own, each listed once, from view,
+//     raise-incident, acknowledge, comment, snooze, assign, request-remedy,
+//     record-client-update, send-client-notice, read-reports, read-rules,
+//     edit-rules, backtest, maintenance-windows, resolve-incidents,
+//     approve-actions, manage-escalation, manage-users, manage-probes,
+//     manage-kiosks, read-audit, reload-config, debug and scrape-metrics
+//     (access.All). public and probe are every caller's, and not granted.
+//   - requires_scope: true or false, default false: the role's holders
+//     must have a scope. A role extending one that requires a scope
+//     requires one too.
+//
+// A redefined role replaces the default, and cannot extend it; a
+// redefined client still requires a scope unless requires_scope: false
+// says otherwise.
+//
+// users lists people, each with:
+//
+//   - name: unique, as other names are.
+//   - roles: at least one, each a default or a defined role, listed once.
+//   - scope: one entity attribute and its value or a list of values, like
+//     {client: acme} or {client: [acme, beta]}: the user sees only the
+//     entities that have it. Without one, the whole estate. A user holding
+//     a role that requires a scope must have one.
+//   - password_hash: an argon2id hash in PHC form (bcrypt's $2b$ hashes
+//     are accepted too), made with `gateway user hash`, which reads the
+//     password on standard input. Without one the user cannot log in with
+//     a password, only through a one-time link. Errors never quote it.
+//
+// Users defined here are read-only at run time: they change when the file
+// does. More are managed with `gateway user` or the API, in the gateway's
+// database; a name is in one place or the other.
 //
 // # Errors
 //

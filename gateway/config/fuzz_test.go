@@ -87,7 +87,8 @@ func marshal(t *testing.T, c *config.Config) []byte {
 		"max_headlines": c.Limits.MaxHeadlines, "max_rows": c.Limits.MaxRows, "max_cells": c.Limits.MaxCells,
 	}}
 	if c.TLS != nil {
-		top["tls"] = obj{"cert_file": c.TLS.CertFile, "key_file": c.TLS.KeyFile}
+		top["tls"] = obj{"cert_file": c.TLS.CertFile, "key_file": c.TLS.KeyFile,
+			"client_ca_file": c.TLS.ClientCAFile, "require_probe_cert": c.TLS.RequireProbeCert}
 	}
 	if c.PublicURL != "" {
 		top["public_url"] = c.PublicURL
@@ -113,11 +114,48 @@ func marshal(t *testing.T, c *config.Config) []byte {
 	if c.Rules != nil {
 		top["rules"] = c.Rules // in rules.Def's JSON form, whose names are the keys'
 	}
+	if c.Roles != nil {
+		top["roles"] = roles(t, c.Roles)
+	}
+	var users []obj
+	for _, u := range c.Users {
+		o := obj{"name": u.Name, "roles": u.Roles, "password_hash": u.PasswordHash}
+		if !u.Scope.Whole() {
+			o["scope"] = obj{u.Scope.Attribute: u.Scope.Values}
+		}
+		users = append(users, o)
+	}
+	top["users"] = users
+	top["sessions"] = obj{"idle_timeout": c.Sessions.IdleTimeout.String(), "absolute_timeout": c.Sessions.AbsoluteTimeout.String()}
+	top["metrics"] = obj{"bearer_token_sha256": c.Metrics.BearerTokenSHA256, "public_on_loopback": c.Metrics.PublicOnLoopback}
+	top["audit"] = obj{"retention": c.Audit.Retention.String()}
 	out, err := json.MarshalIndent(top, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// roles writes roles as a JSON object in their order, which a Go map
+// would lose.
+func roles(t *testing.T, rs []config.Role) json.RawMessage {
+	t.Helper()
+	b := []byte{'{'}
+	for i, r := range rs {
+		name, err := json.Marshal(r.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := json.Marshal(map[string]any{"extends": r.Extends, "permissions": r.Permissions, "requires_scope": r.RequiresScope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(append(append(b, name...), ':'), def...)
+	}
+	return append(b, '}')
 }
 
 func decodeJSON(t *testing.T, data []byte) any {

@@ -112,14 +112,18 @@ func setDuration(dst *rules.Duration) func(value) {
 }
 
 // duration decodes a duration such as "500ms", "30s" or "5m".
-func duration(v value) (time.Duration, bool) {
+func duration(v value) (time.Duration, bool) { return durationLike(v, "500ms, 30s or 5m") }
+
+// durationLike decodes a Go duration; like gives examples for the error
+// when the value is not one.
+func durationLike(v value, like string) (time.Duration, bool) {
 	text, ok := v.str()
 	if !ok {
 		return 0, false
 	}
 	d, err := time.ParseDuration(text)
 	if err != nil {
-		v.fail("%q is not a duration (like 500ms, 30s or 5m)", text)
+		v.fail("%q is not a duration (like %s)", text, like)
 		return 0, false
 	}
 	return d, true

@@ -121,11 +121,12 @@ func TestRuleErrorAtTheValue(t *testing.T) {
 // TestValidateRules checks that Config.Validate compiles rules too, with
 // field paths and the place inside the text in the message.
 func TestValidateRules(t *testing.T) {
-	c := &config.Config{Listen: "127.0.0.1:1", Limits: config.DefaultLimits(), Rules: []rules.Def{
-		{Name: "cpu", Match: "*/*/cpu/cpu/*/utilisation", Critical: &rules.LevelDef{When: "value > > 1"}},
-		{Name: "cpu", Match: "*/*/cpu/cpu/*/utilisation", Warning: &rules.LevelDef{When: "value > 1"}},
-		{Name: "attrs", Match: "**", Where: map[string]rules.Values{"cost centre": nil}, Warning: &rules.LevelDef{When: "value > 1"}},
-	}}
+	c := &config.Config{Listen: "127.0.0.1:1", Limits: config.DefaultLimits(), Sessions: config.DefaultSessions(),
+		Audit: config.DefaultAudit(), Rules: []rules.Def{
+			{Name: "cpu", Match: "*/*/cpu/cpu/*/utilisation", Critical: &rules.LevelDef{When: "value > > 1"}},
+			{Name: "cpu", Match: "*/*/cpu/cpu/*/utilisation", Warning: &rules.LevelDef{When: "value > 1"}},
+			{Name: "attrs", Match: "**", Where: map[string]rules.Values{"cost centre": nil}, Warning: &rules.LevelDef{When: "value > 1"}},
+		}}
 	want := "rules[0].critical.when: unexpected token Operator(\">\") (at 1:9 in the value)\n" +
 		`rules[1].name: rule "cpu" is already defined (rules[0])` + "\n" +
 		`rules[2].where["cost centre"]: list at least one value`

@@ -13,7 +13,8 @@ import (
 
 // decodeConfig decodes the configuration's root, filling in defaults.
 func decodeConfig(root value) *Config {
-	c := &Config{File: root.d.file, Listen: DefaultListen, Limits: DefaultLimits()}
+	c := &Config{File: root.d.file, Listen: DefaultListen, Limits: DefaultLimits(),
+		Sessions: DefaultSessions(), Audit: DefaultAudit()}
 	if root.kind == null {
 		return c
 	}
@@ -26,6 +27,8 @@ func decodeConfig(root value) *Config {
 			v.object(
 				required("cert_file", setStr(&c.TLS.CertFile)),
 				required("key_file", setStr(&c.TLS.KeyFile)),
+				optional("client_ca_file", setStr(&c.TLS.ClientCAFile)),
+				optional("require_probe_cert", setBool(&c.TLS.RequireProbeCert)),
 			)
 		}),
 		optional("allow_insecure_http", func(v value) { c.AllowInsecureHTTP, _ = v.boolean() }),
@@ -60,6 +63,30 @@ func decodeConfig(root value) *Config {
 			}
 		}),
 		optional("rules", func(v value) { c.Rules = ruleDefs(v) }),
+		optional("roles", func(v value) { c.Roles = roles(v) }),
+		optional("users", func(v value) {
+			for _, u := range v.items() {
+				c.Users = append(c.Users, user(u))
+			}
+		}),
+		optional("sessions", func(v value) {
+			v.object(
+				optional("idle_timeout", setTimeout(&c.Sessions.IdleTimeout, "30m, 1h or 8h")),
+				optional("absolute_timeout", setTimeout(&c.Sessions.AbsoluteTimeout, "8h, 12h or 24h")),
+			)
+			// Left out, absolute_timeout is the default; an error
+			// comparing it with idle_timeout points at what was set.
+			v.placeAbsent("absolute_timeout", "idle_timeout")
+		}),
+		optional("metrics", func(v value) {
+			v.object(
+				optional("bearer_token_sha256", setStr(&c.Metrics.BearerTokenSHA256)),
+				optional("public_on_loopback", setBool(&c.Metrics.PublicOnLoopback)),
+			)
+		}),
+		optional("audit", func(v value) {
+			v.object(optional("retention", setTimeout(&c.Audit.Retention, "720h or 9600h")))
+		}),
 	)
 	return c
 }
@@ -152,6 +179,26 @@ func strs(v value) []string {
 		list = append(list, s)
 	}
 	return list
+}
+
+// setBool returns a decode function that sets *dst to the value, true or
+// false; a value of another kind leaves *dst as it was.
+func setBool(dst *bool) func(value) {
+	return func(v value) {
+		if b, ok := v.boolean(); ok {
+			*dst = b
+		}
+	}
+}
+
+// setTimeout returns a decode function that sets *dst to the value, a
+// duration; like gives examples for the error when it is not one.
+func setTimeout(dst *time.Duration, like string) func(value) {
+	return func(v value) {
+		if d, ok := durationLike(v, like); ok {
+			*dst = d
+		}
+	}
 }
 
 // setInt returns a decode function that sets *dst to the value, a whole

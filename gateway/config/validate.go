@@ -16,10 +16,10 @@ import (
 )
 
 // validator checks the rules that span fields: names, references, the
-// listen address, sampler parameters. It works on a decoded Config, so
-// Parse and Validate share it; Parse gives it the places of the fields and
-// the fields that failed to decode (already reported, and not to be judged
-// again).
+// listen address, sampler parameters, roles and users. It works on a
+// decoded Config, so Parse and Validate share it; Parse gives it the places
+// of the fields and the fields that failed to decode (already reported,
+// and not to be judged again).
 type validator struct {
 	file  string
 	errs  Errors
@@ -50,6 +50,9 @@ func (v *validator) check(c *Config) {
 	if c.TLS != nil {
 		v.nonEmpty("tls.cert_file", c.TLS.CertFile)
 		v.nonEmpty("tls.key_file", c.TLS.KeyFile)
+		if c.TLS.RequireProbeCert && c.TLS.ClientCAFile == "" && !v.skipped("tls.client_ca_file") {
+			v.errorf("tls.require_probe_cert", "needs client_ca_file, the authority that signs the probes' certificates")
+		}
 	}
 	v.publicURL(c.PublicURL)
 	v.allowedHosts(c.AllowedHosts)
@@ -109,6 +112,7 @@ func (v *validator) check(c *Config) {
 		}
 	}
 	v.rules(c.Rules)
+	v.access(c, tokens)
 }
 
 // nonEmpty reports whether s is non-empty, recording an error if not.
@@ -138,18 +142,28 @@ func (v *validator) unique(field, kind, name string, seen map[string]string, whe
 // token checks a probe's token hash. Sharing a token would let one
 // probe's leaked secret connect as the other.
 func (v *validator) token(field, tok string, seen map[string]string, where string) {
+	if !v.sha256Hex(field, tok, "the probe's token") {
+		return
+	}
+	if first := seen[tok]; first != "" {
+		v.errorf(field, "same token as %s: each probe needs its own token", first)
+		return
+	}
+	seen[tok] = where
+}
+
+// sha256Hex reports whether s is a SHA-256 as 64 lowercase hex
+// characters, recording an error if not; of says of what.
+func (v *validator) sha256Hex(field, s, of string) bool {
 	switch {
-	case isHexSHA256(tok):
-		if first := seen[tok]; first != "" {
-			v.errorf(field, "same token as %s: each probe needs its own token", first)
-			return
-		}
-		seen[tok] = where
-	case isHexSHA256(strings.ToLower(tok)):
+	case isHexSHA256(s):
+		return true
+	case isHexSHA256(strings.ToLower(s)):
 		v.errorf(field, "must be lowercase hex")
 	default:
-		v.errorf(field, "must be 64 lowercase hex characters: the SHA-256 of the probe's token")
+		v.errorf(field, "must be 64 lowercase hex characters: the SHA-256 of %s", of)
 	}
+	return false
 }
 
 func isHexSHA256(s string) bool {
