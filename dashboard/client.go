@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -36,10 +37,22 @@ type client struct {
 	principal any // from Authorizer.Connect
 	send      chan *message
 	resync    chan struct{}
-	resyncing atomic.Bool // its queue overflowed and its resync has not begun
+	resyncing atomic.Bool   // its queue overflowed and its resync has not begun
+	kicked    chan struct{} // closed by kick: writeLoop sends closeMsg and ends
+
+	// subMu serialises changes to the client's subscriptions: its own
+	// requests, Reauthorize's decisions and its leaving. It is taken
+	// before any other lock and never held while calling the Authorizer.
+	subMu sync.Mutex
 
 	mu   sync.Mutex
-	subs map[string]*topic
+	subs map[string]*topic // by the name asked for; the topic joined
+	owed []notice          // notices dropped with a full queue, sent at its resync
+
+	closeMu  sync.Mutex
+	closed   bool        // kicked, or its write loop has ended
+	closeMsg []byte      // the close frame's payload, set before kicked is closed
+	backstop *time.Timer // closes the socket closeWait after a kick
 
 	resyncTimes []time.Time // owned by writeLoop
 }
@@ -52,8 +65,61 @@ func newClient(h *Hub, conn *websocket.Conn, remote string, principal any) *clie
 		principal: principal,
 		send:      make(chan *message, h.opts.QueueLen),
 		resync:    make(chan struct{}, 1),
+		kicked:    make(chan struct{}),
 		subs:      make(map[string]*topic),
 	}
+}
+
+// kick has the write loop send a close frame with payload msg and end;
+// whatever the write loop is doing, the socket is closed after wait. It
+// reports false if the client was closing already.
+func (c *client) kick(msg []byte, wait time.Duration) bool {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.closed = true
+	c.closeMsg = msg
+	// A write loop stuck writing to a browser that reads nothing would
+	// only notice the kick at WriteTimeout. Close interrupts it; gorilla's
+	// Conn documents that "the Close and WriteControl methods can be
+	// called concurrently with all other methods".
+	c.backstop = time.AfterFunc(wait, func() { c.conn.Close() })
+	close(c.kicked)
+	return true
+}
+
+// closing reports whether the client was kicked or its write loop ended.
+func (c *client) closing() bool {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	return c.closed
+}
+
+// writesEnded notes that the write loop has returned, so a kick has
+// nothing more to do.
+func (c *client) writesEnded() {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	c.closed = true
+	if c.backstop != nil {
+		c.backstop.Stop()
+	}
+}
+
+// owe keeps a notice that found the client's queue full, to send at its
+// resync; a later one about the same topic replaces it.
+func (c *client) owe(n notice) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, o := range c.owed {
+		if o.topic == n.topic {
+			c.owed[i] = n
+			return
+		}
+	}
+	c.owed = append(c.owed, n)
 }
 
 func (c *client) requestResync() {
@@ -75,6 +141,11 @@ func (c *client) readLoop() {
 			return
 		}
 		c.conn.SetReadDeadline(time.Now().Add(readTimeout))
+		select {
+		case <-c.kicked:
+			continue // its session ended: read on only for the close in reply
+		default:
+		}
 		var req request
 		if err := json.Unmarshal(msg, &req); err != nil {
 			c.sendError("", fmt.Sprintf("bad request: %v", err))
@@ -91,8 +162,8 @@ func (c *client) readLoop() {
 	}
 }
 
-// subscribe checks a subscribe request, asks the Authorizer, and hands it
-// to the hub.
+// subscribe checks a subscribe request, asks the Authorizer which topic
+// to join, and hands it to the hub.
 func (c *client) subscribe(name string) {
 	h := c.hub
 	if err := h.checkTopic(name); err != nil {
@@ -110,39 +181,68 @@ func (c *client) subscribe(name string) {
 		c.sendError(name, fmt.Sprintf("at most %d subscriptions per connection", h.opts.MaxSubscriptions))
 		return
 	}
-	if err := h.auth.Subscribe(c.principal, name); err != nil {
+	gen := h.authGen.Load()
+	join, err := h.authorize(c, name)
+	if err != nil {
 		h.refused.Inc()
-		h.log.Info("dashboard subscription refused", "remote", c.remote, "topic", name, "err", err)
+		if !errors.Is(err, errBadJoin) { // logged as an error already
+			h.log.Info("dashboard subscription refused", "remote", c.remote, "topic", name, "err", err)
+		}
 		c.sendError(name, fmt.Sprintf("subscription refused: %v", err))
 		return
 	}
-	h.subscribe(c, name)
+	h.subscribe(c, name, join)
+	// A Reauthorize that began while the Authorizer decided may have
+	// missed this subscription, and the answer may predate what made it
+	// run.
+	for g := h.authGen.Load(); g != gen; g = h.authGen.Load() {
+		gen = g
+		h.recheck(c, name)
+	}
 }
 
 func (c *client) sendError(topic, msg string) {
-	b, _ := json.Marshal(errorFrame{Type: "error", Topic: topic, Message: msg})
-	if m := c.hub.prepare(topic, b, false); m != nil {
+	if m := c.hub.errorMessage(topic, msg); m != nil {
 		c.hub.enqueue(c, m)
 	}
 }
 
+// errorMessage prepares an error frame about topic, the name a browser
+// asked for ("" when the error is about none).
+func (h *Hub) errorMessage(topic, msg string) *message {
+	b, _ := json.Marshal(errorFrame{Type: "error", Topic: topic, Message: msg})
+	return h.prepare(topic, b, false)
+}
+
+// writeLoop is the only goroutine that writes frames to the socket. done
+// is closed when the read loop has ended.
 func (c *client) writeLoop(done <-chan struct{}) {
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	defer c.conn.Close()
+	defer c.writesEnded()
 	for {
 		select {
 		case <-done:
+			return
+		case <-c.kicked:
+			c.sendClose(done)
 			return
 		case <-c.resync:
 			if !c.doResync(c.hub.now()) {
 				return
 			}
 		case m := <-c.send:
+			select {
+			case <-c.kicked: // no frame goes out once its session has ended
+				c.sendClose(done)
+				return
+			default:
+			}
 			// Socket deadlines are wall-clock time, whatever the hub's clock.
 			c.conn.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteTimeout))
 			if err := c.conn.WritePreparedMessage(m.pm); err != nil {
-				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() && !c.closing() {
 					c.hub.slowDisconnects.Inc()
 					c.hub.log.Warn("dashboard client stopped reading, disconnecting", "remote", c.remote,
 						"write_timeout", c.hub.opts.WriteTimeout)
@@ -155,6 +255,20 @@ func (c *client) writeLoop(done <-chan struct{}) {
 				return
 			}
 		}
+	}
+}
+
+// sendClose sends the close frame of a kick and waits for the read loop to
+// end: on the browser's close in reply (RFC 6455 §7.1.1 has the server
+// close the TCP connection after it), or when the kick's backstop closes
+// the socket. Frames are written only by the write loop; WriteControl may
+// also run in the read loop's replies to pings and closes, which gorilla's
+// Conn allows: "the Close and WriteControl methods can be called
+// concurrently with all other methods".
+func (c *client) sendClose(done <-chan struct{}) {
+	err := c.conn.WriteControl(websocket.CloseMessage, c.closeMsg, time.Now().Add(c.hub.closeWait))
+	if err == nil {
+		<-done
 	}
 }
 
@@ -192,7 +306,19 @@ func (c *client) doResync(now time.Time) bool {
 	for _, t := range c.subs {
 		topics = append(topics, t)
 	}
+	owed := c.owed
+	c.owed = nil
 	c.mu.Unlock()
+	// No frame of a topic they are about can follow them: the client left
+	// it before they were due, and its frames queued since are dropped.
+	for i, n := range owed {
+		if !c.hub.enqueue(c, n.m) {
+			for _, n := range owed[i:] {
+				c.owe(n)
+			}
+			break
+		}
+	}
 	for _, t := range topics {
 		c.hub.rejoin(c, t)
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,11 +33,11 @@ var modelColumns = []string{"c0", "c1", "c2"}
 // gateway does, letting the publisher run meanwhile.
 func (m *model) Snapshot(topic string) ([]byte, bool) {
 	m.mu.Lock()
-	if topic == treeTopic {
+	if topic == treeTopic || strings.HasPrefix(topic, treeTopic+"?") {
 		tree := maps.Clone(m.tree)
 		m.mu.Unlock()
 		runtime.Gosched()
-		return encodeTree("snapshot", tree, nil), true
+		return encodeTree("snapshot", topic, tree, nil), true
 	}
 	if !m.exists {
 		m.mu.Unlock()
@@ -61,7 +62,7 @@ func (m *model) Snapshot(topic string) ([]byte, bool) {
 func (m *model) Delta(topic string, keys []string) []byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return encodeTree("delta", m.tree, keys)
+	return encodeTree("delta", topic, m.tree, keys)
 }
 
 // view is what a browser knows of one topic, built from its frames only.
@@ -194,8 +195,9 @@ func (m *model) check(topic string, v *view) error {
 }
 
 // A publisher that keeps the Source's promise races browsers that join,
-// leave, fall behind and resynchronise, and the hub's goroutine flushing
-// under a fake clock. Every so often everyone stops, all goes quiet, and
+// leave, fall behind and resynchronise, Reauthorize moving them from one
+// variant of the tree to another, and the hub's goroutine flushing under
+// a fake clock. Every so often everyone stops, all goes quiet, and
 // every browser's view of every topic it holds must equal the source's
 // state.
 func TestRandomizedConsistency(t *testing.T) {
@@ -218,6 +220,23 @@ func consistencyRun(t *testing.T, seed uint64) {
 	// Queues and MaxPending small enough that resyncs and overflows happen.
 	h := newTestHub(m, Options{QueueLen: 16, MaxPending: 100, Coalesce: 30 * time.Millisecond})
 	topics := []string{dvTopic, treeTopic}
+	// The tree is watched through one of three variants, or itself, which
+	// the publisher changes now and then.
+	var variant atomic.Int64
+	h.auth = &scopeAuth{decide: func(_, topic string) (string, error) {
+		if v := variant.Load() % 4; topic == treeTopic && v > 0 {
+			return fmt.Sprint(treeTopic, "?v=", v), nil
+		}
+		return topic, nil
+	}}
+	// connect adds a browser's client to the hub's, for Reauthorize to see.
+	connect := func() *client {
+		c := newTestClient(h)
+		h.mu.Lock()
+		h.clients[c] = struct{}{}
+		h.mu.Unlock()
+		return c
+	}
 
 	// The hub goroutine and the browsers each take pause's read lock for a
 	// step; a checkpoint takes its write lock to have everything to itself.
@@ -246,7 +265,7 @@ func consistencyRun(t *testing.T, seed uint64) {
 	// reconnect replaces a browser that was cut off.
 	reconnect := func(b *browser) {
 		h.removeClient(b.c)
-		b.c, b.views = newTestClient(h), map[string]*view{}
+		b.c, b.views = connect(), map[string]*view{}
 	}
 
 	// Browsers, each its own read and write loop, taking steps: subscribe,
@@ -254,7 +273,7 @@ func consistencyRun(t *testing.T, seed uint64) {
 	// frame if there is one.
 	browsers := make([]*browser, 6)
 	for i := range browsers {
-		b := &browser{c: newTestClient(h), views: map[string]*view{}}
+		b := &browser{c: connect(), views: map[string]*view{}}
 		browsers[i] = b
 		rnd := rand.New(rand.NewPCG(seed, uint64(i)))
 		step := func() error {
@@ -371,9 +390,11 @@ func consistencyRun(t *testing.T, seed uint64) {
 		}
 		return k, true
 	}
+	moves := 0
 	for i := range 5000 {
 		m.mu.Lock()
 		val := fmt.Sprint(i)
+		reauthorize := false
 		switch n := rnd.IntN(1000); {
 		case n < 200:
 			k := fmt.Sprint("k", i)
@@ -401,15 +422,17 @@ func consistencyRun(t *testing.T, seed uint64) {
 			h.Touch(treeTopic, ks...)
 		case n < 305:
 			h.Reset(treeTopic)
+		case n < 308:
+			reauthorize = true
 		case !m.exists:
 			if n < 350 {
 				m.exists, m.rows, m.heads, rows = true, map[string][]string{}, map[string]string{}, nil
 				h.Reset(dvTopic)
 			}
-		case n < 307:
+		case n < 310:
 			m.exists = false
 			h.Reset(dvTopic)
-		case n < 309:
+		case n < 312:
 			h.Reset(dvTopic)
 		default:
 			m.sampleTime++
@@ -450,6 +473,11 @@ func consistencyRun(t *testing.T, seed uint64) {
 			h.Publish(dvTopic, u)
 		}
 		m.mu.Unlock()
+		if reauthorize {
+			variant.Add(1)
+			h.Reauthorize()
+			moves++
+		}
 		if i%250 == 249 {
 			checkpoint()
 		} else if i%16 == 0 {
@@ -460,13 +488,16 @@ func consistencyRun(t *testing.T, seed uint64) {
 	if checked == 0 {
 		t.Fatal("no browser held a topic at any checkpoint")
 	}
+	if moves == 0 {
+		t.Error("the tree's variant never changed: the run did not exercise moves")
+	}
 	for name, c := range map[string]uint64{"resyncs": h.resyncs.Get(), "pending overflows": h.overflows.Get(),
 		"snapshots sent": h.snapshotsSent.Get(), "frames coalesced": h.framesCoalesced.Get()} {
 		if c == 0 {
 			t.Errorf("no %s: the run did not exercise them", name)
 		}
 	}
-	t.Logf("%d topic views checked; resyncs %d, dropped %d, overflows %d, snapshots %d, frames %d, coalesced %d, cut off %d",
-		checked, h.resyncs.Get(), h.dropped.Get(), h.overflows.Get(), h.snapshotsSent.Get(), h.framesSent.Get(),
+	t.Logf("%d topic views checked, %d variant changes; resyncs %d, dropped %d, overflows %d, snapshots %d, frames %d, coalesced %d, cut off %d",
+		checked, moves, h.resyncs.Get(), h.dropped.Get(), h.overflows.Get(), h.snapshotsSent.Get(), h.framesSent.Get(),
 		h.framesCoalesced.Get(), h.slowDisconnects.Get())
 }

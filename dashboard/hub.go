@@ -1,60 +1,3 @@
-// Package dashboard is the browser-facing WebSocket hub: browsers
-// subscribe to topics, get a snapshot of each, then deltas. The hub holds
-// no business state: frames come from a Source, news of changes from
-// Publish, Touch and Reset. docs/dashboard-protocol.md is the wire
-// contract.
-//
-// # Topics
-//
-// A state topic (Options.StateTopics, such as "tree") is fed by Touch with
-// the keys whose state changed; the hub collects them and, at its next
-// frame, asks Source.Delta for their current state. A dataview topic
-// (DataviewPrefix and a dataview's path) is fed by Publish with the
-// dataview's cell changes, which the hub merges itself, keeping the latest
-// value of each cell, and encodes into a delta. Every subscriber that
-// joins a topic, and every one that is resynchronised, gets a snapshot
-// from Source.Snapshot (or "gone" when it has none), one shared by all who
-// joined since the topic's last flush. Reset makes every subscriber of a
-// topic a joiner again, and so does a topic's pending changes passing
-// Options.MaxPending keys: it is resent whole instead.
-//
-// # Frames
-//
-// A frame goes out at once if any subscriber's queue is empty; only while
-// every subscriber is still busy with earlier frames does a topic hold its
-// changes back, until Coalesce has passed since its last frame. Each frame
-// is encoded once for all its subscribers. A client whose bounded queue
-// overflows is resynchronised: its queued frames, and any more until its
-// write loop starts the resync, are dropped, and it rejoins all its
-// topics. One resynchronised more than 10 times a minute by the hub's
-// clock, or whose socket accepts nothing for WriteTimeout, is cut off.
-// Neither slows the publisher or other clients.
-//
-// # Goroutines
-//
-// Run is the hub goroutine, owned by whoever calls Run and ended by
-// cancelling its context. It alone flushes topics, so it alone queues a
-// topic's frames, and it is the only caller of the Source. Each client has
-// two goroutines: its read loop runs in ServeHTTP (the HTTP server's
-// goroutine for the request) and its write loop is started by ServeHTTP;
-// when Run ends it closes every client's connection and waits for both
-// loops of each to return.
-//
-// # Locks
-//
-// Hub.mu guards the topic and client maps; each topic's mu guards its
-// subscribers, its joiners and its pending changes, and is the lock
-// Publish, Touch and Reset take; each client's mu guards its
-// subscriptions; dirtyMu guards the set of topics to flush. A topic's lock
-// may be held while taking the hub's or a client's; dirtyMu is taken last
-// and alone. No lock is held while calling the Source, encoding a frame or
-// writing to a socket: a flush swaps a topic's pending changes out and
-// notes who joined under the topic's lock, then releases it, encodes the
-// delta for the subscribers that were there before, and takes one snapshot
-// for the ones that joined. Because the gateway publishes a change before
-// a snapshot can see it, everything in the swapped-out delta is in that
-// snapshot, and everything published after the swap goes to every
-// subscriber in the next frame.
 package dashboard
 
 import (
@@ -67,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -78,27 +22,49 @@ import (
 // hub. The gateway guarantees: a change is published (Publish, Touch or
 // Reset has returned) before Snapshot can see it — it holds a probe's lock
 // from applying a batch until it has published it.
+//
+// The topic the hub passes is the one its subscribers joined: a dataview
+// topic, a state topic, or a variant of a state topic that
+// Authorizer.Subscribe chose ("tree?client=acme"). A frame's "topic" field
+// must always be the name browsers ask for, so for a variant the Source
+// writes the state topic's name, the part before the "?" ("tree"), never
+// the variant's.
 type Source interface {
 	// Snapshot returns the topic's whole state as one encoded frame, or
 	// false when nothing exists under the topic now (the hub then sends a
 	// "gone" frame).
 	Snapshot(topic string) ([]byte, bool)
 	// Delta returns one encoded frame with the current state of keys of a
-	// state topic: the keys passed to Touch since its last frame, in the
-	// order they were first touched. It must not keep keys.
+	// state topic or a variant of one: the keys passed to Touch since its
+	// last frame, in the order they were first touched. It must not keep
+	// keys.
 	Delta(topic string, keys []string) []byte
 }
 
-// Authorizer decides who may watch what.
+// Authorizer decides who may watch what. Its methods may be called from
+// many goroutines at once; the hub holds none of the locks that Publish,
+// Touch, Reset or the Source need while it calls them, so they may take
+// the caller's own locks.
 type Authorizer interface {
 	// Connect is called with each browser's upgrade request; an error
 	// refuses the upgrade with 403. Its principal is passed to every
 	// Subscribe.
 	Connect(r *http.Request) (principal any, err error)
-	// Subscribe is called on every subscribe; an error refuses that
-	// subscription with an error frame (and counts it).
-	Subscribe(principal any, topic string) error
+	// Subscribe is called on every subscribe, and again for every
+	// subscription held when Reauthorize is called. An error refuses that
+	// subscription with an error frame (and counts it), or withdraws one
+	// already held. Otherwise it returns the topic the subscriber joins:
+	// for a dataview topic, the topic itself; for a state topic, the topic
+	// itself or a variant of it, the topic's name, "?" and a non-empty
+	// string the Source understands ("tree?client=acme"). Subscribers of
+	// one variant share its frames, each computed once. Any other name is
+	// a programming error: the hub refuses the subscription and logs it.
+	Subscribe(principal any, topic string) (join string, err error)
 }
+
+// CloseSessionEnded is the WebSocket close code of a connection closed by
+// Disconnect: the session it belonged to ended.
+const CloseSessionEnded = 4001
 
 // DataviewPrefix starts the topic of a dataview: DataviewPrefix and its
 // canonical path.
@@ -132,8 +98,10 @@ type Options struct {
 	// CheckOrigin vets each upgrade request's Origin; nil is gorilla's
 	// default, which wants it to match the Host.
 	CheckOrigin func(*http.Request) bool
-	// StateTopics are the topics fed by Touch, such as "tree"; every other
-	// topic is a dataview's, DataviewPrefix and its path.
+	// StateTopics are the topics fed by Touch, such as "tree", each with
+	// the variants of it that Authorizer.Subscribe chooses; every other
+	// topic is a dataview's, DataviewPrefix and its path. A state topic's
+	// name has no "?".
 	StateTopics []string
 	// MaxPending bounds the distinct keys (cells and removed rows of a
 	// dataview, keys of a state topic) pending per topic; past it the
@@ -142,25 +110,40 @@ type Options struct {
 }
 
 // Hub fans topics' changes out to browser clients. Publish, Touch, Reset,
-// Watched and Clients are safe for concurrent use and never block on a
-// client or on the Source.
+// Watched, Clients, Principals, Disconnect and Reauthorize are safe for
+// concurrent use and never block on a client or on the Source.
 type Hub struct {
-	src    Source
-	opts   Options
-	log    *slog.Logger
-	now    func() time.Time
-	auth   Authorizer
-	up     websocket.Upgrader
-	states map[string]bool
+	src       Source
+	opts      Options
+	log       *slog.Logger
+	now       func() time.Time
+	auth      Authorizer
+	up        websocket.Upgrader
+	states    map[string]bool
+	closeWait time.Duration // how long a closing connection may take
 
-	mu      sync.RWMutex
-	topics  map[string]*topic
-	clients map[*client]struct{}
-	closed  bool
-	wg      sync.WaitGroup // client goroutines
+	mu       sync.RWMutex
+	topics   map[string]*topic   // by the name joined
+	variants map[string][]*topic // a state topic's live variants; each slice is replaced, never changed
+	clients  map[*client]struct{}
+	closed   bool
+	wg       sync.WaitGroup // client goroutines
+	// Disconnects that a connection between Connect and joining clients
+	// may have missed: kickSeq counts Disconnect calls, connecting counts
+	// such connections by the kickSeq when they called Connect, and kicks
+	// holds the Disconnects since the oldest of them.
+	kickSeq    uint64
+	connecting map[uint64]int
+	kicks      []kick
+
+	// authGen counts Reauthorize calls, so a subscription decided while
+	// one ran is decided again; reauthMu runs them one at a time.
+	authGen  atomic.Uint64
+	reauthMu sync.Mutex
 
 	dirtyMu sync.Mutex
 	dirty   map[*topic]struct{}
+	notices []notice // frames for clients that must follow their topics' frames
 	wake    chan struct{}
 
 	// Owned by the goroutine that flushes. outCells and outKeys hold the
@@ -177,12 +160,13 @@ type Hub struct {
 	prepared func(m *message, frame []byte)
 
 	framesSent, framesCoalesced, cellsSent, snapshotsSent, resyncs, dropped,
-	slowDisconnects, refused, overflows *metrics.Counter
+	slowDisconnects, refused, overflows, sessionDisconnects, withdrawn *metrics.Counter
 }
 
 // topic is one topic's subscribers and pending changes.
 type topic struct {
-	name     string
+	name     string // the name joined, the Source's topic: a variant's has a "?"
+	asked    string // the name browsers ask for, and frames carry: the state topic of a variant
 	dataview string // the dataview's path; empty for a state topic
 
 	mu        sync.Mutex
@@ -238,21 +222,24 @@ func NewHub(src Source, opts Options) *Hub {
 		opts.MaxPending = 100_000
 	}
 	h := &Hub{
-		src:     src,
-		opts:    opts,
-		log:     opts.Logger,
-		now:     opts.Now,
-		auth:    opts.Authorizer,
-		up:      websocket.Upgrader{CheckOrigin: opts.CheckOrigin},
-		states:  make(map[string]bool, len(opts.StateTopics)),
-		topics:  make(map[string]*topic),
-		clients: make(map[*client]struct{}),
-		dirty:   make(map[*topic]struct{}),
-		wake:    make(chan struct{}, 1),
+		src:        src,
+		opts:       opts,
+		log:        opts.Logger,
+		now:        opts.Now,
+		auth:       opts.Authorizer,
+		up:         websocket.Upgrader{CheckOrigin: opts.CheckOrigin},
+		states:     make(map[string]bool, len(opts.StateTopics)),
+		closeWait:  min(closeWait, opts.WriteTimeout),
+		topics:     make(map[string]*topic),
+		variants:   make(map[string][]*topic),
+		clients:    make(map[*client]struct{}),
+		connecting: make(map[uint64]int),
+		dirty:      make(map[*topic]struct{}),
+		wake:       make(chan struct{}, 1),
 	}
 	for _, name := range opts.StateTopics {
-		if strings.HasPrefix(name, DataviewPrefix) || name == "" {
-			panic(fmt.Sprintf("dashboard: state topic %q is empty or a dataview's", name))
+		if strings.HasPrefix(name, DataviewPrefix) || name == "" || strings.Contains(name, "?") {
+			panic(fmt.Sprintf("dashboard: state topic %q is empty, a dataview's or has a \"?\"", name))
 		}
 		h.states[name] = true
 	}
@@ -266,6 +253,8 @@ func NewHub(src Source, opts Options) *Hub {
 	h.slowDisconnects = m.NewCounter("watchfloor_dashboard_slow_disconnects_total")
 	h.refused = m.NewCounter("watchfloor_dashboard_subscriptions_refused_total")
 	h.overflows = m.NewCounter("watchfloor_dashboard_pending_overflows_total")
+	h.sessionDisconnects = m.NewCounter("watchfloor_dashboard_session_disconnects_total")
+	h.withdrawn = m.NewCounter("watchfloor_dashboard_subscriptions_withdrawn_total")
 	m.NewGauge("watchfloor_dashboard_clients", func() float64 { return float64(h.Clients()) })
 	return h
 }
@@ -273,8 +262,8 @@ func NewHub(src Source, opts Options) *Hub {
 // allowAll is the Authorizer of a hub without one.
 type allowAll struct{}
 
-func (allowAll) Connect(*http.Request) (any, error) { return nil, nil }
-func (allowAll) Subscribe(any, string) error        { return nil }
+func (allowAll) Connect(*http.Request) (any, error)            { return nil, nil }
+func (allowAll) Subscribe(_ any, topic string) (string, error) { return topic, nil }
 
 // Clients returns the number of connected browser clients.
 func (h *Hub) Clients() int {
@@ -290,9 +279,23 @@ func (h *Hub) topic(name string) *topic {
 	return h.topics[name]
 }
 
-// Watched reports whether any client subscribes to the topic, so
-// publishers can skip building changes nobody will see.
-func (h *Hub) Watched(topic string) bool { return h.topic(topic) != nil }
+// stateTopics returns a state topic, nil if nobody subscribes to it
+// itself, and its variants that somebody subscribes to. The caller must
+// not change the slice.
+func (h *Hub) stateTopics(name string) (*topic, []*topic) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.topics[name], h.variants[name]
+}
+
+// Watched reports whether any client subscribes to the topic, or to a
+// variant of a state topic, so publishers can skip building changes nobody
+// will see.
+func (h *Hub) Watched(topic string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.topics[topic] != nil || len(h.variants[topic]) > 0
+}
 
 // checkTopic refuses a topic a browser may not subscribe to, saying why.
 func (h *Hub) checkTopic(name string) error {
@@ -334,17 +337,27 @@ func (h *Hub) Publish(topic string, u Update) {
 	h.markDirty(t)
 }
 
-// Touch records that the state of keys of a state topic changed; it keeps
-// no slice of the caller's. It panics if topic is not one of
+// Touch records that the state of keys of a state topic changed, for the
+// topic and each of its variants, which coalesce their keys apart; it
+// keeps no slice of the caller's. It panics if topic is not one of
 // Options.StateTopics.
 func (h *Hub) Touch(topic string, keys ...string) {
 	if !h.states[topic] {
 		panic(fmt.Sprintf("dashboard: Touch of %q, which is not a state topic", topic))
 	}
-	t := h.topic(topic)
-	if t == nil || len(keys) == 0 {
+	if len(keys) == 0 {
 		return
 	}
+	base, variants := h.stateTopics(topic)
+	if base != nil {
+		h.touch(base, keys)
+	}
+	for _, t := range variants {
+		h.touch(t, keys)
+	}
+}
+
+func (h *Hub) touch(t *topic, keys []string) {
 	t.mu.Lock()
 	if !t.reset {
 		if t.keys.Len() > 0 {
@@ -372,13 +385,20 @@ func (h *Hub) checkPending(t *topic) {
 
 // Reset gives the topic's subscribers a fresh snapshot (or "gone"), for
 // changes a delta cannot express: a dataview's columns changed, it went
-// away or came back. The hub's goroutine takes one snapshot for all of
-// them, never the caller's, which is a probe's ingest path.
+// away or came back. A state topic's variants are reset too. The hub's
+// goroutine takes one snapshot for all the subscribers of each, never the
+// caller's, which is a probe's ingest path.
 func (h *Hub) Reset(topic string) {
-	t := h.topic(topic)
-	if t == nil {
-		return
+	base, variants := h.stateTopics(topic)
+	if base != nil {
+		h.reset(base)
 	}
+	for _, t := range variants {
+		h.reset(t)
+	}
+}
+
+func (h *Hub) reset(t *topic) {
 	t.mu.Lock()
 	t.reset = true
 	t.clearPending()
@@ -415,8 +435,9 @@ func (h *Hub) Run(ctx context.Context) {
 	}
 }
 
-// flush sends the frames that are due and returns how long until the next
-// held-back topic is due (0 if none). Only one goroutine flushes.
+// flush sends the notices and the frames that are due and returns how
+// long until the next held-back topic is due (0 if none). Only one
+// goroutine flushes.
 func (h *Hub) flush(now time.Time) time.Duration {
 	h.dirtyMu.Lock()
 	topics := make([]*topic, 0, len(h.dirty))
@@ -424,7 +445,17 @@ func (h *Hub) flush(now time.Time) time.Duration {
 		topics = append(topics, t)
 	}
 	clear(h.dirty)
+	notices := h.notices
+	h.notices = nil
 	h.dirtyMu.Unlock()
+
+	// Queued here, the one goroutine that queues topics' frames: every
+	// frame of a topic the notice's client has left was queued before it.
+	for _, n := range notices {
+		if !h.enqueue(n.c, n.m) {
+			n.c.owe(n)
+		}
+	}
 
 	var next time.Duration
 	for _, t := range topics {
@@ -510,7 +541,7 @@ func (h *Hub) sendDelta(t *topic, cs []*client) {
 	var frame []byte
 	if t.dataview != "" {
 		var cells int
-		frame, cells = h.outCells.encode(t.name, t.dataview)
+		frame, cells = h.outCells.encode(t.asked, t.dataview)
 		h.cellsSent.Add(cells)
 		h.outCells.reset()
 	} else {
@@ -534,7 +565,7 @@ func (h *Hub) sendDelta(t *topic, cs []*client) {
 func (h *Hub) sendSnapshot(t *topic, cs []*client) {
 	frame, ok := h.src.Snapshot(t.name)
 	if !ok {
-		frame, _ = json.Marshal(gone{Type: "gone", Topic: t.name, Dataview: t.dataview})
+		frame, _ = json.Marshal(gone{Type: "gone", Topic: t.asked, Dataview: t.dataview})
 	}
 	if m := h.prepare(t.name, frame, ok); m != nil {
 		for _, c := range cs {
@@ -557,13 +588,14 @@ func (h *Hub) prepare(topic string, frame []byte, snapshot bool) *message {
 	return m
 }
 
-// enqueue hands a frame to a client without ever blocking. A full queue
-// turns into a resync, and until the client has started it, frames for it
-// are dropped too: they would follow a gap.
-func (h *Hub) enqueue(c *client, m *message) {
+// enqueue hands a frame to a client without ever blocking, reporting
+// whether it was queued. A full queue turns into a resync, and until the
+// client has started it, frames for it are dropped too: they would follow
+// a gap.
+func (h *Hub) enqueue(c *client, m *message) bool {
 	if c.resyncing.Load() {
 		h.dropped.Inc()
-		return
+		return false
 	}
 	select {
 	case c.send <- m:
@@ -571,11 +603,32 @@ func (h *Hub) enqueue(c *client, m *message) {
 		if m.snapshot {
 			h.snapshotsSent.Inc()
 		}
+		return true
 	default:
 		h.dropped.Inc()
 		c.resyncing.Store(true)
 		c.requestResync()
+		return false
 	}
+}
+
+// notify has the hub's goroutine queue a frame for c after every frame
+// already queued for the topics c has left.
+func (h *Hub) notify(c *client, topic string, m *message) {
+	h.dirtyMu.Lock()
+	h.notices = append(h.notices, notice{c: c, topic: topic, m: m})
+	h.dirtyMu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// notice is a frame for one client that notify queues.
+type notice struct {
+	c     *client
+	topic string // the topic it is about, as the browser asked for it
+	m     *message
 }
 
 func (h *Hub) shutdown() {
@@ -596,6 +649,15 @@ var errHubClosed = errors.New("dashboard hub is shut down")
 // answers 403; so does an Origin that Options.CheckOrigin (by default: the
 // Host) refuses, so other sites cannot read the grid through a browser.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	seq := h.startConnecting()
+	joined := false
+	defer func() {
+		if !joined {
+			h.mu.Lock()
+			h.stopConnecting(seq)
+			h.mu.Unlock()
+		}
+	}()
 	principal, err := h.auth.Connect(r)
 	if err != nil {
 		h.log.Info("dashboard connection refused", "remote", r.RemoteAddr, "err", err)
@@ -615,9 +677,19 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Info("dashboard client refused", "err", errHubClosed)
 		return
 	}
+	joined = true
+	missed := h.stopConnecting(seq)
 	h.clients[c] = struct{}{}
 	h.wg.Add(2)
 	h.mu.Unlock()
+	// A Disconnect that ran after Connect, before c was among the
+	// clients, did not see it.
+	for _, k := range missed {
+		if k.match(principal) {
+			h.kick(c, k.reason)
+			break
+		}
+	}
 
 	done := make(chan struct{})
 	go func() {
@@ -628,6 +700,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.readLoop()
 	close(done)
 	h.removeClient(c)
+	h.log.Debug("dashboard client left", "remote", r.RemoteAddr)
 }
 
 func (h *Hub) removeClient(c *client) {
@@ -645,20 +718,39 @@ func (h *Hub) removeClient(c *client) {
 	}
 }
 
-// subscribe adds c to the topic as a joiner: the hub goroutine's next
-// flush of the topic sends it a snapshot. Locks are taken topic first,
-// then hub, never the other way: nobody waits for a topic while holding
-// the hub's lock, which every publisher needs.
-func (h *Hub) subscribe(c *client, name string) {
+// subscribe adds c to the topic join as a joiner, under the name it asked
+// for, unless it holds that name already: the hub goroutine's next flush
+// of the topic sends it a snapshot.
+func (h *Hub) subscribe(c *client, name, join string) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	c.mu.Lock()
+	_, already := c.subs[name]
+	c.mu.Unlock()
+	if !already {
+		h.add(c, name, join)
+	}
+}
+
+// add adds c to the topic join under the name it asked for; the caller
+// holds c.subMu and has checked that c does not hold name. Locks are taken
+// topic first, then hub, never the other way: nobody waits for a topic
+// while holding the hub's lock, which every publisher needs.
+func (h *Hub) add(c *client, name, join string) {
 	for {
 		h.mu.Lock()
-		t := h.topics[name]
+		t := h.topics[join]
 		if t == nil {
-			t = &topic{name: name, subs: make(map[*client]struct{}), joiners: make(map[*client]struct{})}
+			t = &topic{name: join, asked: name, subs: make(map[*client]struct{}), joiners: make(map[*client]struct{})}
 			if !h.states[name] {
 				t.dataview = strings.TrimPrefix(name, DataviewPrefix)
 			}
-			h.topics[name] = t
+			h.topics[join] = t
+			if join != name {
+				// Replaced, not appended to in place: Touch and Reset
+				// range over the slice they read without the lock.
+				h.variants[name] = append(slices.Clip(h.variants[name]), t)
+			}
 		}
 		h.mu.Unlock()
 		t.mu.Lock()
@@ -691,7 +783,18 @@ func (h *Hub) rejoin(c *client, t *topic) {
 	}
 }
 
+// unsubscribe removes c's subscription to the name it asked for, if it
+// holds one.
 func (h *Hub) unsubscribe(c *client, name string) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	h.drop(c, name)
+}
+
+// drop removes c's subscription to name from c and from the topic it
+// joined, and the topic once nobody subscribes to it. The caller holds
+// c.subMu.
+func (h *Hub) drop(c *client, name string) {
 	c.mu.Lock()
 	t := c.subs[name]
 	delete(c.subs, name)
@@ -703,12 +806,21 @@ func (h *Hub) unsubscribe(c *client, name string) {
 	defer t.mu.Unlock()
 	delete(t.subs, c)
 	delete(t.joiners, c)
-	if len(t.subs) == 0 {
-		t.dead = true
-		h.mu.Lock()
-		if h.topics[name] == t {
-			delete(h.topics, name)
-		}
-		h.mu.Unlock()
+	if len(t.subs) > 0 {
+		return
+	}
+	t.dead = true
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.topics[t.name] == t {
+		delete(h.topics, t.name)
+	}
+	if t.name == t.asked {
+		return
+	}
+	if vs := slices.DeleteFunc(slices.Clone(h.variants[t.asked]), func(v *topic) bool { return v == t }); len(vs) > 0 {
+		h.variants[t.asked] = vs
+	} else {
+		delete(h.variants, t.asked)
 	}
 }

@@ -33,13 +33,16 @@ const (
 )
 
 // memSource is an in-memory Source: dataviews with one cell each, and a
-// "tree" state topic of keys and values. It counts its calls.
+// "tree" state topic of keys and values, whose variants ("tree?…") show
+// the same keys, each frame saying in "view" which topic it was made for;
+// a variant ending in "nobody" has nothing under it. It counts its calls.
 type memSource struct {
-	mu     sync.Mutex
-	dvs    map[string]Snapshot // by topic
-	tree   map[string]string
-	snaps  map[string]int // Snapshot calls by topic
-	deltas [][]string     // the keys of each Delta call
+	mu          sync.Mutex
+	dvs         map[string]Snapshot // by topic
+	tree        map[string]string
+	snaps       map[string]int // Snapshot calls by topic
+	deltas      [][]string     // the keys of each Delta call
+	deltaTopics []string       // the topic of each Delta call
 }
 
 func newMemSource() *memSource {
@@ -50,8 +53,11 @@ func (s *memSource) Snapshot(topic string) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.snaps[topic]++
-	if topic == treeTopic {
-		return encodeTree("snapshot", s.tree, nil), true
+	if topic == treeTopic || strings.HasPrefix(topic, treeTopic+"?") {
+		if strings.HasSuffix(topic, "nobody") {
+			return nil, false
+		}
+		return encodeTree("snapshot", topic, s.tree, nil), true
 	}
 	snap, ok := s.dvs[topic]
 	if !ok {
@@ -64,12 +70,14 @@ func (s *memSource) Delta(topic string, keys []string) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deltas = append(s.deltas, slices.Clone(keys))
-	return encodeTree("delta", s.tree, keys)
+	s.deltaTopics = append(s.deltaTopics, topic)
+	return encodeTree("delta", topic, s.tree, keys)
 }
 
-// encodeTree renders the tree topic's frames: every key of state in a
-// snapshot, the given keys in a delta (null for one that went).
-func encodeTree(typ string, state map[string]string, keys []string) []byte {
+// encodeTree renders the frames of the tree topic and its variants: every
+// key of state in a snapshot, the given keys in a delta (null for one that
+// went). The frame's topic is "tree" whatever the view it was made for.
+func encodeTree(typ, view string, state map[string]string, keys []string) []byte {
 	out := map[string]*string{}
 	if typ == "snapshot" {
 		for k, v := range state {
@@ -86,8 +94,9 @@ func encodeTree(typ string, state map[string]string, keys []string) []byte {
 	b, err := json.Marshal(struct {
 		Type  string             `json:"type"`
 		Topic string             `json:"topic"`
+		View  string             `json:"view"`
 		Keys  map[string]*string `json:"keys"`
-	}{typ, treeTopic, out})
+	}{typ, treeTopic, view, out})
 	if err != nil {
 		panic(err)
 	}
@@ -125,6 +134,13 @@ func (s *memSource) deltaKeys() [][]string {
 	return slices.Clone(s.deltas)
 }
 
+// deltaTopicsFrom returns the topics of the Delta calls from the i-th on.
+func (s *memSource) deltaTopicsFrom(i int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.deltaTopics[i:])
+}
+
 // frame is any frame as a test reads it.
 type frame struct {
 	Type     string `json:"type"`
@@ -136,6 +152,7 @@ type frame struct {
 	} `json:"cells"`
 	Removed []string           `json:"removed"`
 	Keys    map[string]*string `json:"keys"`
+	View    string             `json:"view"` // the topic a tree frame was made for
 	Message string             `json:"message"`
 }
 
@@ -305,14 +322,14 @@ func (a *testAuth) Connect(r *http.Request) (any, error) {
 	return user, nil
 }
 
-func (a *testAuth) Subscribe(principal any, topic string) error {
+func (a *testAuth) Subscribe(principal any, topic string) (string, error) {
 	a.mu.Lock()
 	a.principals = append(a.principals, principal)
 	a.mu.Unlock()
 	if strings.HasPrefix(topic, DataviewTopic("secret/")) {
-		return fmt.Errorf("%v may not watch %s", principal, topic)
+		return "", fmt.Errorf("%v may not watch %s", principal, topic)
 	}
-	return nil
+	return topic, nil
 }
 
 func TestAuthorization(t *testing.T) {
@@ -383,7 +400,7 @@ func TestBusyTopicCoalesces(t *testing.T) {
 	src.set(dvTopic, "0")
 	h := newTestHub(src, Options{Coalesce: 100 * time.Millisecond, QueueLen: 16})
 	c := newTestClient(h)
-	h.subscribe(c, dvTopic)
+	h.subscribe(c, dvTopic, dvTopic)
 	t0 := time.Unix(1_800_000_000, 0)
 	h.flush(t0)
 	one(t, c, "snapshot")
@@ -417,7 +434,7 @@ func TestBusyTopicCoalesces(t *testing.T) {
 	h.Publish(dvTopic, cellUpdate("4"))
 	h.flush(t0.Add(101 * time.Millisecond)) // c idle: sent at once
 	idle := newTestClient(h)
-	h.subscribe(idle, dvTopic)
+	h.subscribe(idle, dvTopic, dvTopic)
 	h.flush(t0.Add(102 * time.Millisecond))
 	one(t, idle, "the second subscriber's snapshot")
 	h.Publish(dvTopic, cellUpdate("5"))
@@ -435,13 +452,13 @@ func TestJoinersAndResetShareOneSnapshot(t *testing.T) {
 	h := newTestHub(src, Options{QueueLen: 16})
 	t0 := time.Unix(1_800_000_000, 0)
 	old := newTestClient(h)
-	h.subscribe(old, dvTopic)
+	h.subscribe(old, dvTopic, dvTopic)
 	h.flush(t0)
 	one(t, old, "first snapshot")
 
 	joiners := []*client{newTestClient(h), newTestClient(h), newTestClient(h)}
 	for _, c := range joiners {
-		h.subscribe(c, dvTopic)
+		h.subscribe(c, dvTopic, dvTopic)
 	}
 	src.set(dvTopic, "2")
 	h.Publish(dvTopic, cellUpdate("2"))
@@ -532,8 +549,8 @@ func TestPublishNeverWaitsForTheSource(t *testing.T) {
 	src.set(dvTopic, "0")
 	h := newTestHub(src, Options{QueueLen: 16})
 	c := newTestClient(h)
-	h.subscribe(c, dvTopic)
-	h.subscribe(c, treeTopic)
+	h.subscribe(c, dvTopic, dvTopic)
+	h.subscribe(c, treeTopic, treeTopic)
 	t0 := time.Unix(1_800_000_000, 0)
 
 	flushing := func(now time.Time) chan struct{} {
@@ -599,7 +616,7 @@ func TestStateTopic(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	h.Touch(treeTopic, "a") // nobody watches: nothing to do
 	c := newTestClient(h)
-	h.subscribe(c, treeTopic)
+	h.subscribe(c, treeTopic, treeTopic)
 	h.flush(t0)
 	if f, _ := one(t, c, "tree snapshot"); f.Type != "snapshot" || len(f.Keys) != 2 {
 		t.Fatalf("snapshot = %+v", f)
@@ -610,7 +627,7 @@ func TestStateTopic(t *testing.T) {
 	h.Touch(treeTopic, "b")
 	h.Touch(treeTopic, "a", "b")
 	joiner := newTestClient(h)
-	h.subscribe(joiner, treeTopic)
+	h.subscribe(joiner, treeTopic, treeTopic)
 	h.flush(t0.Add(time.Second))
 	if got := src.deltaKeys(); len(got) != 1 || !slices.Equal(got[0], []string{"b", "a"}) {
 		t.Fatalf("Delta called with %v, want once with [b a] in first-touched order", got)
@@ -649,7 +666,7 @@ func TestDataviewPendingOverflow(t *testing.T) {
 	h := newTestHub(src, Options{QueueLen: 16, MaxPending: 3})
 	t0 := time.Unix(1_800_000_000, 0)
 	c := newTestClient(h)
-	h.subscribe(c, dvTopic)
+	h.subscribe(c, dvTopic, dvTopic)
 	h.flush(t0)
 	one(t, c, "snapshot")
 	h.Publish(dvTopic, Update{RemovedRows: []string{"x", "y"}, Changes: []Change{{Row: "a", Column: "c"}}})
@@ -674,8 +691,8 @@ func TestOverflowResyncs(t *testing.T) {
 	src.setKey("a", "1")
 	h := newTestHub(src, Options{QueueLen: 4})
 	c := newTestClient(h)
-	h.subscribe(c, dvTopic)
-	h.subscribe(c, treeTopic)
+	h.subscribe(c, dvTopic, dvTopic)
+	h.subscribe(c, treeTopic, treeTopic)
 	t0 := time.Unix(1_800_000_000, 0)
 	h.flush(t0)
 	if len(c.send) != 2 {
@@ -1037,7 +1054,7 @@ func BenchmarkPublishAndFlush(b *testing.B) {
 	subs := make([]*client, 10)
 	for i := range subs {
 		subs[i] = newTestClient(h)
-		h.subscribe(subs[i], dvTopic)
+		h.subscribe(subs[i], dvTopic, dvTopic)
 	}
 	t0 := time.Unix(1_800_000_000, 0)
 	h.flush(t0)
