@@ -14,6 +14,13 @@
 // never sends what would pass them; an older gateway gets a version-1
 // Hello after refusing the version range.
 //
+// Over wss:// the probe trusts the system's certificate authorities or
+// those of its TLS CA file, and may present a client certificate (mutual
+// TLS); it rereads those files before every connection attempt, so that a
+// renewed certificate applies from the next reconnect (see TLSFiles). A
+// gateway certificate it does not trust, or a TLS alert from a gateway
+// that refuses its certificate, counts as a refusal.
+//
 // Goroutines: Run's own, which connects and waits between attempts; per
 // session a reader, a pinger and the sender (Run's goroutine), ended
 // together when the session ends; the runner's owner goroutine, which

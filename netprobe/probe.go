@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/coder/websocket"
@@ -44,8 +46,14 @@ type Options struct {
 	// so that every probe is back soon after an outage however long it
 	// was.
 	MinBackoff, MaxUnreachableBackoff, MaxBackoff time.Duration
-	// HTTPClient dials the gateway; nil means http.DefaultClient.
+	// HTTPClient dials the gateway; nil means http.DefaultClient. With
+	// TLS files, its Transport must be nil or an *http.Transport, which the
+	// probe clones to add what the files hold.
 	HTTPClient *http.Client
+	// TLS names the CA to trust for a wss:// gateway and the probe's
+	// client certificate; the zero value uses the system's CAs and no
+	// client certificate.
+	TLS TLSFiles
 }
 
 // Probe is a netprobe. Run it once; it is not safe to call Run twice.
@@ -53,7 +61,9 @@ type Probe struct {
 	opts Options
 	url  string
 	log  *slog.Logger
-	m    probeMetrics
+	// tls is nil without TLS files.
+	tls *tlsDialer
+	m   probeMetrics
 	// pingEvery and pingTimeout pace the probe's own pings, which notice
 	// a gateway that went silent without closing; tests shorten them.
 	pingEvery, pingTimeout time.Duration
@@ -80,6 +90,16 @@ func New(opts Options) (*Probe, error) {
 	if !strings.HasSuffix(u, "/ws/probe") {
 		u += "/ws/probe"
 	}
+	var d *tlsDialer
+	if !opts.TLS.isZero() {
+		if !strings.HasPrefix(u, "wss://") {
+			return nil, fmt.Errorf("netprobe: TLS files need a wss:// gateway address, not %q", opts.Gateway)
+		}
+		var err error
+		if d, err = newTLSDialer(opts.TLS, opts.HTTPClient); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -100,6 +120,7 @@ func New(opts Options) (*Probe, error) {
 	p := &Probe{
 		opts:        opts,
 		url:         u,
+		tls:         d,
 		log:         opts.Logger.With("probe", opts.Name),
 		pingEvery:   20 * time.Second,
 		pingTimeout: 15 * time.Second,
@@ -135,6 +156,7 @@ func (p *Probe) Run(ctx context.Context) error {
 	st := newStore()
 	r := newRunner(p.log, st, &p.m, p.opts.Env)
 	defer r.stop()
+	defer p.tls.close()
 
 	// A session that lasted this long worked, and the next one starts
 	// from the shortest wait; one that ended sooner (a gateway that
@@ -202,12 +224,15 @@ func (p *Probe) session(parent context.Context, r *runner, st *store, v1 bool) a
 	defer dialCancel()
 	hdr := http.Header{}
 	hdr.Set("Authorization", "Bearer "+p.opts.Token)
-	conn, resp, err := websocket.Dial(dialCtx, p.url, &websocket.DialOptions{HTTPHeader: hdr, HTTPClient: p.opts.HTTPClient})
+	conn, resp, err := websocket.Dial(dialCtx, p.url, &websocket.DialOptions{HTTPHeader: hdr, HTTPClient: p.clientFor()})
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
 			err = fmt.Errorf("gateway refused the credential (HTTP 401): %w", err)
 		} else {
 			err = fmt.Errorf("dial %s: %w", p.url, err)
+		}
+		if why := refusalText(resp); why != "" {
+			err = fmt.Errorf("%w; the gateway says: %s", err, why)
 		}
 		return attempt{outcome: dialOutcome(resp, err), err: err}
 	}
@@ -270,6 +295,19 @@ func (p *Probe) session(parent context.Context, r *runner, st *store, v1 bool) a
 		conn.Close(websocket.StatusNormalClosure, "probe stopping")
 	}
 	return attempt{established: established, helloSent: true, err: context.Cause(ctx)}
+}
+
+// refusalText returns the start of the text an HTTP answer other than
+// the upgrade carries, on one line, for the log: a gateway says there why
+// it refuses the probe (a client certificate for another name, say).
+func refusalText(resp *http.Response) string {
+	if resp == nil || resp.Body == nil {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	return strings.Join(strings.FieldsFunc(strings.ToValidUTF8(string(b), "?"), func(r rune) bool {
+		return unicode.IsSpace(r) || !unicode.IsPrint(r)
+	}), " ")
 }
 
 // firstSampleWait bounds how long a session's first snapshot waits for

@@ -3,6 +3,7 @@ package netprobe
 import (
 	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -89,9 +90,10 @@ func (b *backoff) next(o outcome) time.Duration {
 
 // dialOutcome classifies a failed dial: an HTTP answer other than the
 // upgrade is a refusal, unless it is a proxy saying the gateway behind it
-// is down; a certificate the probe does not trust is a refusal (it will
-// not change by retrying); anything else (refused, timed out, reset) is
-// an unreachable gateway.
+// is down; a certificate the probe does not trust, or a TLS alert from
+// the gateway (which refuses the probe's client certificate so), is a
+// refusal (it will not change by retrying); anything else (refused, timed
+// out, reset) is an unreachable gateway.
 func dialOutcome(resp *http.Response, err error) outcome {
 	if resp != nil {
 		switch resp.StatusCode {
@@ -101,10 +103,26 @@ func dialOutcome(resp *http.Response, err error) outcome {
 		return refused
 	}
 	var cert *tls.CertificateVerificationError
-	if errors.As(err, &cert) {
+	if errors.As(err, &cert) || isTLSAlert(err) {
 		return refused
 	}
 	return unreachable
+}
+
+// isTLSAlert reports whether err holds an alert the peer sent in the TLS
+// handshake; crypto/tls reports one as a net.OpError whose Op is "remote
+// error".
+func isTLSAlert(err error) bool {
+	for {
+		var op *net.OpError
+		if !errors.As(err, &op) {
+			return false
+		}
+		if op.Op == "remote error" {
+			return true
+		}
+		err = op.Err
+	}
 }
 
 // handshakeOutcome classifies an error between the upgrade and the

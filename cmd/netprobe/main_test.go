@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/watchfloor/watchfloor/netprobe"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
@@ -97,5 +98,49 @@ func TestTokenFile(t *testing.T) {
 	}
 	if _, _, code := parse([]string{"--token-file", file + ".missing"}, &stderr); code != 1 {
 		t.Errorf("missing token file: exit %d, want 1", code)
+	}
+}
+
+func TestTLSFlags(t *testing.T) {
+	base := []string{"--gateway", "wss://gw.example:7039", "--name", "oms-1"}
+	var stderr strings.Builder
+	opts, _, code := parse(append(base, "--tls-ca", "/etc/wf/ca.crt", "--tls-cert", "/etc/wf/p.crt", "--tls-key", "/etc/wf/p.key"), &stderr)
+	if code != -1 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if want := (netprobe.TLSFiles{CAFile: "/etc/wf/ca.crt", CertFile: "/etc/wf/p.crt", KeyFile: "/etc/wf/p.key"}); opts.TLS != want {
+		t.Errorf("TLS files %+v, want %+v", opts.TLS, want)
+	}
+	if opts, _, code := parse(append(base, "--tls-ca", "/etc/wf/ca.crt"), &stderr); code != -1 || opts.TLS.CAFile != "/etc/wf/ca.crt" {
+		t.Errorf("--tls-ca alone: exit %d, %+v", code, opts.TLS)
+	}
+
+	usageError := func(name string, args []string, want string) {
+		t.Helper()
+		t.Run(name, func(t *testing.T) {
+			var stderr strings.Builder
+			if _, _, code := parse(args, &stderr); code != 2 {
+				t.Fatalf("exit %d, want 2 (usage); stderr: %s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+			}
+		})
+	}
+	usageError("certificate without key", append(base, "--tls-cert", "/etc/wf/p.crt"), "--tls-cert and --tls-key go together")
+	usageError("key without certificate", append(base, "--tls-key", "/etc/wf/p.key"), "--tls-cert and --tls-key go together")
+	usageError("plain ws", []string{"--gateway", "ws://gw.example:7039", "--name", "oms-1", "--tls-ca", "/etc/wf/ca.crt"},
+		`need a wss:// gateway, not "ws://gw.example:7039"`)
+}
+
+func TestHelpDescribesTLSFlags(t *testing.T) {
+	var stderr strings.Builder
+	if _, _, code := parse([]string{"--help"}, &stderr); code != 0 {
+		t.Fatalf("--help exits %d, want 0", code)
+	}
+	for _, want := range []string{"-tls-ca FILE", "-tls-cert FILE", "-tls-key FILE", "mutual TLS", "every reconnect"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("help does not mention %q:\n%s", want, stderr.String())
+		}
 	}
 }
