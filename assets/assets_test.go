@@ -194,6 +194,12 @@ func TestDOMHooks(t *testing.T) {
 		`<nav id="tree"`,
 		`<main id="view"`,
 		`id="gateway-notice"`,
+		`id="user-badge"`,
+		`<button id="logout"`,
+		`id="change-password-link" href="#/account/password"`,
+		`id="admin-screens-link" href="#/admin/screens" data-permission="manage-kiosks"`,
+		`id="admin-users-link" href="#/admin/users" data-permission="manage-users"`,
+		`id="admin-audit-link" href="#/admin/audit" data-permission="read-audit"`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("index.html lacks %s", want)
@@ -238,5 +244,64 @@ func TestDOMHooks(t *testing.T) {
 	}
 	if len(idsOf["app.js"]) == 0 {
 		t.Error("app.js is not the page script of index.html")
+	}
+}
+
+var (
+	scriptTag   = regexp.MustCompile(`(?i)<script\b[^>]*>`)
+	handlerAttr = regexp.MustCompile(`(?i)\son[a-z]+\s*=`)
+)
+
+// TestLoginPage keeps the login page within what the gateway serves
+// without a session, and keeps the hooks password managers, people and
+// browser tests rely on.
+func TestLoginPage(t *testing.T) {
+	fsys := FS()
+	public := make(map[string]bool)
+	for _, name := range PublicFiles() {
+		if _, err := fs.Stat(fsys, name); err != nil {
+			t.Errorf("public file %s: %v", name, err)
+		}
+		public[name] = true
+	}
+	b, err := fs.ReadFile(fsys, "login.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, ref := range matches(attrRef, html) {
+		if !strings.HasPrefix(ref, "/") || !public[strings.TrimPrefix(ref, "/")] {
+			t.Errorf("login.html references %q: it may load only /%s, by absolute path (it is served at /login)", ref, strings.Join(PublicFiles(), ", /"))
+		}
+	}
+	for _, tag := range scriptTag.FindAllString(html, -1) {
+		if !strings.Contains(strings.ToLower(tag), "src=") {
+			t.Errorf("login.html has an inline script (%s): a content security policy would block it", tag)
+		}
+	}
+	if h := handlerAttr.FindString(html); h != "" {
+		t.Errorf("login.html has an inline event handler (%s): a content security policy would block it", strings.TrimSpace(h))
+	}
+	for _, want := range []string{
+		`<form id="login-form"`,
+		`method="post" action="/api/v1/login"`,
+		`name="next"`,
+		`name="user" type="text" autocomplete="username"`,
+		`name="password" type="password" autocomplete="current-password"`,
+		`autofocus`,
+		`id="login-error"`,
+		`role="alert"`,
+		`id="login-submit"`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("login.html lacks %s", want)
+		}
+	}
+	js, err := fs.ReadFile(fsys, "login.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs := matches(jsImport, string(js)); len(refs) > 0 {
+		t.Errorf("login.js imports %q, which the gateway does not serve before login", refs)
 	}
 }

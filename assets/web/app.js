@@ -1,15 +1,21 @@
 // Watchfloor dashboard: the page shell. It owns the page's layout (the
-// only place that looks elements up by id) and wires the store, the tree
-// and the router together.
+// only place that looks elements up by id) and wires the session, the
+// store, the tree and the router together.
 
 import { Connection, dashboardURL } from "./conn.js";
 import { Router } from "./router.js";
+import { Api, can, isKiosk, LOGIN_PATH, LOGOUT_PATH, ME_PATH, sessionWatcher, whoText } from "./session.js";
 import { Store } from "./store.js";
 import { modelFor } from "./topics.js";
 import { mountTree } from "./tree.js";
+import { busy, errorText, formatWhen } from "./ui.js";
+import { auditView } from "./views/admin-audit.js";
+import { screensView } from "./views/admin-screens.js";
+import { usersView } from "./views/admin-users.js";
 import { dataviewView } from "./views/dataview.js";
 import { homeView } from "./views/home.js";
 import { notFoundView } from "./views/notfound.js";
+import { passwordView } from "./views/password.js";
 
 const DATAVIEW_ROUTE = "/view/*path";
 
@@ -22,8 +28,19 @@ const CONN_TEXT = {
 const connEl = document.getElementById("conn");
 const notice = document.getElementById("gateway-notice");
 const main = document.getElementById("view");
+const adminNav = document.getElementById("admin-nav");
+const sessionEl = document.getElementById("session");
+const userBadge = document.getElementById("user-badge");
+const passwordLink = document.getElementById("change-password-link");
+const logoutButton = document.getElementById("logout");
 
-const store = new Store(new Connection(dashboardURL()), modelFor);
+// Every API call goes through api, which sends the browser to log in
+// when the session has ended; so does a dashboard socket closed for it.
+// While logging out, the socket the gateway closes is no news.
+const api = new Api();
+const watchSession = sessionWatcher(api);
+let loggingOut = false;
+const store = new Store(new Connection(dashboardURL(), { onClose: (info) => loggingOut || watchSession(info) }), modelFor);
 const tree = mountTree(document.getElementById("tree"), { store });
 
 store.onState((state) => {
@@ -39,16 +56,66 @@ store.onError((message) => {
 });
 
 const router = new Router(main, {
-  context: { store },
+  context: { store, api },
   onChange({ pattern, params, title }) {
     tree.select(pattern === DATAVIEW_ROUTE ? params.path : null);
     document.title = title ? "Watchfloor — " + title : "Watchfloor";
+    for (const a of [...adminNav.querySelectorAll("a"), passwordLink]) {
+      if (a.getAttribute("href") === "#" + pattern) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
   },
 });
 router
   .add("/", homeView)
   .add(DATAVIEW_ROUTE, dataviewView)
+  .add("/admin/screens", screensView)
+  .add("/admin/users", usersView)
+  .add("/admin/audit", auditView)
+  .add("/account/password", passwordView)
   .add("/*rest", notFoundView);
+
+// showSession puts who is logged in in the header: a person gets the
+// links their permissions allow, a way to change their password and to
+// log out; a wall screen shows its label and scope only.
+function showSession(me) {
+  const kiosk = isKiosk(me);
+  userBadge.textContent = whoText(me);
+  userBadge.dataset.kind = kiosk ? "kiosk" : "person";
+  userBadge.title = me.expires_at ? "Logged in until " + formatWhen(me.expires_at) : "";
+  let links = 0;
+  for (const a of adminNav.querySelectorAll("[data-permission]")) {
+    a.hidden = kiosk || !can(me, a.dataset.permission);
+    if (!a.hidden) links++;
+  }
+  adminNav.hidden = links === 0;
+  passwordLink.hidden = kiosk;
+  logoutButton.hidden = kiosk;
+  sessionEl.hidden = false;
+}
+
+logoutButton.addEventListener("click", () => {
+  loggingOut = true;
+  busy(logoutButton, () => api.post(LOGOUT_PATH)).then(
+    () => window.location.assign(LOGIN_PATH),
+    (err) => {
+      loggingOut = false;
+      // A session already gone has sent the page to log in.
+      if (err.status === 401) return;
+      notice.textContent = "Cannot log out: " + errorText(err);
+      notice.hidden = false;
+    },
+  );
+});
+
+api.get(ME_PATH).then(
+  (me) => me && showSession(me),
+  (err) => {
+    // The dashboard works without the header's session; 401 has already
+    // sent the page to log in.
+    if (err.status !== 401) console.warn("watchfloor: cannot tell who is logged in:", errorText(err));
+  },
+);
 
 store.start();
 router.start();

@@ -24,11 +24,16 @@ export function retryDelay(attempt, random, minDelay, maxDelay) {
 }
 
 // Connection is one logical connection to the hub over successive
-// WebSockets. newSocket, minDelay and maxDelay are there for tests.
+// WebSockets. onClose({code, reason, opened}) runs each time a socket
+// closes other than by stop, before the retry is scheduled: opened says
+// whether that socket ever opened (a refused upgrade never does, and its
+// status is hidden from the page). newSocket, minDelay and maxDelay are
+// there for tests.
 export class Connection {
-  constructor(url, { newSocket = (u) => new WebSocket(u), minDelay = MIN_DELAY, maxDelay = MAX_DELAY } = {}) {
+  constructor(url, { newSocket = (u) => new WebSocket(u), minDelay = MIN_DELAY, maxDelay = MAX_DELAY, onClose = () => {} } = {}) {
     this.url = url;
     this.newSocket = newSocket;
+    this.onClose = onClose;
     this.minDelay = minDelay;
     this.maxDelay = maxDelay;
     this.handlers = null;
@@ -95,8 +100,10 @@ export class Connection {
       return;
     }
     this.ws = ws;
+    let opened = false;
     ws.addEventListener("open", () => {
       if (this.ws !== ws) return;
+      opened = true;
       this.attempt = 0;
       this.setState("live");
       this.handlers.onOpen();
@@ -118,9 +125,14 @@ export class Connection {
         console.error("watchfloor: handling message failed", err, msg);
       }
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      try {
+        this.onClose({ code: e.code ?? 1006, reason: e.reason ?? "", opened });
+      } catch (err) {
+        console.error("watchfloor: onClose failed", err);
+      }
       this.retry();
     });
     // "error" is always followed by "close", which does the work.

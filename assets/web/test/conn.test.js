@@ -18,10 +18,12 @@ test("conn: retries back off, jittered, up to the ceiling", () => {
 // the next socket it opens.
 function connection(t) {
   const sockets = [];
+  const closes = [];
   let waiting = null;
   const conn = new Connection("ws://gw/ws/dashboard", {
     minDelay: 1,
     maxDelay: 4,
+    onClose: (info) => closes.push(info),
     newSocket: (url) => {
       const s = new FakeSocket(url);
       sockets.push(s);
@@ -38,7 +40,7 @@ function connection(t) {
   });
   t.cleanup(() => conn.stop());
   const next = () => new Promise((resolve) => (waiting = resolve));
-  return { conn, sockets, events, next };
+  return { conn, sockets, events, next, closes };
 }
 
 test("conn: opens, passes JSON objects on and sends", (t) => {
@@ -75,4 +77,20 @@ test("conn: stop ends reconnecting", async (t) => {
   conn.stop();
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(sockets.length, 1, "sockets opened after stop");
+});
+
+test("conn: each close is reported with its code and whether the socket opened", async (t) => {
+  const { conn, sockets, events, next, closes } = connection(t);
+  sockets[0].serverOpen();
+  let reopened = next();
+  sockets[0].serverClose(4001, "session ended");
+  assert.deepEqual(closes, [{ code: 4001, reason: "session ended", opened: true }], "a session's end");
+  assert.equal(events.at(-1), "state:reconnecting", "still reconnecting");
+  const s = await reopened;
+  reopened = next();
+  s.serverClose();
+  assert.deepEqual(closes.at(-1), { code: 1006, reason: "", opened: false }, "a refused upgrade");
+  await reopened;
+  conn.stop();
+  assert.equal(closes.length, 2, "stop reports no close");
 });

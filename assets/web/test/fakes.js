@@ -1,7 +1,8 @@
-// Stand-ins for the gateway and the WebSocket, and builders of
+// Stand-ins for the gateway, its API and the WebSocket, and builders of
 // the frames docs/dashboard-protocol.md describes.
 
 import { encodeSegment } from "../paths.js";
+import { ApiError } from "../session.js";
 import { Store } from "../store.js";
 import { modelFor } from "../topics.js";
 
@@ -72,7 +73,7 @@ export class FakeSocket extends EventTarget {
   }
 
   close() {
-    this.serverClose();
+    this.serverClose(1005);
   }
 
   serverOpen() {
@@ -84,9 +85,12 @@ export class FakeSocket extends EventTarget {
     this.dispatchEvent(new MessageEvent("message", { data }));
   }
 
-  serverClose() {
+  // serverClose closes the socket as the gateway would, with code and
+  // reason; a socket that never opened closes as a refused upgrade does
+  // (1006, no reason).
+  serverClose(code = 1006, reason = "") {
     this.readyState = WebSocket.CLOSED;
-    this.dispatchEvent(new Event("close"));
+    this.dispatchEvent(new CloseEvent("close", { code, reason, wasClean: code !== 1006 }));
   }
 }
 
@@ -191,4 +195,60 @@ export function treeSnapshot(probes, { severity = "ok", c = {} } = {}) {
 
 export function treeDelta(parts) {
   return { type: "delta", topic: "tree", ...parts };
+}
+
+// FakeApi plays the gateway's API for a view: answers maps "METHOD path"
+// to a function of the request body returning the answer, or throwing an
+// ApiError; calls lists every request as [method, path, body].
+export class FakeApi {
+  constructor(answers = {}) {
+    this.answers = answers;
+    this.calls = [];
+  }
+
+  get(path) {
+    return this.request("GET", path);
+  }
+
+  post(path, body) {
+    return this.request("POST", path, body);
+  }
+
+  put(path, body) {
+    return this.request("PUT", path, body);
+  }
+
+  delete(path) {
+    return this.request("DELETE", path);
+  }
+
+  request(method, path, body) {
+    this.calls.push(body === undefined ? [method, path] : [method, path, body]);
+    const answer = this.answers[method + " " + path];
+    if (!answer) return Promise.reject(new ApiError(404, { message: "no answer for " + method + " " + path }));
+    try {
+      return Promise.resolve(answer(body));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  // take returns the calls since the last take.
+  take() {
+    const calls = this.calls;
+    this.calls = [];
+    return calls;
+  }
+}
+
+// settled resolves once the promises already resolved have run their
+// callbacks (a fake request and what the view does with its answer).
+export function settled() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+// jsonResponse is a fetch answer of status with body as JSON.
+export function jsonResponse(status, body, headers = {}) {
+  const init = { status, headers: { "Content-Type": "application/json", ...headers } };
+  return new Response(body === undefined ? null : JSON.stringify(body), init);
 }

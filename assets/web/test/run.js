@@ -11,6 +11,9 @@ import "./dataview-model.test.js";
 import "./tree-model.test.js";
 import "./grid.test.js";
 import "./tree.test.js";
+import "./session.test.js";
+import "./login.test.js";
+import "./admin.test.js";
 
 window.testsStarted = true;
 const results = await run();
