@@ -25,9 +25,15 @@ type backend interface {
 type txn interface {
 	get(key string) (value string, ok bool, err error)
 	set(key, value string) error
+	// delete removes key; a key that is not there is no error.
+	delete(key string) error
 	// ascend calls fn for each key starting with prefix, in key order,
-	// until fn returns false. fn must not call set.
+	// until fn returns false. fn must not call set or delete.
 	ascend(prefix string, fn func(key, value string) bool) error
+	// descend calls fn for each key starting with prefix and below
+	// below ("" for no bound), in reverse key order, until fn returns
+	// false. fn must not call set or delete.
+	descend(prefix, below string, fn func(key, value string) bool) error
 }
 
 // bunt is a buntdb database.
@@ -65,10 +71,59 @@ func (t buntTx) set(key, value string) error {
 	return err
 }
 
+func (t buntTx) delete(key string) error {
+	_, err := t.tx.Delete(key)
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
 func (t buntTx) ascend(prefix string, fn func(key, value string) bool) error {
 	return t.tx.AscendGreaterOrEqual("", prefix, func(k, v string) bool {
 		return strings.HasPrefix(k, prefix) && fn(k, v)
 	})
+}
+
+func (t buntTx) descend(prefix, below string, fn func(key, value string) bool) error {
+	pivot := upperBound(prefix, below)
+	iter := func(k, v string) bool {
+		switch {
+		case pivot != "" && k >= pivot:
+			return true // the pivot itself, which is excluded
+		case !strings.HasPrefix(k, prefix):
+			return false // below the prefix's keys: done
+		}
+		return fn(k, v)
+	}
+	if pivot == "" {
+		return t.tx.Descend("", iter)
+	}
+	return t.tx.DescendLessOrEqual("", pivot, iter)
+}
+
+// upperBound returns the key below which descend starts: below, or the
+// first key after every key with prefix if that comes first.
+func upperBound(prefix, below string) string {
+	end := prefixEnd(prefix)
+	if below == "" || (end != "" && below > end) {
+		return end
+	}
+	return below
+}
+
+// prefixEnd returns the least string greater than every string with
+// prefix: prefix with its last byte incremented ("audit:" → "audit;"), or
+// "" if there is none (a prefix of 0xff bytes only).
+func prefixEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
 }
 
 // memory is a backend in a map: one writer at a time and no reader beside
@@ -96,9 +151,12 @@ func (m *memory) update(fn func(tx txn) error) error {
 	if m.closed {
 		return ErrClosed
 	}
-	tx := &memTx{m: m, writes: make(map[string]string)}
+	tx := &memTx{m: m, writes: make(map[string]string), deletes: make(map[string]struct{})}
 	if err := fn(tx); err != nil {
 		return err
+	}
+	for k := range tx.deletes {
+		delete(m.keys, k)
 	}
 	maps.Copy(m.keys, tx.writes)
 	return nil
@@ -115,15 +173,20 @@ func (m *memory) close() error {
 	return nil
 }
 
-// memTx is a transaction on memory; writes is nil in a read-only one.
+// memTx is a transaction on memory: the keys it set and those it deleted
+// (a key is in one or the other), both nil in a read-only one.
 type memTx struct {
-	m      *memory
-	writes map[string]string
+	m       *memory
+	writes  map[string]string
+	deletes map[string]struct{}
 }
 
 func (t *memTx) get(key string) (string, bool, error) {
 	if v, ok := t.writes[key]; ok {
 		return v, true, nil
+	}
+	if _, gone := t.deletes[key]; gone {
+		return "", false, nil
 	}
 	v, ok := t.m.keys[key]
 	return v, ok, nil
@@ -133,14 +196,28 @@ func (t *memTx) set(key, value string) error {
 	if t.writes == nil {
 		return errors.New("set in a read-only transaction")
 	}
+	delete(t.deletes, key)
 	t.writes[key] = value
 	return nil
 }
 
-func (t *memTx) ascend(prefix string, fn func(key, value string) bool) error {
+func (t *memTx) delete(key string) error {
+	if t.writes == nil {
+		return errors.New("delete in a read-only transaction")
+	}
+	delete(t.writes, key)
+	if _, ok := t.m.keys[key]; ok {
+		t.deletes[key] = struct{}{}
+	}
+	return nil
+}
+
+// keys returns the keys the transaction sees that start with prefix, in
+// order.
+func (t *memTx) keys(prefix string) []string {
 	var keys []string
 	for k := range t.m.keys {
-		if strings.HasPrefix(k, prefix) {
+		if _, gone := t.deletes[k]; !gone && strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
 		}
 	}
@@ -150,7 +227,27 @@ func (t *memTx) ascend(prefix string, fn func(key, value string) bool) error {
 		}
 	}
 	slices.Sort(keys)
-	for _, k := range keys {
+	return keys
+}
+
+func (t *memTx) ascend(prefix string, fn func(key, value string) bool) error {
+	for _, k := range t.keys(prefix) {
+		v, _, _ := t.get(k)
+		if !fn(k, v) {
+			break
+		}
+	}
+	return nil
+}
+
+func (t *memTx) descend(prefix, below string, fn func(key, value string) bool) error {
+	pivot := upperBound(prefix, below)
+	keys := t.keys(prefix)
+	for i := len(keys) - 1; i >= 0; i-- {
+		k := keys[i]
+		if pivot != "" && k >= pivot {
+			continue
+		}
 		v, _, _ := t.get(k)
 		if !fn(k, v) {
 			break

@@ -63,12 +63,29 @@ type Edit struct {
 	// (the rule's name), recorded in the version.
 	From   string
 	Author string
+	// Kind is the author's kind (person, kiosk, anonymous) and Source
+	// the client's address, for the audit entry written with the
+	// version; an empty Kind records "person".
+	Kind   string
+	Source string
 	At     time.Time
 	// Expect is the version the rule must be at for the edit to be made:
 	// a version (ErrConflict otherwise), NewRule or AnyVersion. Create and
 	// Copy always need the name free (ErrExists otherwise); Update needs a
 	// rule that is not deleted and Revert one with a history (ErrNotFound
 	// otherwise).
+	Expect int
+}
+
+// Deletion is a rule's deletion for DeleteRule: who deletes it, from
+// where and when, and the version it must be at.
+type Deletion struct {
+	Author string
+	// Kind and Source are as in Edit.
+	Kind   string
+	Source string
+	At     time.Time
+	// Expect is the version the rule must be at, or AnyVersion.
 	Expect int
 }
 
@@ -96,8 +113,9 @@ func checkName(name string) error {
 }
 
 // PutRule stores e.Def as the rule's next version, in one transaction that
-// writes the version and moves the head, and returns the version. On any
-// error nothing is written.
+// writes the version, moves the head and records the audit entry
+// ("rule.create" and so on), and returns the version. On any error
+// nothing is written.
 func (s *Store) PutRule(e Edit) (RuleVersion, error) {
 	name := e.Def.Name
 	if err := checkName(name); err != nil {
@@ -135,7 +153,10 @@ func (s *Store) PutRule(e Edit) (RuleVersion, error) {
 			Name: name, Version: h.Version + 1, Action: e.Action, From: e.From,
 			Change: summary(prev, e.Def, e.Action, e.From), Author: e.Author, Time: e.At, Def: e.Def,
 		}.normal()
-		return write(tx, out)
+		if err := write(tx, out); err != nil {
+			return err
+		}
+		return s.putAudit(tx, []Audit{ruleAudit(out, e.Kind, e.Source)})
 	})
 	if err != nil {
 		return RuleVersion{}, err
@@ -143,9 +164,9 @@ func (s *Store) PutRule(e Edit) (RuleVersion, error) {
 	return out, nil
 }
 
-// DeleteRule deletes a rule as a version of its own, keeping its history;
-// expect is the version it must be at, or AnyVersion.
-func (s *Store) DeleteRule(name, author string, at time.Time, expect int) (RuleVersion, error) {
+// DeleteRule deletes a rule as a version of its own, keeping its history,
+// in one transaction with its audit entry ("rule.delete").
+func (s *Store) DeleteRule(name string, d Deletion) (RuleVersion, error) {
 	if err := checkName(name); err != nil {
 		return RuleVersion{}, err
 	}
@@ -157,8 +178,8 @@ func (s *Store) DeleteRule(name, author string, at time.Time, expect int) (RuleV
 			return err
 		case !exists || h.Deleted:
 			return fmt.Errorf("rule %s: %w", name, ErrNotFound)
-		case expect > 0 && h.Version != expect:
-			return fmt.Errorf("rule %s is at version %d, not %d: %w", name, h.Version, expect, ErrConflict)
+		case d.Expect > 0 && h.Version != d.Expect:
+			return fmt.Errorf("rule %s is at version %d, not %d: %w", name, h.Version, d.Expect, ErrConflict)
 		}
 		pv, err := readVersion(tx, name, h.Version)
 		if err != nil {
@@ -166,14 +187,28 @@ func (s *Store) DeleteRule(name, author string, at time.Time, expect int) (RuleV
 		}
 		out = RuleVersion{
 			Name: name, Version: h.Version + 1, Action: Delete, Change: "deleted",
-			Author: author, Time: at, Def: pv.Def,
+			Author: d.Author, Time: d.At, Def: pv.Def,
 		}.normal()
-		return write(tx, out)
+		if err := write(tx, out); err != nil {
+			return err
+		}
+		return s.putAudit(tx, []Audit{ruleAudit(out, d.Kind, d.Source)})
 	})
 	if err != nil {
 		return RuleVersion{}, err
 	}
 	return out, nil
+}
+
+// ruleAudit is the audit entry for a version of a rule.
+func ruleAudit(v RuleVersion, kind, source string) Audit {
+	if kind == "" {
+		kind = "person"
+	}
+	return Audit{
+		Time: v.Time, Who: v.Author, Kind: kind, Source: source, Action: "rule." + string(v.Action),
+		Target: v.Name, OK: true, Detail: fmt.Sprintf("version %d: %s", v.Version, v.Change),
+	}
 }
 
 // normal is v as it reads back from the store.

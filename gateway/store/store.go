@@ -1,7 +1,8 @@
 // Package store keeps what the gateway must not lose at a restart, in one
-// buntdb file: for now the rules authored through the API, each with every
-// version it has had. Incidents, acknowledgements, users and the audit log
-// join it with their issues.
+// buntdb file: the rules authored through the API, each with every version
+// it has had; the users managed at run time, their sessions and the kiosk
+// links; and the audit log. Incidents and acknowledgements join it with
+// their issues.
 //
 // Every committed write is fsynced before the call returns (buntdb's
 // SyncPolicy Always), so what the API confirms survives a crash of the
@@ -13,12 +14,33 @@
 //
 // # Keys
 //
-//	meta:schema               the schema version, "1"
+//	meta:schema               the schema version, "2"
 //	rule:<name>:head          {"version": N, "deleted": bool}: the rule's current version
 //	rule:<name>:v:<00000001>  one version of the rule (RuleVersion as JSON)
+//	user:<name>               a user managed at run time (User as JSON)
+//	session:<sha256 hex>      a person's session, by the SHA-256 of its secret (Session)
+//	kiosk:<id>                a kiosk link (Kiosk); its secret only as a SHA-256
+//	audit:<ns>:<seq>          one audit entry (Audit): ns the entry's time in Unix
+//	                          nanoseconds, 20 digits; seq 8 digits, apart entries
+//	                          of the same nanosecond
 //
 // A rule's name is a rules.Def name (letters, digits, '.', '_', '-'), so a
-// ':' never appears inside one.
+// ':' never appears inside one. Audit keys sort by time, so the log is read
+// newest first by walking its keys backwards, and retention deletes from
+// the front. No secret is stored: sessions and kiosk links are found by
+// the hash of the secret their holder presents, and passwords are kept as
+// their argon2id or bcrypt hashes.
+//
+// Schema 1 had rules only; schema 2 adds users, sessions, kiosks and the
+// audit log under new prefixes, so migrating from 1 changes no key.
+//
+// # Audit entries ride with the change
+//
+// Every method that changes users, sessions, kiosks or rules takes the
+// audit entries describing the change and writes them in the same
+// transaction: the change and its record are committed together or not at
+// all. Record writes an entry on its own, for what changes nothing here
+// (a failed login, a config reload).
 //
 // A Store is safe for concurrent use. Each write is one transaction: it
 // happens whole or not at all.
@@ -30,32 +52,52 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/tidwall/buntdb"
 )
 
 // SchemaVersion is the version of the key layout this build writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 const keySchema = "meta:schema"
 
 // migrations[i] migrates a store from schema i+1 to i+2, inside the
-// transaction that opens it. None yet: schema 1 is the first.
-var migrations []func(tx txn) error
+// transaction that opens it.
+var migrations = []func(tx txn) error{
+	// 1 → 2: users, sessions, kiosks and the audit log come under new
+	// prefixes; no key of schema 1 changes. A schema 1 file holds none
+	// under them, and one that does was not written by Watchfloor.
+	func(tx txn) error {
+		for _, p := range []string{userPrefix, sessionPrefix, kioskPrefix, auditPrefix} {
+			var found string
+			if err := tx.ascend(p, func(k, _ string) bool { found = k; return false }); err != nil {
+				return err
+			}
+			if found != "" {
+				return fmt.Errorf("schema 1 has no %s keys, but the file holds %q", p, found)
+			}
+		}
+		return nil
+	},
+}
 
 // Errors a Store's methods return, tested with errors.Is; the errors
 // returned wrap them with the rule and version at fault.
 var (
-	// ErrNotFound: no such rule, or no such version of it.
+	// ErrNotFound: no such rule, version, user, session or kiosk.
 	ErrNotFound = errors.New("not found")
-	// ErrExists: a rule by that name exists already.
+	// ErrExists: a rule or user by that name exists already.
 	ErrExists = errors.New("exists")
 	// ErrConflict: the rule is not at the version the caller expected;
 	// someone else changed it first.
 	ErrConflict = errors.New("version conflict")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrInvalid: the argument cannot be stored or used as given, such as
+	// an audit cursor that no query returned.
+	ErrInvalid = errors.New("invalid")
 )
 
 // Store is the gateway's durable state. Make one with Open or OpenMemory.
@@ -63,6 +105,7 @@ type Store struct {
 	kv   backend
 	path string   // "" for a memory store
 	lock *os.File // held locked while the store is open; nil for a memory store
+	seq  atomic.Uint32
 }
 
 // Open opens the store in the file at path, creating it if it does not

@@ -156,7 +156,7 @@ func TestHistoryAndChanges(t *testing.T) {
 		update(t, s, v3, at(3), store.AnyVersion)
 		update(t, s, v3, at(4), 3)
 
-		if _, err := s.DeleteRule("cpu-high", "carol", at(5), 4); err != nil {
+		if _, err := s.DeleteRule("cpu-high", store.Deletion{Author: "carol", At: at(5), Expect: 4}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Rule("cpu-high"); !errors.Is(err, store.ErrNotFound) {
@@ -228,10 +228,10 @@ func TestHistoryAndChanges(t *testing.T) {
 func TestCreateAfterDelete(t *testing.T) {
 	backends(t, func(t *testing.T, s *store.Store) {
 		create(t, s, cpuRule("value > 90"), t0)
-		if _, err := s.DeleteRule("cpu-high", "bob", t0, store.AnyVersion); err != nil {
+		if _, err := s.DeleteRule("cpu-high", store.Deletion{Author: "bob", At: t0, Expect: store.AnyVersion}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.DeleteRule("cpu-high", "bob", t0, store.AnyVersion); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.DeleteRule("cpu-high", store.Deletion{Author: "bob", At: t0, Expect: store.AnyVersion}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("deleting a deleted rule: %v, want ErrNotFound", err)
 		}
 		v := create(t, s, cpuRule("value > 99"), t0)
@@ -267,7 +267,7 @@ func TestConflicts(t *testing.T) {
 				t.Errorf("%s: %v, want %v", c.name, err, c.want)
 			}
 		}
-		if _, err := s.DeleteRule("cpu-high", "bob", t0, 1); !errors.Is(err, store.ErrConflict) {
+		if _, err := s.DeleteRule("cpu-high", store.Deletion{Author: "bob", At: t0, Expect: 1}); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("delete expecting an old version: %v, want ErrConflict", err)
 		}
 		if v, _ := s.Rule("cpu-high"); v.Version != 2 || v.Def.Critical.When != "value > 91" {
@@ -298,7 +298,10 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 			_, err := s.PutRule(store.Edit{Def: cpuRule("value > 99"), Action: store.Create, Expect: store.NewRule})
 			return err
 		},
-		func() error { _, err := s.DeleteRule("cpu-high", "x", t0, 7); return err },
+		func() error {
+			_, err := s.DeleteRule("cpu-high", store.Deletion{Author: "x", At: t0, Expect: 7})
+			return err
+		},
 		func() error {
 			_, err := s.PutRule(store.Edit{Def: rules.Def{Name: "bad:name"}, Action: store.Create})
 			return err
@@ -330,7 +333,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	update(t, s, cpuRule("value > 95"), t0.Add(time.Second), 1)
 	gone := rules.Def{Name: "gone", Match: "*", ProbeDown: new(rules.Duration), Severity: rules.Critical}
 	create(t, s, gone, t0)
-	if _, err := s.DeleteRule("gone", "bob", t0, 1); err != nil {
+	if _, err := s.DeleteRule("gone", store.Deletion{Author: "bob", At: t0, Expect: 1}); err != nil {
 		t.Fatal(err)
 	}
 	defs, _ := s.Rules()
@@ -406,7 +409,10 @@ func TestSchema(t *testing.T) {
 	}
 	f("a new file", "")
 	f("schema 1", "", "meta:schema", "1")
-	f("a newer schema", "written by a newer Watchfloor (schema 99); this one knows up to 1", "meta:schema", "99")
+	f("a newer schema", "written by a newer Watchfloor (schema 99); this one knows up to 2", "meta:schema", "99")
+	f("schema 2", "", "meta:schema", "2")
+	f("schema 1 with keys schema 2 introduces", `migrate schema 1 to 2: schema 1 has no user: keys, but the file holds "user:alice"`,
+		"meta:schema", "1", "user:alice", "{}")
 	f("a schema that is not a number", `the schema version is "one"`, "meta:schema", "one")
 	f("data without a schema", "not a Watchfloor store", "something:else", "x")
 }
@@ -422,8 +428,8 @@ func TestSchemaWritten(t *testing.T) {
 	var v string
 	db.View(func(tx *buntdb.Tx) error { v, err = tx.Get("meta:schema"); return err })
 	db.Close()
-	if err != nil || v != "1" {
-		t.Errorf("meta:schema = %q, %v; want 1", v, err)
+	if err != nil || v != "2" {
+		t.Errorf("meta:schema = %q, %v; want 2", v, err)
 	}
 	waitBuntStopped(t)
 }

@@ -1,0 +1,51 @@
+package auth
+
+import (
+	"testing"
+	"time"
+)
+
+func TestWaitAfter(t *testing.T) {
+	for failures, want := range []time.Duration{0, 0, 0, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
+		16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second} {
+		if got := waitAfter(failures); got != want {
+			t.Errorf("waitAfter(%d) = %v, want %v", failures, got, want)
+		}
+	}
+	if got := waitAfter(1 << 20); got != maxWait {
+		t.Errorf("waitAfter(a million) = %v, want %v", got, maxWait)
+	}
+}
+
+// A limiter holds at most its bound of keys of each kind: forgotten ones
+// go first, then the one whose last failure is oldest.
+func TestLimiterBounded(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	l := newLimiter(3)
+	for i, k := range []string{"a", "b", "c"} {
+		for range 3 {
+			if _, ok := l.admit(k, "src-"+k, t0.Add(time.Duration(i)*time.Minute)); !ok {
+				t.Fatalf("attempt for %s refused", k)
+			}
+		}
+	}
+	l.admit("d", "src-d", t0.Add(3*time.Minute))
+	if u, s := l.sizes(); u != 3 || s != 3 {
+		t.Fatalf("%d user keys and %d source keys, want 3 of each", u, s)
+	}
+	r, ok := l.admit("b", "src-y", t0.Add(time.Minute+500*time.Millisecond))
+	if ok || r.user != 500*time.Millisecond || r.source != 0 || !r.tellUser {
+		t.Errorf("b: %+v, %v; want a wait of 0.5s for the user, told", r, ok)
+	}
+	if r, _ := l.admit("b", "src-z", t0.Add(time.Minute+600*time.Millisecond)); r.tellUser {
+		t.Error("a second refusal in one wait is told again")
+	}
+	if _, ok := l.admit("a", "src-x", t0.Add(3*time.Minute)); !ok {
+		t.Error("the stalest key a was not dropped")
+	}
+	// Past forgetAfter, every key is forgotten to make room.
+	l.admit("e", "src-e", t0.Add(20*time.Minute))
+	if u, s := l.sizes(); u != 1 || s != 1 {
+		t.Errorf("%d and %d keys after the others were forgotten, want 1 and 1", u, s)
+	}
+}
