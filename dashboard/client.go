@@ -26,6 +26,11 @@ const (
 type message struct {
 	pm       *websocket.PreparedMessage
 	snapshot bool
+	// notice marks a notice, about the topic about (as the browser asked
+	// for it): unlike a topic's frame, no snapshot replaces it, so a
+	// resync keeps it.
+	notice bool
+	about  string
 }
 
 // client is one browser connection: readLoop owns the socket's reads,
@@ -37,7 +42,7 @@ type client struct {
 	principal any // from Authorizer.Connect
 	send      chan *message
 	resync    chan struct{}
-	resyncing atomic.Bool   // its queue overflowed and its resync has not begun
+	resyncing atomic.Bool   // its queue overflowed and its resync has not drained it yet
 	kicked    chan struct{} // closed by kick: writeLoop sends closeMsg and ends
 
 	// subMu serialises changes to the client's subscriptions: its own
@@ -108,11 +113,22 @@ func (c *client) writesEnded() {
 	}
 }
 
-// owe keeps a notice that found the client's queue full, to send at its
-// resync; a later one about the same topic replaces it.
-func (c *client) owe(n notice) {
+// deliver queues a notice, or keeps it for the client's resync if the
+// queue is full or a resync is under way. It holds c.mu, which doResync
+// holds from ending the resync to taking the kept notices, so that a
+// notice is either queued after the drain or taken by the resync.
+func (c *client) deliver(n notice) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.hub.enqueue(c, n.m) {
+		c.owe(n)
+	}
+}
+
+// owe keeps a notice that found the client's queue full, to send at its
+// resync; a later one about the same topic replaces it. The caller holds
+// c.mu.
+func (c *client) owe(n notice) {
 	for i, o := range c.owed {
 		if o.topic == n.topic {
 			c.owed[i] = n
@@ -291,34 +307,43 @@ func (c *client) doResync(now time.Time) bool {
 		return false
 	}
 	c.hub.resyncs.Inc()
-	// Frames may be queued again from here: each comes before the snapshot
-	// of its topic that rejoining brings, which replaces whatever it said.
-	c.resyncing.Store(false)
+	// Drained while the resync is still due, so that nothing queued
+	// meanwhile is lost with the drained frames: enqueue drops topics'
+	// frames, which the snapshots of rejoining replace, and deliver keeps
+	// notices. The notices drained are kept too.
+	var kept []notice
 	for drained := false; !drained; {
 		select {
-		case <-c.send:
+		case m := <-c.send:
+			if m.notice {
+				kept = append(kept, notice{c: c, topic: m.about, m: m})
+			}
 		default:
 			drained = true
 		}
 	}
 	c.mu.Lock()
+	// Frames may be queued again from here: each comes before the snapshot
+	// of its topic that rejoining brings, which replaces whatever it said.
+	c.resyncing.Store(false)
 	topics := make([]*topic, 0, len(c.subs))
 	for _, t := range c.subs {
 		topics = append(topics, t)
 	}
-	owed := c.owed
-	c.owed = nil
-	c.mu.Unlock()
 	// No frame of a topic they are about can follow them: the client left
-	// it before they were due, and its frames queued since are dropped.
-	for i, n := range owed {
+	// it before they were delivered, and its frames queued before are
+	// drained.
+	kept = append(kept, c.owed...)
+	c.owed = nil
+	for i, n := range kept {
 		if !c.hub.enqueue(c, n.m) {
-			for _, n := range owed[i:] {
+			for _, n := range kept[i:] {
 				c.owe(n)
 			}
 			break
 		}
 	}
+	c.mu.Unlock()
 	for _, t := range topics {
 		c.hub.rejoin(c, t)
 	}

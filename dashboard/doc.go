@@ -44,20 +44,23 @@
 // changes back, until Coalesce has passed since its last frame. Each frame
 // is encoded once for all its subscribers. A client whose bounded queue
 // overflows is resynchronised: its queued frames, and any more until its
-// write loop starts the resync, are dropped, and it rejoins all its
+// write loop has drained its queue, are dropped, and it rejoins all its
 // topics. One resynchronised more than 10 times a minute by the hub's
 // clock, or whose socket accepts nothing for WriteTimeout, is cut off.
 // Neither slows the publisher or other clients.
 //
 // A withdrawal's error frame is a notice: the hub goroutine queues it
 // after every frame of the topic the client has left, so none follows it.
-// One that finds the queue full is kept and sent at the client's resync.
+// One that finds the queue full, or is still queued when the queue
+// overflows, is kept and sent at the client's resync: no snapshot replaces
+// it.
 //
 // # Goroutines
 //
 // Run is the hub goroutine, owned by whoever calls Run and ended by
 // cancelling its context. It alone flushes topics, so it alone queues a
-// topic's frames and notices, and it is the only caller of the Source.
+// topic's frames and delivers notices (a client's resync queues again the
+// ones it kept), and it is the only caller of the Source.
 // Each client has two goroutines: its read loop runs in ServeHTTP (the
 // HTTP server's goroutine for the request) and its write loop is started
 // by ServeHTTP; when Run ends it closes every client's connection and
@@ -74,7 +77,9 @@
 // pending changes, and is the lock Publish, Touch and Reset take; each
 // client's subMu serialises changes to its subscriptions (its requests,
 // Reauthorize, its leaving) and is taken before any other, its mu guards
-// its subscriptions and its kept notices, and its closeMu, a leaf, whether
+// its subscriptions and its kept notices (it is held while a notice is
+// queued or kept, and while a resync ends and takes them, so that neither
+// falls between the other's steps), and its closeMu, a leaf, whether
 // it is closing; dirtyMu guards the set of topics to flush and the
 // notices to queue. A topic's lock may be held while taking the hub's or a
 // client's mu; dirtyMu is taken last and alone. No lock is held while

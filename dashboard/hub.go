@@ -452,9 +452,7 @@ func (h *Hub) flush(now time.Time) time.Duration {
 	// Queued here, the one goroutine that queues topics' frames: every
 	// frame of a topic the notice's client has left was queued before it.
 	for _, n := range notices {
-		if !h.enqueue(n.c, n.m) {
-			n.c.owe(n)
-		}
+		n.c.deliver(n)
 	}
 
 	var next time.Duration
@@ -590,8 +588,8 @@ func (h *Hub) prepare(topic string, frame []byte, snapshot bool) *message {
 
 // enqueue hands a frame to a client without ever blocking, reporting
 // whether it was queued. A full queue turns into a resync, and until the
-// client has started it, frames for it are dropped too: they would follow
-// a gap.
+// client's write loop has drained the queue for it, frames for it are
+// dropped too: they would follow a gap.
 func (h *Hub) enqueue(c *client, m *message) bool {
 	if c.resyncing.Load() {
 		h.dropped.Inc()
@@ -615,6 +613,7 @@ func (h *Hub) enqueue(c *client, m *message) bool {
 // notify has the hub's goroutine queue a frame for c after every frame
 // already queued for the topics c has left.
 func (h *Hub) notify(c *client, topic string, m *message) {
+	m.notice, m.about = true, topic
 	h.dirtyMu.Lock()
 	h.notices = append(h.notices, notice{c: c, topic: topic, m: m})
 	h.dirtyMu.Unlock()

@@ -620,3 +620,120 @@ func TestBogusJoinRefused(t *testing.T) {
 		return f.Type == "error" && f.Topic == dvTopic && f.Message == "subscription withdrawn: internal error"
 	})
 }
+
+// withdrawnSetup returns a test hub whose one client holds dvTopic and the
+// tree, with their snapshots queued, and an Authorizer that now refuses
+// dvTopic, so that a Reauthorize withdraws it.
+func withdrawnSetup(t *testing.T, queueLen int) (*Hub, *client, time.Time) {
+	t.Helper()
+	src := newMemSource()
+	src.set(dvTopic, "0")
+	src.setKey("a", "0")
+	h := newTestHub(src, Options{QueueLen: queueLen})
+	auth := &scopeAuth{}
+	h.auth = auth
+	c := newClient(h, nil, "test", "alice")
+	h.clients[c] = struct{}{}
+	h.subscribe(c, dvTopic, dvTopic)
+	h.subscribe(c, treeTopic, treeTopic)
+	t0 := time.Unix(1_800_000_000, 0)
+	h.flush(t0)
+	auth.set(func(user, topic string) (string, error) {
+		if topic == dvTopic {
+			return "", errors.New("out of scope")
+		}
+		return topic, nil
+	})
+	return h, c, t0
+}
+
+// kinds lists the frames queued for c as "type topic".
+func kinds(t *testing.T, c *client) []string {
+	t.Helper()
+	var got []string
+	for _, m := range queued(c) {
+		f := decode(t, dataOf(m))
+		got = append(got, f.Type+" "+f.Topic)
+	}
+	return got
+}
+
+// A withdrawal that was queued, and was still in the queue when the queue
+// overflowed, is not dropped with the topics' frames: the resync that
+// drops them sends it again, since no snapshot will replace it.
+func TestQueuedWithdrawalSurvivesResync(t *testing.T) {
+	h, c, t0 := withdrawnSetup(t, 4)
+	h.Reauthorize()
+	h.flush(t0.Add(time.Second)) // the withdrawal is queued: two snapshots and it
+	if len(c.send) != 3 {
+		t.Fatalf("%d frames queued, want the two snapshots and the withdrawal", len(c.send))
+	}
+	for i := range 2 {
+		h.src.(*memSource).setKey("a", fmt.Sprint(i+1))
+		h.Touch(treeTopic, "a")
+		h.flush(t0.Add(time.Duration(i+2) * time.Second))
+	}
+	if len(c.resync) != 1 {
+		t.Fatal("the queue did not overflow")
+	}
+	<-c.resync
+	if !c.doResync(t0.Add(5 * time.Second)) {
+		t.Fatal("the resync cut the client off")
+	}
+	h.flush(t0.Add(5 * time.Second))
+	if got, want := kinds(t, c), []string{"error " + dvTopic, "snapshot " + treeTopic}; !slices.Equal(got, want) {
+		t.Fatalf("after the resync got %q, want %q: the withdrawal is lost", got, want)
+	}
+}
+
+// A withdrawal the hub's goroutine delivers while the client's write loop
+// is starting a resync, draining its queue, is neither drained with the
+// topics' frames nor left behind: it is in the queue once the resync is
+// done.
+func TestWithdrawalDuringResyncDrain(t *testing.T) {
+	const queueLen = 1 << 17 // long to drain, so the delivery lands in the middle
+	proved := 0
+	for attempt := 0; attempt < 50 && proved < 5; attempt++ {
+		h, c, t0 := withdrawnSetup(t, queueLen)
+		filler := h.errorMessage("", "filler")
+		for len(c.send) < queueLen {
+			c.send <- filler
+		}
+		if h.enqueue(c, filler) || len(c.resync) != 1 {
+			t.Fatal("a full queue did not overflow into a resync")
+		}
+		<-c.resync
+		h.Reauthorize() // the withdrawal waits in h.notices for the next flush
+
+		resynced := make(chan bool)
+		go func() { resynced <- c.doResync(t0.Add(time.Second)) }()
+		for n := len(c.send); n == queueLen; n = len(c.send) {
+			// The drain has not started yet.
+		}
+		h.flush(t0.Add(time.Second))
+		// Still frames in front of it: the drain had not finished when the
+		// withdrawal was delivered.
+		inDrain := len(c.send) > 1
+		if !<-resynced {
+			t.Fatal("the resync cut the client off")
+		}
+		if inDrain {
+			proved++
+		}
+		var found bool
+		for _, m := range queued(c) {
+			if f := decode(t, dataOf(m)); f.Type == "error" && f.Topic == dvTopic {
+				found = true
+			}
+		}
+		c.mu.Lock()
+		owed := len(c.owed)
+		c.mu.Unlock()
+		if !found && !(owed == 1 && len(c.resync) == 1) {
+			t.Fatalf("attempt %d: the withdrawal delivered during the resync's drain is neither queued nor kept for another resync (%d owed)", attempt, owed)
+		}
+	}
+	if proved == 0 {
+		t.Skip("no attempt delivered the withdrawal during the drain")
+	}
+}

@@ -27,13 +27,13 @@ func (g *Gateway) routes() *echo.Echo {
 	e := echo.New()
 	e.Logger = g.log
 	e.Pre(g.guard.Middleware)
-	r := access.NewRouter(e, g.opts.Authenticator)
+	r := access.NewRouter(e, g.auth)
 	g.router = r
 
 	r.GET("/healthz", access.Public, func(c *echo.Context) error {
 		return c.String(http.StatusOK, "ok\n")
 	})
-	r.GET("/metrics", access.Public, func(c *echo.Context) error {
+	r.GET("/metrics", access.ScrapeMetrics, func(c *echo.Context) error {
 		var buf bytes.Buffer
 		g.metrics.WritePrometheus(&buf)
 		metrics.WriteProcessMetrics(&buf)
@@ -46,11 +46,11 @@ func (g *Gateway) routes() *echo.Echo {
 	r.GET("/ws/dashboard", access.View, func(c *echo.Context) error {
 		g.hub.ServeHTTP(c.Response(), c.Request())
 		return nil
-	})
-	r.GET("/api/v1/probes", access.View, g.listProbes)
-	r.GET("/api/v1/tree", access.View, g.getTree)
-	r.GET("/api/v1/dataviews", access.View, g.listDataviews)
-	r.GET("/api/v1/dataviews/*", access.View, g.getDataview)
+	}, access.Scoped)
+	r.GET("/api/v1/probes", access.View, g.listProbes, access.Scoped)
+	r.GET("/api/v1/tree", access.View, g.getTree, access.Scoped)
+	r.GET("/api/v1/dataviews", access.View, g.listDataviews, access.Scoped)
+	r.GET("/api/v1/dataviews/*", access.View, g.getDataview, access.Scoped)
 	r.POST("/api/v1/config/reload", access.ReloadConfig, g.reloadConfig)
 
 	// Profiles for whoever investigates the gateway itself; they expose
@@ -59,7 +59,10 @@ func (g *Gateway) routes() *echo.Echo {
 	r.GET("/debug/pprof/*", access.Debug, echo.WrapHandler(http.HandlerFunc(pprof.Index)))
 
 	g.rulesRoutes(r)
-	r.GET("/*", access.View, staticFiles(assets.FS()))
+	g.auth.Routes(r)
+	// The web UI's files hold no data; what they show comes through the
+	// scoped routes and socket above.
+	r.GET("/*", access.View, staticFiles(assets.FS()), access.Scoped)
 	return e
 }
 
@@ -94,21 +97,41 @@ func rfc3339(ns int64) string {
 	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 }
 
+// listProbes lists the configured probes the caller sees: with a scope,
+// those running one of its entities.
 func (g *Gateway) listProbes(c *echo.Context) error {
+	sc := access.IdentityOf(c).Scope
 	g.mu.RLock()
-	out := make([]probeJSON, 0, len(g.actors))
+	nodes := make([]*probeNode, 0, len(g.actors))
 	for _, p := range g.cfg.Probes {
 		if h := g.actors[p.Name]; h != nil {
-			n := h.a.node
-			out = append(out, probeJSON{Name: p.Name, Connected: n.connected.Load(), LastSeen: rfc3339(n.lastSeen.Load())})
+			nodes = append(nodes, h.a.node)
 		}
 	}
 	g.mu.RUnlock()
+	out := make([]probeJSON, 0, len(nodes))
+	g.tree.mu.RLock()
+	for _, n := range nodes {
+		if visible(n, sc) {
+			out = append(out, probeJSON{Name: n.name, Connected: n.connected.Load(), LastSeen: rfc3339(n.lastSeen.Load())})
+		}
+	}
+	g.tree.mu.RUnlock()
 	return c.JSON(http.StatusOK, out)
 }
 
 func (g *Gateway) getTree(c *echo.Context) error {
-	return c.JSONBlob(http.StatusOK, encodeTree(g.tree, ""))
+	return c.JSONBlob(http.StatusOK, encodeTree(g.tree, "", access.IdentityOf(c).Scope))
+}
+
+// sees reports whether a caller with scope sees dv.
+func (g *Gateway) sees(sc access.Scope, dv *Dataview) bool {
+	if sc.Whole() {
+		return true
+	}
+	g.tree.mu.RLock()
+	defer g.tree.mu.RUnlock()
+	return sc.Contains(dv.sampler.entity.attrs)
 }
 
 type dataviewSummary struct {
@@ -138,13 +161,17 @@ func (g *Gateway) samplerType(dv *Dataview) string {
 }
 
 func (g *Gateway) listDataviews(c *echo.Context) error {
+	sc := access.IdentityOf(c).Scope
 	dvs := g.tree.list()
-	out := make([]dataviewSummary, len(dvs))
-	for i, dv := range dvs {
+	out := make([]dataviewSummary, 0, len(dvs))
+	for _, dv := range dvs {
+		if !g.sees(sc, dv) {
+			continue
+		}
 		typ := g.samplerType(dv)
 		p := dv.sampler.entity.probe
 		p.mu.RLock()
-		out[i] = summarize(dv, typ)
+		out = append(out, summarize(dv, typ))
 		p.mu.RUnlock()
 	}
 	return c.JSON(http.StatusOK, out)
@@ -190,8 +217,9 @@ func (g *Gateway) getDataview(c *echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 	}
+	// Outside the caller's scope is not found, as if it did not exist.
 	dv := g.tree.get(p.String())
-	if dv == nil {
+	if dv == nil || !g.sees(access.IdentityOf(c).Scope, dv) {
 		return echo.NewHTTPError(http.StatusNotFound, "no dataview "+p.String())
 	}
 	typ := g.samplerType(dv)
@@ -221,7 +249,11 @@ func (g *Gateway) getDataview(c *echo.Context) error {
 }
 
 func (g *Gateway) reloadConfig(c *echo.Context) error {
-	err := g.Reload()
+	err := g.reload()
+	if !errors.Is(err, errNoConfigFile) {
+		action, target, ok, detail := reloadAudit(g.opts.ConfigFile, err)
+		g.auth.Record(c.Request(), action, target, detail, ok)
+	}
 	var cerrs config.Errors
 	var rerrs rules.Errors
 	switch {

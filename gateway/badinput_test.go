@@ -202,7 +202,7 @@ func startRaw(t *testing.T, name string, opts gateway.Options) rawFixture {
 	f := rawFixture{gw: gt.Start(t, opts, p), path: dvPath(p, "cpu", "raw")}
 	f.rp = gt.DialRawProbe(t, f.gw.Addr, p.Name, p.Token)
 	f.rp.Send(snapshotOf(f.rp, 1, "1.00"))
-	f.d = gt.DialDashboard(t, f.gw.Addr)
+	f.d = f.gw.Dashboard(t)
 	f.shows = watchRaw(f.d, f.path)
 	f.shows("1.00")
 	return f
@@ -246,14 +246,10 @@ type reloadResult struct {
 
 func postReload(t *testing.T, addr string) (int, reloadResult) {
 	t.Helper()
-	resp, err := http.Post("http://"+addr+"/api/v1/config/reload", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, body := gt.Login(t, "http://"+addr, gt.Admin.Name).Do(t, http.MethodPost, "/api/v1/config/reload", nil)
 	var r reloadResult
-	json.NewDecoder(resp.Body).Decode(&r)
-	return resp.StatusCode, r
+	json.Unmarshal(body, &r)
+	return code, r
 }
 
 // A bad configuration is refused with its place and the running one stays;
@@ -261,7 +257,7 @@ func postReload(t *testing.T, addr string) (int, reloadResult) {
 func TestConfigReload(t *testing.T) {
 	p := probe("rel", "cpu")
 	gw, write := gt.StartFile(t, gateway.Options{}, p)
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	gt.StartProbe(t, gw.Addr, p)
 	cpu := cpuPath(p)
 	waitDataview(tree, cpu)
@@ -298,7 +294,7 @@ func TestConfigReload(t *testing.T) {
 func TestDisconnectedProbeGoesStale(t *testing.T) {
 	f := startRaw(t, "st", gateway.Options{})
 	gw, rp, d, path := f.gw, f.rp, f.d, f.path
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 
 	rp.Conn.Close(websocket.StatusNormalClosure, "bye")
 	d.Next("stale mark", func(f gt.Frame) bool { return f.Type == "delta" && f.Stale != nil && *f.Stale })
@@ -324,7 +320,7 @@ func TestDashboardOriginChecked(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), gt.Wait)
 	defer cancel()
 	_, resp, err := websocket.Dial(ctx, "ws://"+gw.Addr+"/ws/dashboard",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}})
+		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}, "Cookie": {gw.Admin(t).Cookie}}})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin dial: err=%v resp=%v, want 403", err, resp)
 	}
@@ -336,7 +332,7 @@ func TestDashboardOriginChecked(t *testing.T) {
 func TestProbeRemovedByReload(t *testing.T) {
 	keep, gone := probe("keep", "cpu"), probe("gone", "cpu")
 	gw, write := gt.StartFile(t, gateway.Options{}, keep, gone)
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	gt.StartProbe(t, gw.Addr, keep)
 	gt.StartProbe(t, gw.Addr, gone)
 	waitDataview(tree, cpuPath(keep))

@@ -17,11 +17,12 @@ func TestBrowserFlashAndStale(t *testing.T) {
 	ctx := browsertest.New(t)
 	p := probe("screen-1", "cpu")
 	gw := gt.Start(t, gateway.Options{}, p)
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	stopProbe := gt.StartProbe(t, gw.Addr, p)
 	path := cpuPath(p)
 	waitDataview(tree, path)
 
+	browsertest.SetSession(t, ctx, gw.URL(), gw.Admin(t).Cookie)
 	if err := chromedp.Do(ctx, chromedp.Navigate(gw.URL()+"/#/view/"+path)); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/watchfloor/watchfloor/dashboard"
 	"github.com/watchfloor/watchfloor/gateway/access"
+	"github.com/watchfloor/watchfloor/gateway/auth"
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/internal/tlsconf"
 	"github.com/watchfloor/watchfloor/gateway/store"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/rules"
@@ -46,10 +49,6 @@ type Options struct {
 	// own (the dashboard); see Consumer. Each is called from every probe's
 	// actor, so concurrently for different probes.
 	Consumers []Consumer
-	// Authenticator says who is behind a request; nil means
-	// access.Everyone, every caller may do everything, which the
-	// loopback-only rule for plain HTTP makes acceptable.
-	Authenticator access.Authenticator
 	// MinVersion and MaxVersion narrow the probe protocol versions the
 	// gateway speaks (protocol.MinVersion and MaxVersion by default), to
 	// play an older gateway in tests of a rolling upgrade.
@@ -77,7 +76,9 @@ type Gateway struct {
 	echo       *echo.Echo
 	router     *access.Router
 	guard      *access.Guard
+	tls        *tlsconf.Server // nil when serving plain HTTP
 	store      *store.Store
+	auth       *auth.Service
 	ln         net.Listener
 	ctx        context.Context // set by Run; the actors' and connections' parent
 
@@ -124,9 +125,6 @@ func New(opts Options) (*Gateway, error) {
 	if opts.Clock == nil {
 		opts.Clock = systemClock{}
 	}
-	if opts.Authenticator == nil {
-		opts.Authenticator = access.Everyone()
-	}
 	if opts.MinVersion == 0 {
 		opts.MinVersion = protocol.MinVersion
 	}
@@ -145,6 +143,12 @@ func New(opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	var certs *tlsconf.Server
+	if opts.Config.TLS != nil {
+		if certs, err = tlsconf.New(opts.Config.TLS); err != nil {
+			return nil, err
+		}
+	}
 	set := metrics.NewSet()
 	g := &Gateway{
 		opts:       opts,
@@ -161,6 +165,7 @@ func New(opts Options) (*Gateway, error) {
 		conns:      make(map[*websocket.Conn]struct{}),
 		cfg:        opts.Config,
 		store:      opts.Store,
+		tls:        certs,
 	}
 	g.m = gatewayMetrics{
 		batches:        set.NewCounter("watchfloor_probe_batches_received_total"),
@@ -192,6 +197,11 @@ func New(opts Options) (*Gateway, error) {
 		defer g.mu.RUnlock()
 		return float64(len(g.conns))
 	})
+	if certs != nil {
+		set.NewGauge("watchfloor_gateway_tls_cert_expiry_timestamp_seconds", func() float64 {
+			return float64(certs.Expiry().Unix())
+		})
+	}
 	set.NewGauge("watchfloor_dataviews", func() float64 {
 		g.tree.mu.RLock()
 		defer g.tree.mu.RUnlock()
@@ -201,11 +211,18 @@ func New(opts Options) (*Gateway, error) {
 	hubOpts.Logger = opts.Logger
 	hubOpts.Metrics = set
 	hubOpts.Now = g.clock.Now
-	hubOpts.Authorizer = viewers{}
+	hubOpts.Authorizer = viewers{g.tree}
 	hubOpts.CheckOrigin = guard.CheckOrigin
 	hubOpts.StateTopics = []string{treeTopic}
 	g.hub = dashboard.NewHub(source{g.tree}, hubOpts)
 	if _, err := g.buildAuth(opts.Config); err != nil {
+		return nil, err
+	}
+	g.auth, err = auth.New(auth.Options{
+		Store: opts.Store, Config: opts.Config, Now: g.clock.Now, Logger: opts.Logger, Metrics: set,
+		Secure: opts.Config.TLS != nil, Ended: g.endSessions, Connected: g.connectedSessions,
+	})
+	if err != nil {
 		return nil, err
 	}
 	apiRules, err := g.storedRules(opts.Config.Rules)
@@ -228,10 +245,11 @@ func newGuard(cfg *config.Config) (*access.Guard, error) {
 	})
 }
 
-// viewers is the hub's Authorizer: whoever may view may watch every topic.
-// The access issue narrows topics by the caller's scope. The socket's
-// route demands View, so the router has identified the caller already.
-type viewers struct{}
+// viewers is the hub's Authorizer: whoever may view may watch, within
+// their scope. The socket's route demands View, so the router has
+// identified the caller already. A scoped caller watches the tree's
+// variant for its scope, and only the dataviews of entities inside it.
+type viewers struct{ t *tree }
 
 func (viewers) Connect(r *http.Request) (any, error) {
 	id := access.IdentityFrom(r.Context())
@@ -241,11 +259,57 @@ func (viewers) Connect(r *http.Request) (any, error) {
 	return id, nil
 }
 
-func (viewers) Subscribe(principal any, topic string) error {
-	if id, _ := principal.(access.Identity); !id.Can(access.View) {
-		return fmt.Errorf("%s may not view %s", id.Name, topic)
+func (v viewers) Subscribe(principal any, topic string) (string, error) {
+	id, _ := principal.(access.Identity)
+	if !id.Can(access.View) {
+		return "", fmt.Errorf("%s may not view %s", id.Name, topic)
 	}
-	return nil
+	if topic == treeTopic {
+		return treeVariant(id.Scope), nil
+	}
+	if id.Scope.Whole() {
+		return topic, nil
+	}
+	path, _ := strings.CutPrefix(topic, dashboard.DataviewPrefix)
+	if !v.t.entitySees(path, id.Scope) {
+		return "", fmt.Errorf("%s sees only %s, and %s is not in it", id.Name, id.Scope, path)
+	}
+	return topic, nil
+}
+
+// endSessions closes at once the dashboard sockets of sessions and kiosk
+// links that just ended.
+func (g *Gateway) endSessions(ids []string) {
+	ended := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		ended[id] = true
+	}
+	g.hub.Disconnect(func(p any) bool {
+		id, _ := p.(access.Identity)
+		return id.Session != "" && ended[id.Session]
+	}, "session ended")
+}
+
+// connectedSessions lists the sessions with an open dashboard socket,
+// which count as active.
+func (g *Gateway) connectedSessions() []string {
+	var ids []string
+	g.hub.Principals(func(p any) {
+		if id, _ := p.(access.Identity); id.Session != "" {
+			ids = append(ids, id.Session)
+		}
+	})
+	return ids
+}
+
+// OnceLink returns a path that logs the named user in once, within ttl:
+// "/login?once=…", for the demo to print.
+func (g *Gateway) OnceLink(user string, ttl time.Duration) (string, error) {
+	tok, err := g.auth.OnceLink(user, ttl)
+	if err != nil {
+		return "", err
+	}
+	return "/login?once=" + tok, nil
 }
 
 // Metrics returns the gateway's metric set, for embedding callers.
@@ -305,6 +369,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 		defer close(hubDone)
 		g.hub.Run(ctx)
 	}()
+	authDone := make(chan struct{})
+	go func() {
+		defer close(authDone)
+		g.auth.Run(ctx)
+	}()
 
 	srv := &http.Server{
 		Handler:           g.echo,
@@ -314,8 +383,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() {
 		var err error
-		if t := cfg.TLS; t != nil {
-			err = srv.ServeTLS(g.ln, t.CertFile, t.KeyFile)
+		if g.tls != nil {
+			srv.TLSConfig = g.tls.Config()
+			err = srv.ServeTLS(g.ln, "", "")
 		} else {
 			err = srv.Serve(g.ln)
 		}
@@ -344,6 +414,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		<-serveErr
 	}
 	<-hubDone
+	<-authDone
 	g.wg.Wait()
 	g.connWG.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
@@ -409,9 +480,30 @@ func (g *Gateway) buildAuth(cfg *config.Config) (probeAuth, error) {
 	return pa, nil
 }
 
-// Reload rereads the configuration file. A configuration with errors is
-// refused with all of them, and the running one stays.
+// Reload rereads the configuration file, as SIGHUP asks: the audit log
+// records it as done by "SIGHUP". A configuration with errors is refused
+// with all of them, and the running one stays.
 func (g *Gateway) Reload() error {
+	err := g.reload()
+	if !errors.Is(err, errNoConfigFile) {
+		a := store.Audit{Time: g.clock.Now(), Who: "SIGHUP", Kind: access.KindAnonymous.String(), Source: "signal"}
+		a.Action, a.Target, a.OK, a.Detail = reloadAudit(g.opts.ConfigFile, err)
+		if rerr := g.store.Record(a); rerr != nil {
+			g.log.Error("audit log", "err", rerr)
+		}
+	}
+	return err
+}
+
+// reloadAudit describes a reload's outcome for the audit log.
+func reloadAudit(file string, err error) (action, target string, ok bool, detail string) {
+	if err != nil {
+		return store.AuditConfigReloadFailed, file, false, err.Error()
+	}
+	return store.AuditConfigReload, file, true, ""
+}
+
+func (g *Gateway) reload() error {
 	if g.opts.ConfigFile == "" {
 		return errNoConfigFile
 	}
@@ -427,12 +519,32 @@ func (g *Gateway) Reload() error {
 		g.m.reloadFailures.Inc()
 		return errs
 	}
+	if err := g.auth.Check(cfg); err != nil {
+		g.m.reloadFailures.Inc()
+		return err
+	}
+	// The certificate files are reread at every reload, so a renewed
+	// certificate is served without a restart; a bad one refuses the
+	// reload and the old one stays.
+	if g.tls != nil && cfg.TLS != nil {
+		if err := g.tls.Reload(cfg.TLS); err != nil {
+			g.m.reloadFailures.Inc()
+			return err
+		}
+	}
 	if err := g.applyConfig(cfg, set); err != nil {
 		g.m.reloadFailures.Inc()
 		return err
 	}
 	g.rules.config = cfg.Rules
 	g.forgetRuleErrors(set)
+	if err := g.auth.Apply(cfg); err != nil {
+		// Check passed under the same locks, so this is a failure to
+		// write, not a refusal of the configuration.
+		g.log.Error("people and roles from the reloaded configuration", "err", err)
+	}
+	// Entities may have moved into or out of scopes.
+	g.hub.Reauthorize()
 	g.m.reloads.Inc()
 	g.log.Info("configuration reloaded", "file", g.opts.ConfigFile)
 	return nil
@@ -463,9 +575,9 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 		g.mu.Unlock()
 		return errNotRunning
 	}
-	if cfg != g.cfg && (cfg.Listen != g.cfg.Listen || !sameTLS(cfg.TLS, g.cfg.TLS) ||
+	if cfg != g.cfg && (cfg.Listen != g.cfg.Listen || (cfg.TLS == nil) != (g.cfg.TLS == nil) ||
 		cfg.PublicURL != g.cfg.PublicURL || !slices.Equal(cfg.AllowedHosts, g.cfg.AllowedHosts)) {
-		g.log.Warn("listen address, TLS, public_url and allowed_hosts changes take effect at the next restart")
+		g.log.Warn("listen address, turning TLS on or off, public_url and allowed_hosts changes take effect at the next restart")
 	}
 	tokens := make(map[string][sha256.Size]byte, len(cfg.Probes))
 	for h, name := range auth {
@@ -557,12 +669,6 @@ func (g *Gateway) actorConsumers() []Consumer {
 	return append([]Consumer{newDashboardSink(g.hub)}, g.opts.Consumers...)
 }
 
-func sameTLS(a, b *config.TLS) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
-}
 
 // probeConfig computes what a probe runs: its entities, their attributes
 // and sampler instances. Instance IDs stay the same for the same entity

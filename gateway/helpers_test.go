@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -96,14 +95,11 @@ func cpuPath(p gt.Probe) string { return dvPath(p, "cpu", "cpu") }
 // scraper reads it, failing the test if it is not there.
 func metric(t *testing.T, gw *gt.Gateway, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(gw.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	code, body := gw.Admin(t).Do(t, http.MethodGet, "/metrics", nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", code, body)
 	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	buf.ReadFrom(resp.Body)
-	for line := range strings.SplitSeq(buf.String(), "\n") {
+	for line := range strings.SplitSeq(string(body), "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
@@ -130,10 +126,10 @@ func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
 // returns a dashboard watching its cpu dataview once a delta has come.
 func streaming(t *testing.T, gw *gt.Gateway, p gt.Probe) *gt.Dashboard {
 	t.Helper()
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	gt.StartProbe(t, gw.Addr, p)
 	waitDataview(tree, cpuPath(p))
-	d := gt.DialDashboard(t, gw.Addr)
+	d := gw.Dashboard(t)
 	d.Subscribe(dashboard.DataviewTopic(cpuPath(p)))
 	d.Next("a delta from "+p.Name, func(f gt.Frame) bool { return f.Type == "delta" && f.Dataview == cpuPath(p) })
 	return d

@@ -143,7 +143,7 @@ func TestProbeMemoryBoundedByBudget(t *testing.T) {
 			}
 			gw := gt.Start(t, gateway.Options{Config: cfg, Listener: ln}, p)
 			rp := gt.DialRawProbe(t, gw.Addr, p.Name, p.Token)
-			tree := gt.WatchTree(t, gw.Addr)
+			tree := gw.Tree(t)
 			before := heapInUse()
 			cost, last := fill(rp, budget, shape)
 			// The snapshot's dataviews go live together, when it ends.

@@ -1,8 +1,7 @@
 package gateway_test
 
 import (
-	"encoding/json"
-	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,12 +19,12 @@ import (
 func TestCPUCellReachesDashboard(t *testing.T) {
 	p := probe("trading-1", "cpu")
 	gw := gt.Start(t, gateway.Options{}, p)
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	gt.StartProbe(t, gw.Addr, p)
 	path := cpuPath(p)
 	waitDataview(tree, path)
 
-	d := gt.DialDashboard(t, gw.Addr)
+	d := gw.Dashboard(t)
 	d.Subscribe(dashboard.DataviewTopic(path))
 	snap := d.Next("snapshot", func(f gt.Frame) bool { return f.Type == "snapshot" && f.Dataview == path })
 	if !slices.Equal(snap.Columns, []string{"utilisation", "user", "system", "iowait", "steal"}) {
@@ -90,7 +89,7 @@ func TestGatewayKilledAndRestartedProbeRestoresTree(t *testing.T) {
 	if len(rows) < 2 || rows[0] != "total" || rows[1] != "cpu0" {
 		t.Fatalf("restored cpu rows = %v, want total, cpu0, …", rows)
 	}
-	d := gt.DialDashboard(t, addr)
+	d := gt.DialDashboard(t, addr, gt.Login(t, "http://"+addr, gt.Admin.Name))
 	d.Subscribe(dashboard.DataviewTopic(want[0]))
 	snap := d.Next("snapshot after restart", func(f gt.Frame) bool { return f.Type == "snapshot" })
 	d.Next("a live delta after restart", func(f gt.Frame) bool { return f.Type == "delta" && f.SampleTime > snap.SampleTime })
@@ -100,23 +99,18 @@ func TestGatewayKilledAndRestartedProbeRestoresTree(t *testing.T) {
 func watchTreeOf(t *testing.T, addr string) *gt.Tree {
 	t.Helper()
 	gt.WaitListening(t, addr)
-	return gt.WatchTree(t, addr)
+	return gt.WatchTree(t, addr, gt.Login(t, "http://"+addr, gt.Admin.Name))
 }
 
-// getJSON fetches url into v, failing the test unless it answers 200.
-func getJSON(t *testing.T, url string, v any) {
+// getJSON fetches url as the admin into v, failing the test unless it
+// answers 200.
+func getJSON(t *testing.T, rawURL string, v any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("GET %s: decode: %v", url, err)
-	}
+	gt.Login(t, u.Scheme+"://"+u.Host, gt.Admin.Name).Get(t, u.RequestURI(), v)
 }
 
 // /metrics serves the gateway's own counters in Prometheus text format,

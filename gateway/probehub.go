@@ -169,6 +169,12 @@ func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := a.name
+	if err := g.tls.ProbeCert(r, name); err != nil {
+		g.m.authFailures.Inc()
+		g.log.Warn("probe refused: client certificate", "probe", name, "remote", r.RemoteAddr, "err", err)
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
 	up := websocket.Upgrader{
 		HandshakeTimeout: handshakeTimeout,
 		// Probes are not browsers: the token, not the origin, is what

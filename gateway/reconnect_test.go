@@ -41,7 +41,7 @@ func TestReconnectKeepsLastChangeTimes(t *testing.T) {
 	t1 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	rp := gt.DialRawProbe(t, gw.Addr, p.Name, p.Token)
 	rp.Send(snap(rp, t1, "1", "2", "3"))
-	d := gt.DialDashboard(t, gw.Addr)
+	d := gw.Dashboard(t)
 	d.Subscribe(dashboard.DataviewTopic(path))
 	d.Next("the first snapshot", func(f gt.Frame) bool { return f.Type == "snapshot" && len(f.Rows) == 3 })
 	var before lastChanges

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,27 +41,17 @@ func cpuTotal(t *testing.T, gw *gt.Gateway, path string) cellJSON {
 
 func metricsText(t *testing.T, gw *gt.Gateway) string {
 	t.Helper()
-	resp, err := http.Get(gw.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+	code, b := gw.Admin(t).Do(t, http.MethodGet, "/metrics", nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", code, b)
 	}
 	return string(b)
 }
 
 func reload(t *testing.T, gw *gt.Gateway) {
 	t.Helper()
-	resp, err := http.Post(gw.URL()+"/api/v1/config/reload", "application/json", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("reload: %s", resp.Status)
+	if code, body := gw.Admin(t).Do(t, http.MethodPost, "/api/v1/config/reload", nil); code != http.StatusOK {
+		t.Fatalf("reload: %d %s", code, body)
 	}
 }
 
@@ -85,7 +74,7 @@ func TestReloadKeepsPendingTimers(t *testing.T) {
 	gw, write := gt.StartFile(t, gateway.Options{Clock: clock}, p)
 	write(gt.Config(gw.Addr, p) + pendingRule)
 	reload(t, gw)
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	gt.StartProbe(t, gw.Addr, p)
 	path := cpuPath(p)
 	waitDataview(tree, path)
@@ -116,7 +105,7 @@ func TestNewRuleReachesDashboard(t *testing.T) {
 	p := probe("sor-1", "cpu")
 	gw, write := gt.StartFile(t, gateway.Options{}, p)
 	d := streaming(t, gw, p)
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	write(gt.Config(gw.Addr, p) + strings.ReplaceAll(pendingRule, "      for: 5s\n", ""))
 	reload(t, gw)
 	d.Next("the total cell turned critical by cpu-seen", totalCritical("cpu-seen"))
@@ -139,7 +128,7 @@ rules:
     severity: critical
 `)
 	reload(t, gw)
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	tree.Wait("the probe down", func(tr *gt.Tree) bool {
 		n, ok := tr.Node(p.Name)
 		return ok && n.Severity == "critical" && len(n.Findings) == 1 && n.Findings[0].Rule == "probe-down"
@@ -161,7 +150,7 @@ func TestAPIRuleTurnsLiveCellCritical(t *testing.T) {
 	d := streaming(t, gw, p)
 
 	rule := `{"name": "oms-cpu-seen", "match": "*/*/cpu/cpu/total/utilisation", "critical": {"when": "value >= 0"}}`
-	resp, err := http.Post(gw.URL()+"/api/v1/rules", "application/json", strings.NewReader(rule))
+	resp, err := gw.Admin(t).Client.Post(gw.URL()+"/api/v1/rules", "application/json", strings.NewReader(rule))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,15 +41,15 @@ const (
 )
 
 func (g *Gateway) rulesRoutes(r *access.Router) {
-	r.GET("/api/v1/rules", access.View, g.listRules)
+	r.GET("/api/v1/rules", access.ReadRules, g.listRules)
 	r.POST("/api/v1/rules", access.EditRules, g.createRule)
-	// Validate and preview change nothing, so viewing is enough.
-	r.POST("/api/v1/rules/validate", access.View, g.validateRule)
-	r.POST("/api/v1/rules/preview", access.View, g.previewRuleAPI)
-	r.GET("/api/v1/rules/:name", access.View, g.getRule)
-	r.Handle(http.MethodPut, "/api/v1/rules/:name", access.EditRules, g.updateRule)
-	r.Handle(http.MethodDelete, "/api/v1/rules/:name", access.EditRules, g.deleteRule)
-	r.GET("/api/v1/rules/:name/history", access.View, g.ruleHistory)
+	// Validate and preview change nothing, so reading rules is enough.
+	r.POST("/api/v1/rules/validate", access.ReadRules, g.validateRule)
+	r.POST("/api/v1/rules/preview", access.ReadRules, g.previewRuleAPI)
+	r.GET("/api/v1/rules/:name", access.ReadRules, g.getRule)
+	r.PUT("/api/v1/rules/:name", access.EditRules, g.updateRule)
+	r.DELETE("/api/v1/rules/:name", access.EditRules, g.deleteRule)
+	r.GET("/api/v1/rules/:name/history", access.ReadRules, g.ruleHistory)
 	r.POST("/api/v1/rules/:name/revert", access.EditRules, g.revertRule)
 	r.POST("/api/v1/rules/:name/copy", access.EditRules, g.copyRule)
 }
@@ -159,6 +159,17 @@ func (g *Gateway) fail(c *echo.Context, err error) error {
 	}
 	g.log.Error("rules API: store", "err", err)
 	return echo.NewHTTPError(http.StatusInternalServerError, "store: "+err.Error())
+}
+
+// stamp records in e who makes it, from where and when.
+func (g *Gateway) stamp(c *echo.Context, e store.Edit) store.Edit {
+	e.Author, e.Kind, e.Source, e.At = ruleAuthor(c), access.IdentityOf(c).Kind.String(), c.RealIP(), g.clock.Now()
+	return e
+}
+
+// deletion is a rule's deletion by the caller, at version expect.
+func (g *Gateway) deletion(c *echo.Context, expect int) store.Deletion {
+	return store.Deletion{Author: ruleAuthor(c), Kind: access.IdentityOf(c).Kind.String(), Source: c.RealIP(), At: g.clock.Now(), Expect: expect}
 }
 
 func ruleAuthor(c *echo.Context) string {
@@ -313,7 +324,7 @@ func (g *Gateway) createRule(c *echo.Context) error {
 				"rule %s exists; PUT /api/v1/rules/%s changes it", def.Name, def.Name))
 		}
 		return g.commit(withRule(g.rules.api, def), def.Name, func() (store.RuleVersion, error) {
-			return g.store.PutRule(store.Edit{Def: def, Action: store.Create, Author: ruleAuthor(c), At: g.clock.Now(), Expect: store.NewRule})
+			return g.store.PutRule(g.stamp(c, store.Edit{Def: def, Action: store.Create, Expect: store.NewRule}))
 		})
 	})
 	if err != nil {
@@ -344,7 +355,7 @@ func (g *Gateway) updateRule(c *echo.Context) error {
 			return store.RuleVersion{}, echo.NewHTTPError(http.StatusNotFound, "no rule "+name+"; POST /api/v1/rules creates one")
 		}
 		return g.commit(withRule(g.rules.api, def), name, func() (store.RuleVersion, error) {
-			return g.store.PutRule(store.Edit{Def: def, Action: store.Update, Author: ruleAuthor(c), At: g.clock.Now(), Expect: expect})
+			return g.store.PutRule(g.stamp(c, store.Edit{Def: def, Action: store.Update, Expect: expect}))
 		})
 	})
 	if err != nil {
@@ -367,7 +378,7 @@ func (g *Gateway) deleteRule(c *echo.Context) error {
 			return store.RuleVersion{}, echo.NewHTTPError(http.StatusNotFound, "no rule "+name)
 		}
 		return g.commit(withoutRule(g.rules.api, name), name, func() (store.RuleVersion, error) {
-			return g.store.DeleteRule(name, ruleAuthor(c), g.clock.Now(), expect)
+			return g.store.DeleteRule(name, g.deletion(c, expect))
 		})
 	})
 	if err != nil {
@@ -404,8 +415,8 @@ func (g *Gateway) revertRule(c *echo.Context) error {
 				"version %d deleted the rule; revert to a version that defines it", body.Version)}}
 		}
 		return g.commit(withRule(g.rules.api, old.Def), name, func() (store.RuleVersion, error) {
-			return g.store.PutRule(store.Edit{Def: old.Def, Action: store.Revert, From: strconv.Itoa(body.Version),
-				Author: ruleAuthor(c), At: g.clock.Now(), Expect: expect})
+			return g.store.PutRule(g.stamp(c, store.Edit{Def: old.Def, Action: store.Revert, From: strconv.Itoa(body.Version),
+				Expect: expect}))
 		})
 	})
 	if err != nil {
@@ -438,7 +449,7 @@ func (g *Gateway) copyRule(c *echo.Context) error {
 			return store.RuleVersion{}, echo.NewHTTPError(http.StatusConflict, "rule "+def.Name+" exists; copy to another name")
 		}
 		return g.commit(withRule(g.rules.api, def), def.Name, func() (store.RuleVersion, error) {
-			return g.store.PutRule(store.Edit{Def: def, Action: store.Copy, From: from, Author: ruleAuthor(c), At: g.clock.Now(), Expect: store.NewRule})
+			return g.store.PutRule(g.stamp(c, store.Edit{Def: def, Action: store.Copy, From: from, Expect: store.NewRule}))
 		})
 	})
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/watchfloor/watchfloor/gateway"
-	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
 	"github.com/watchfloor/watchfloor/gateway/store"
@@ -58,27 +57,39 @@ func closeStore(t *testing.T, st *store.Store) {
 	})
 }
 
-// startRules runs a gateway with the store, probes p and the rules of
-// configRules. Callers named by the X-Test-Caller header may do
-// everything; "-" is a caller with no name.
+// authors are the back-line engineers who author rules in these tests;
+// call sends a request as the one the X-Test-Caller header names
+// (tester by default).
+var authors = []gt.User{
+	{Name: "tester", Roles: []string{"engineer"}}, {Name: "alice", Roles: []string{"engineer"}},
+	{Name: "bob", Roles: []string{"engineer"}}, {Name: "carol", Roles: []string{"engineer"}},
+}
+
+// startRules runs a gateway with the store, probes p, the rules of
+// configRules and the authors.
 func startRules(t *testing.T, st *store.Store, probes ...gt.Probe) *gt.Gateway {
 	t.Helper()
 	ln := gt.Listen(t)
-	cfg, err := config.Parse("test.yaml", []byte(gt.Config(ln.Addr().String(), probes...)+configRules))
+	cfg, err := config.Parse("test.yaml", []byte(gt.Entities(ln.Addr().String(), probes...)+gt.Users(append(authors, gt.Admin)...)+configRules))
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := access.AuthenticatorFunc(func(r *http.Request) (access.Identity, error) {
-		name := r.Header.Get("X-Test-Caller")
-		switch name {
-		case "":
-			name = "tester"
-		case "-":
-			name = ""
-		}
-		return access.NewIdentity(name, access.KindPerson, access.All()...), nil
-	})
-	return gt.Start(t, gateway.Options{Config: cfg, Listener: ln, Store: st, Authenticator: auth})
+	return gt.Start(t, gateway.Options{Config: cfg, Listener: ln, Store: st})
+}
+
+// sessions holds each test gateway's authors' sessions, by URL and name.
+var sessions sync.Map
+
+// sessionOf returns a session of the named author on gw.
+func sessionOf(t *testing.T, gw *gt.Gateway, name string) *gt.Session {
+	t.Helper()
+	key := gw.URL() + " " + name
+	if s, ok := sessions.Load(key); ok {
+		return s.(*gt.Session)
+	}
+	s := gt.Login(t, gw.URL(), name)
+	sessions.Store(key, s)
+	return s
 }
 
 type reply struct {
@@ -105,10 +116,15 @@ func call(t *testing.T, gw *gt.Gateway, method, path, ctype, body string, hdr ..
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	caller := "tester"
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "X-Test-Caller" {
+			caller = hdr[i+1]
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := sessionOf(t, gw, caller).Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +275,7 @@ func TestRulesAPILifecycle(t *testing.T) {
 	}
 
 	// Delete, then revert to the first version, which revives the rule.
-	call(t, gw, "DELETE", "/api/v1/rules/cpu-high", "", "", "X-Test-Caller", "-").want(t, 204)
+	call(t, gw, "DELETE", "/api/v1/rules/cpu-high", "", "", "X-Test-Caller", "carol").want(t, 204)
 	call(t, gw, "GET", "/api/v1/rules/cpu-high", "", "").want(t, 404)
 	call(t, gw, "DELETE", "/api/v1/rules/cpu-high", "", "").want(t, 404)
 	if n := rulesInForce(); n != 3 {
@@ -289,7 +305,7 @@ func TestRulesAPILifecycle(t *testing.T) {
 	wantLines := []string{
 		"1 create by alice: created",
 		"2 update by bob: critical.when: value > 90 → value > 95; warning added",
-		"3 delete by anonymous: deleted",
+		"3 delete by carol: deleted",
 		"4 revert by tester: reverted to version 1, restoring the deleted rule",
 	}
 	if !slices.Equal(lines, wantLines) {
@@ -563,13 +579,14 @@ func TestRulesStoreClashRefused(t *testing.T) {
 func TestRulesConcurrentCreates(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "watchfloor.db"))
 	gw := startRules(t, st)
+	tester := sessionOf(t, gw, "tester")
 	const n = 8
 	codes := make([]int, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			body := `{"name": "race", "match": "*", "probe_down": "` + strconv.Itoa(i+1) + `s", "severity": "critical"}`
-			resp, err := http.Post(gw.URL()+"/api/v1/rules", jsonType, strings.NewReader(body))
+			resp, err := tester.Client.Post(gw.URL()+"/api/v1/rules", jsonType, strings.NewReader(body))
 			if err != nil {
 				t.Error(err)
 				return
@@ -610,7 +627,7 @@ func FuzzRulesBody(f *testing.F) {
 	} {
 		f.Add(seed.yaml, seed.body)
 	}
-	client := &http.Client{Timeout: gt.Wait}
+	client := gw.Admin(f).Client
 	f.Fuzz(func(t *testing.T, yaml bool, body string) {
 		ctype := jsonType
 		if yaml {

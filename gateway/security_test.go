@@ -73,7 +73,7 @@ func TestDNSRebindingAndCrossSiteWrites(t *testing.T) {
 	}
 	// The gateway's own page, and a script such as curl, still reload.
 	sameSite := "POST /api/v1/config/reload HTTP/1.1\r\nHost: " + gw.Addr + "\r\nOrigin: http://" + gw.Addr +
-		"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+		"\r\nCookie: " + gw.Admin(t).Cookie + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 	if code := raw(t, gw.Addr, sameSite); code != http.StatusOK {
 		t.Errorf("same-origin reload answered %d, want 200", code)
 	}

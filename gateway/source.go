@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/watchfloor/watchfloor/dashboard"
+	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
 )
@@ -20,8 +22,8 @@ const treeTopic = "tree"
 type source struct{ t *tree }
 
 func (s source) Snapshot(topic string) ([]byte, bool) {
-	if topic == treeTopic {
-		return encodeTree(s.t, treeTopic), true
+	if base, variant, _ := strings.Cut(topic, "?"); base == treeTopic {
+		return encodeTree(s.t, treeTopic, variantScope(variant)), true
 	}
 	key, ok := strings.CutPrefix(topic, dashboard.DataviewPrefix)
 	if !ok {
@@ -39,7 +41,72 @@ func (s source) Snapshot(topic string) ([]byte, bool) {
 }
 
 func (s source) Delta(topic string, keys []string) []byte {
-	return encodeTreeDelta(s.t, keys)
+	_, variant, _ := strings.Cut(topic, "?")
+	return encodeTreeDelta(s.t, keys, variantScope(variant))
+}
+
+// A scoped viewer watches a variant of the tree topic, "tree?" and its
+// scope as a query string ("tree?client=acme"), shared by every viewer
+// with that scope: the hub computes each variant's frames once.
+
+// treeVariant returns the tree topic a caller with scope watches.
+func treeVariant(sc access.Scope) string {
+	if sc.Whole() {
+		return treeTopic
+	}
+	vs := slices.Sorted(slices.Values(sc.Values))
+	return treeTopic + "?" + url.Values{sc.Attribute: vs}.Encode()
+}
+
+// variantScope is the scope of a tree variant; "" is the whole estate. A
+// malformed variant, which treeVariant never makes, sees nothing.
+func variantScope(variant string) access.Scope {
+	if variant == "" {
+		return access.Scope{}
+	}
+	q, err := url.ParseQuery(variant)
+	if err == nil && len(q) == 1 {
+		for attr, vs := range q {
+			if attr != "" && len(vs) > 0 {
+				return access.Scope{Attribute: attr, Values: vs}
+			}
+		}
+	}
+	return access.Scope{Attribute: "\x00malformed"}
+}
+
+// visible reports whether a caller with scope sees p: whether it sees one
+// of its entities. The caller holds the tree's lock.
+func visible(p *probeNode, sc access.Scope) bool {
+	if sc.Whole() {
+		return true
+	}
+	for _, e := range p.entities {
+		if sc.Contains(e.attrs) {
+			return true
+		}
+	}
+	return false
+}
+
+// probeCounts are p's counts as a caller with scope sees them: those of
+// the entities it sees and the probe's own findings. The caller holds the
+// tree's lock.
+func probeCounts(p *probeNode, sc access.Scope) sevCounts {
+	if sc.Whole() {
+		return p.counts.load()
+	}
+	var c sevCounts
+	for _, e := range p.entities {
+		if sc.Contains(e.attrs) {
+			ec := e.counts.load()
+			c.add(&ec)
+		}
+	}
+	if fs := p.findings.Load(); fs != nil {
+		countFindings(&c, *fs, 1)
+	}
+	return c
 }
 
 type countsJSON struct {
@@ -155,40 +222,49 @@ type treeDeltaJSON struct {
 	Removed  []string        `json:"removed,omitempty"`
 }
 
-// encodeTree encodes the whole tree: a snapshot frame of topic, or for
-// the API (topic "") the tree alone.
-func encodeTree(t *tree, topic string) []byte {
+// encodeTree encodes the tree as a caller with scope sees it: a snapshot
+// frame of topic, or for the API (topic "") the tree alone.
+func encodeTree(t *tree, topic string, sc access.Scope) []byte {
 	t.mu.RLock()
 	out := treeJSON{Probes: []probeNodeJSON{}}
 	if topic != "" {
 		out.Type, out.Topic = "snapshot", topic
 	}
 	probes := t.sortedProbes()
-	out.Severity, out.Counts = totals(probes)
+	out.Severity, out.Counts = totals(probes, sc)
 	for _, p := range probes {
-		out.Probes = append(out.Probes, probeJSONOf(p))
+		if visible(p, sc) {
+			out.Probes = append(out.Probes, probeJSONOf(p, sc))
+		}
 	}
 	t.mu.RUnlock()
 	return marshal(out)
 }
 
-// totals are the whole gateway's counts. The caller holds t.mu.
-func totals(probes []*probeNode) (string, countsJSON) {
+// totals are the counts of the whole tree a caller with scope sees. The
+// caller holds t.mu.
+func totals(probes []*probeNode, sc access.Scope) (string, countsJSON) {
 	var all sevCounts
 	for _, p := range probes {
-		c := p.counts.load()
-		all.add(&c)
+		if visible(p, sc) {
+			c := probeCounts(p, sc)
+			all.add(&c)
+		}
 	}
 	return countsOf(all)
 }
 
-// probeJSONOf encodes a probe's subtree. The caller holds the tree's lock.
-func probeJSONOf(p *probeNode) probeNodeJSON {
+// probeJSONOf encodes a probe's subtree as a caller with scope sees it.
+// The caller holds the tree's lock.
+func probeJSONOf(p *probeNode, sc access.Scope) probeNodeJSON {
 	out := probeNodeJSON{Kind: "probe", Name: p.name, Path: p.path, Connected: p.connected.Load(),
 		Since: rfc3339(p.since.Load()), Entities: []entityNodeJSON{}}
-	out.Severity, out.Counts = countsOf(p.counts.load())
+	out.Severity, out.Counts = countsOf(probeCounts(p, sc))
 	out.Findings = findingsJSON(p.findings.Load())
 	for _, e := range p.entities {
+		if !sc.Contains(e.attrs) {
+			continue
+		}
 		ej := entityNodeJSON{Kind: "entity", Name: e.name, Path: e.path, Attributes: e.attrs, Samplers: []samplerNodeJSON{}}
 		if ej.Attributes == nil {
 			ej.Attributes = map[string]string{}
@@ -213,24 +289,26 @@ func dataviewJSONOf(dv *Dataview) dataviewNode {
 	return out
 }
 
-// encodeTreeDelta encodes the state now of the tree nodes keys name: a
-// probe's whole subtree for a subtree key, one node's own state for a node
-// key. A probe that no longer exists is listed as removed; a node that no
-// longer exists is left out (its probe's subtree is sent whole anyway).
-func encodeTreeDelta(t *tree, keys []string) []byte {
+// encodeTreeDelta encodes the state now of the tree nodes keys name, as a
+// caller with scope sees them: a probe's whole subtree for a subtree key,
+// one node's own state for a node key. A probe that no longer exists, or
+// that the caller no longer sees, is listed as removed; a node that no
+// longer exists or that the caller does not see is left out (its probe's
+// subtree is sent whole anyway when it comes or goes).
+func encodeTreeDelta(t *tree, keys []string, sc access.Scope) []byte {
 	t.mu.RLock()
 	out := treeDeltaJSON{Type: "delta", Topic: treeTopic}
-	out.Severity, out.Counts = totals(t.sortedProbes())
+	out.Severity, out.Counts = totals(t.sortedProbes(), sc)
 	for _, k := range keys {
 		if path, ok := strings.CutPrefix(k, subtreeKeyPrefix); ok {
-			if p := t.probeAt(path); p != nil {
-				out.Probes = append(out.Probes, probeJSONOf(p))
+			if p := t.probeAt(path); p != nil && visible(p, sc) {
+				out.Probes = append(out.Probes, probeJSONOf(p, sc))
 			} else {
 				out.Removed = append(out.Removed, path)
 			}
 			continue
 		}
-		if ns, ok := t.nodeAt(strings.TrimPrefix(k, nodeKeyPrefix)); ok {
+		if ns, ok := t.nodeAt(strings.TrimPrefix(k, nodeKeyPrefix), sc); ok {
 			out.Nodes = append(out.Nodes, ns)
 		}
 	}
@@ -248,22 +326,22 @@ func (t *tree) probeAt(path string) *probeNode {
 }
 
 // nodeAt returns the state of the node at an encoded path of one to four
-// segments. The caller holds t.mu.
-func (t *tree) nodeAt(path string) (nodeState, bool) {
+// segments, if a caller with scope sees it. The caller holds t.mu.
+func (t *tree) nodeAt(path string, sc access.Scope) (nodeState, bool) {
 	segs := strings.Split(path, "/")
 	p := t.probeAt(segs[0])
-	if p == nil {
+	if p == nil || !visible(p, sc) {
 		return nodeState{}, false
 	}
 	switch len(segs) {
 	case 1:
 		up := p.connected.Load()
 		ns := nodeState{Kind: "probe", Path: p.path, Connected: &up, Since: rfc3339(p.since.Load()), Findings: findingsList(p.findings.Load())}
-		ns.Severity, ns.Counts = countsOf(p.counts.load())
+		ns.Severity, ns.Counts = countsOf(probeCounts(p, sc))
 		return ns, true
 	case 4:
 		dv := t.dataviews[path]
-		if dv == nil {
+		if dv == nil || !sc.Contains(dv.sampler.entity.attrs) {
 			return nodeState{}, false
 		}
 		stale := dv.stale.Load()
@@ -272,6 +350,9 @@ func (t *tree) nodeAt(path string) (nodeState, bool) {
 		return ns, true
 	}
 	for _, e := range p.entities {
+		if !sc.Contains(e.attrs) {
+			continue
+		}
 		if len(segs) == 2 && e.path == path {
 			ns := nodeState{Kind: "entity", Path: e.path}
 			ns.Severity, ns.Counts = countsOf(e.counts.load())
@@ -286,4 +367,27 @@ func (t *tree) nodeAt(path string) (nodeState, bool) {
 		}
 	}
 	return nodeState{}, false
+}
+
+// entitySees reports whether the entity of a dataview's encoded path
+// (probe/entity/sampler/dataview) exists and is inside sc. The dataview
+// itself need not exist yet: a watcher may wait for it.
+func (t *tree) entitySees(path string, sc access.Scope) bool {
+	segs := strings.Split(path, "/")
+	if len(segs) != 4 {
+		return false
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	p := t.probeAt(segs[0])
+	if p == nil {
+		return false
+	}
+	entity := segs[0] + "/" + segs[1]
+	for _, e := range p.entities {
+		if e.path == entity {
+			return sc.Contains(e.attrs)
+		}
+	}
+	return false
 }

@@ -27,13 +27,13 @@ entities:
   - {name: OMS, probe: srv1, attributes: {system: oms, client: acme}, samplers: [cpu]}
   - {name: SOR, probe: srv1, attributes: {system: sor}, samplers: [cpu]}
   - {name: FIX/2, probe: srv2, samplers: [cpu]}
-`, ln.Addr().String(), config.HashToken("t1"), config.HashToken("t2"))
+`, ln.Addr().String(), config.HashToken("t1"), config.HashToken("t2")) + gt.Users(gt.Admin)
 	cfg, err := config.Parse("tree.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
 	gw := gt.Start(t, gateway.Options{Config: cfg, Listener: ln})
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	// Before any probe connects the configuration's nodes are there.
 	for _, path := range []string{"srv1", "srv1/OMS", "srv1/OMS/cpu", "srv1/SOR/cpu", "srv2/FIX%2F2/cpu"} {
 		if _, ok := tree.Node(path); !ok {

@@ -49,7 +49,7 @@ func TestOldProbeNewGateway(t *testing.T) {
 	b := protocol.Batch{Seq: 1, Flags: protocol.SnapshotStart | protocol.SnapshotEnd, Declares: []protocol.Declare{{
 		ID: 1, SamplerID: cfg.Samplers[0].ID, Name: "raw", SampleTime: 1, Columns: []string{"value"},
 		Rows: []protocol.RowDecl{{Index: 0, Name: "r", Cells: []samplers.Cell{samplers.Text("v1")}}}}}}
-	d := gt.DialDashboard(t, gw.Addr)
+	d := gw.Dashboard(t)
 	shows := watchRaw(d, dvPath(p, "cpu", "raw"))
 	if err := conn.Write(ctx, websocket.MessageBinary, b.Append(nil)); err != nil {
 		t.Fatal(err)

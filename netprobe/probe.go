@@ -156,7 +156,6 @@ func (p *Probe) Run(ctx context.Context) error {
 	st := newStore()
 	r := newRunner(p.log, st, &p.m, p.opts.Env)
 	defer r.stop()
-	defer p.tls.close()
 
 	// A session that lasted this long worked, and the next one starts
 	// from the shortest wait; one that ended sooner (a gateway that

@@ -20,7 +20,8 @@ import (
 // certificate or a new CA takes effect at the next reconnect, without a
 // restart. If rereading fails (a file half-written, a certificate that
 // does not match its key yet), the probe logs it and keeps using what it
-// read last.
+// read last. Every attempt makes a new connection and a full handshake, so
+// that what the gateway asks for at the time applies to it.
 type TLSFiles struct {
 	// CAFile holds the certificates of the authorities trusted to sign
 	// the gateway's certificate, instead of the system's.
@@ -50,7 +51,6 @@ type tlsDialer struct {
 	read    [3][]byte         // what the files held when last loaded
 	leaf    *x509.Certificate // the client certificate loaded; nil if none
 	client  *http.Client
-	tr      *http.Transport
 	lastErr string // the last rereading error logged, so each is logged once
 }
 
@@ -100,12 +100,14 @@ func (d *tlsDialer) refresh() (changed bool, err error) {
 	}
 	tr := d.baseTransport.Clone()
 	tr.TLSClientConfig = conf
+	// Every attempt is an upgrade, which takes its connection for the
+	// session. A refused one would otherwise stay idle and carry the next
+	// attempt, handshake and all: what the gateway asks for since (a
+	// client certificate, once it has a client CA) would never apply.
+	tr.DisableKeepAlives = true
 	c := d.base
 	c.Transport = tr
-	if d.tr != nil {
-		d.tr.CloseIdleConnections()
-	}
-	d.read, d.leaf, d.client, d.tr = now, leaf, &c, tr
+	d.read, d.leaf, d.client = now, leaf, &c
 	return true, nil
 }
 
@@ -192,11 +194,4 @@ func (p *Probe) clientFor() *http.Client {
 		d.lastErr = ""
 	}
 	return d.client
-}
-
-// close drops the idle connections of the client it made.
-func (d *tlsDialer) close() {
-	if d != nil && d.tr != nil {
-		d.tr.CloseIdleConnections()
-	}
 }

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -290,7 +291,6 @@ func TestTLSRefusals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer np.tls.close()
 			err = dialWith(t, np)
 			if err == nil || !check(err) {
 				t.Fatalf("dial: %v", err)
@@ -325,7 +325,6 @@ func TestTLSSystemRoots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer np.tls.close()
 	var v *tls.CertificateVerificationError
 	if err := dialWith(t, np); !errors.As(err, &v) {
 		t.Errorf("dial without a CA file to a privately signed gateway: %v, want a verification error", err)
@@ -348,7 +347,6 @@ func TestTLSRereadFailureKeepsOld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer np.tls.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -400,9 +398,8 @@ func TestNewRefusesBadTLSFiles(t *testing.T) {
 				o.Gateway = "wss://127.0.0.1:7039"
 			}
 			o.Name, o.Token = "oms-1", "t"
-			np, err := New(o)
+			_, err := New(o)
 			if err == nil {
-				np.tls.close()
 				t.Fatal("New succeeded")
 			}
 			if !strings.Contains(err.Error(), want) {
@@ -462,5 +459,100 @@ func TestRefusalReasonInError(t *testing.T) {
 	want := `got 403; the gateway says: tls: probe "oms-1" presented the client certificate of "oms-2" (more)`
 	if a.outcome != refused || a.err == nil || !strings.Contains(a.err.Error(), want) {
 		t.Errorf("attempt %v: %v; want refused saying %q", a.outcome, a.err, want)
+	}
+}
+
+// A gateway that starts asking for client certificates (a client CA
+// configured at a reload) gets the probe's from its next attempt, even
+// when its last attempt was refused over a connection kept alive: every
+// attempt is a new handshake, under what the gateway asks for now.
+func TestTLSEveryAttemptANewHandshake(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t, "watchfloor CA")
+	serverCert := ca.issue(t, "")
+	plain := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}, NextProtos: []string{"h2", "http/1.1"}}
+	mutual := plain.Clone()
+	mutual.ClientAuth, mutual.ClientCAs = tls.VerifyClientCertIfGiven, ca.pool()
+	var current atomic.Pointer[tls.Config]
+	current.Store(plain)
+
+	type seen struct {
+		serial string
+		conn   string // the connection's remote address
+	}
+	seenc := make(chan seen, 100)
+	first, reloaded := make(chan struct{}), make(chan struct{})
+	var requests atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := seen{conn: r.RemoteAddr}
+		if len(r.TLS.VerifiedChains) > 0 {
+			s.serial = r.TLS.VerifiedChains[0][0].SerialNumber.String()
+		}
+		select {
+		case seenc <- s:
+		case <-r.Context().Done():
+			return
+		}
+		if requests.Add(1) == 1 {
+			close(first)
+			select {
+			case <-reloaded: // the gateway reloads while it refuses this one
+			case <-r.Context().Done():
+				return
+			}
+			http.Error(w, "probe unknown (yet)", http.StatusUnauthorized)
+			return
+		}
+		if s.serial == "" {
+			http.Error(w, "a client certificate is required", http.StatusForbidden)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c.Close(websocket.StatusGoingAway, "test over")
+	}))
+	srv.EnableHTTP2 = true
+	srv.TLS = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return current.Load(), nil }}
+	srv.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	certFile, keyFile := filepath.Join(dir, "probe.crt"), filepath.Join(dir, "probe.key")
+	cert := ca.issue(t, "oms-1")
+	writePair(t, cert, certFile, keyFile)
+	np, err := New(Options{
+		Gateway: "wss://" + srv.Listener.Addr().String(), Name: "oms-1", Token: "t", Logger: discard(),
+		TLS:        TLSFiles{CAFile: ca.write(t, filepath.Join(dir, "ca.crt")), CertFile: certFile, KeyFile: keyFile},
+		MinBackoff: 5 * time.Millisecond, MaxUnreachableBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntilEnd(t, np)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var s seen
+	select {
+	case s = <-seenc:
+	case <-ctx.Done():
+		t.Fatal("the probe never connected")
+	}
+	if s.serial != "" {
+		t.Fatalf("the probe presented a certificate (%s) to a gateway that did not ask for one", s.serial)
+	}
+	<-first
+	current.Store(mutual)
+	close(reloaded)
+	select {
+	case next := <-seenc:
+		if next.serial != cert.Leaf.SerialNumber.String() {
+			t.Fatalf("after the gateway began asking for client certificates the probe's next attempt presented %q (over connection %s, the refused one was %s), want its certificate %s",
+				next.serial, next.conn, s.conn, cert.Leaf.SerialNumber)
+		}
+	case <-ctx.Done():
+		t.Fatal("the probe did not try again")
 	}
 }

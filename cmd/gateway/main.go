@@ -5,6 +5,7 @@
 //	gateway token                  print a new probe token and the hash for the config
 //	gateway check FILE             validate a configuration and its rules, offline
 //	gateway test-rules [-v] FILE   run the unit tests of rules in FILE (docs/rule-tests.md)
+//	gateway user add|passwd|disable|enable|list|hash   manage people in the database (docs/access.md)
 //
 // SIGHUP rereads the configuration file; SIGINT and SIGTERM stop the
 // gateway cleanly.
@@ -44,6 +45,8 @@ func run(args []string) int {
 			return check(args[1:], os.Stdout, os.Stderr)
 		case "test-rules":
 			return testRules(args[1:], os.Stdout, os.Stderr)
+		case "user":
+			return user(args[1:], os.Stdin, os.Stdout, os.Stderr)
 		}
 	}
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,12 +89,33 @@ func get(url string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// watchTree follows the tree of the gateway process at addr once it
-// listens, so the tests wait for what it pushes.
-func watchTree(t *testing.T, addr string) *gt.Tree {
+// watchTree follows, as s, the tree of the gateway process at addr once
+// it listens, so the tests wait for what it pushes.
+func watchTree(t *testing.T, addr string, s *gt.Session) *gt.Tree {
+	t.Helper()
+	return gt.WatchTree(t, addr, s)
+}
+
+// addUser adds an administrator named ops with password to the store
+// file, as an operator would before starting the gateway.
+func addUser(t *testing.T, data, password string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "gateway"), "user", "add", "--data", data, "--roles", "admin", "ops")
+	cmd.Stdin = strings.NewReader(password + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gateway user add: %v: %s", err, out)
+	}
+}
+
+// login logs in at the gateway process at addr once it listens.
+func login(t *testing.T, addr, user, password string) *gt.Session {
 	t.Helper()
 	gt.WaitListening(t, addr)
-	return gt.WatchTree(t, addr)
+	s, code, msg := gt.TryLogin(t, "http://"+addr, user, password)
+	if s == nil {
+		t.Fatalf("log in as %s: %d %s", user, code, msg)
+	}
+	return s
 }
 
 func hasNode(path string) func(*gt.Tree) bool {
@@ -151,8 +173,9 @@ entities:
 		}
 	}
 	writeConfig("cpu")
+	addUser(t, filepath.Join(filepath.Dir(cfg), "watchfloor.db"), "ops-password-1")
 	gw, _ := start(t, nil, "gateway", "--config", cfg)
-	tree := watchTree(t, addr)
+	tree := watchTree(t, addr, login(t, addr, "ops", "ops-password-1"))
 	if !get("http://" + addr + "/healthz") {
 		t.Fatal("/healthz does not answer 200")
 	}
@@ -184,10 +207,11 @@ func TestAPIRulesSurviveRestart(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	addUser(t, filepath.Join(dir, "watchfloor.db"), "ops-password-1")
 	gw, _ := start(t, nil, "gateway", "--config", cfg)
-	gt.WaitListening(t, addr)
+	ops := login(t, addr, "ops", "ops-password-1")
 	rule := `{"name": "oms-cpu", "match": "*/*/cpu/cpu/total/utilisation", "critical": {"when": "value > 90"}}`
-	resp, err := http.Post("http://"+addr+"/api/v1/rules", "application/json", strings.NewReader(rule))
+	resp, err := ops.Client.Post("http://"+addr+"/api/v1/rules", "application/json", strings.NewReader(rule))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,35 +226,55 @@ func TestAPIRulesSurviveRestart(t *testing.T) {
 
 	gw, _ = start(t, nil, "gateway", "--config", cfg)
 	gt.WaitListening(t, addr)
-	if !get("http://" + addr + "/api/v1/rules/oms-cpu") {
-		t.Fatal("the rule authored before the restart is gone")
+	// The session outlives the restart too.
+	if code, body := ops.Do(t, http.MethodGet, "/api/v1/rules/oms-cpu", nil); code != http.StatusOK {
+		t.Fatalf("the rule authored before the restart: %d %s", code, body)
 	}
 	stop(t, gw, syscall.SIGTERM)
 }
 
 func TestDemoPrintsURLAndStopsOnInterrupt(t *testing.T) {
 	gw, stdout := start(t, nil, "gateway", "--demo", "--listen", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "demo.db"))
-	url := ""
+	link := ""
 	for stdout.Scan() {
 		if u, ok := strings.CutPrefix(stdout.Text(), "Open "); ok {
-			url = strings.TrimSuffix(u, "/")
+			link = u
 			break
 		}
 	}
-	if !strings.HasPrefix(url, "http://127.0.0.1:") {
-		t.Fatalf("demo printed no Open line (got %q)", url)
+	url, _, ok := strings.Cut(link, "/login?once=")
+	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("demo printed no Open line with a one-time login link (got %q)", link)
 	}
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "localhost"
 	}
-	tree := watchTree(t, strings.TrimPrefix(url, "http://"))
+	if get(url + "/api/v1/tree") {
+		t.Fatal("the demo serves its tree without a login")
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: wait}
+	resp, err := browser.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		t.Fatalf("the one-time link led to %s %s, want the dashboard", resp.Status, resp.Request.URL)
+	}
+	var cookie string
+	for _, c := range jar.Cookies(resp.Request.URL) {
+		cookie = c.Name + "=" + c.Value
+	}
+	tree := watchTree(t, strings.TrimPrefix(url, "http://"), &gt.Session{Client: browser, Cookie: cookie})
 	for _, sampler := range []string{"cpu", "memory"} {
 		path := samplers.DataviewPath{Probe: host, Entity: host, Sampler: sampler, Dataview: sampler}.String()
 		tree.Wait("the demo's "+sampler+" dataview", hasNode(path))
 	}
-	if !get(url + "/") {
-		t.Fatal("the dashboard page is not served")
+	// /metrics is public on loopback in the demo, for a local Prometheus.
+	if !get(url + "/metrics") {
+		t.Fatal("the demo's /metrics is not served on loopback")
 	}
 	stop(t, gw, syscall.SIGINT)
 }

@@ -20,7 +20,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startDemo runs the demo on a free loopback port until the test ends and
-// returns its URL.
+// returns the one-time login link it prints.
 func startDemo(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -57,11 +57,52 @@ func demoHost() string {
 	return host
 }
 
+// logIn opens the demo's one-time link, which logs the browser in and
+// goes to the dashboard, and returns the dashboard's URL.
+func logIn(t *testing.T, ctx context.Context, link string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
+		t.Fatal(err)
+	}
+	user := browsertest.WaitFor[string](t, ctx, "the header to show who is logged in",
+		`(b => b && b.textContent.includes("admin") && b.textContent)(document.getElementById("user-badge"))`)
+	t.Logf("logged in: %s", user)
+	base, _, _ := strings.Cut(link, "/login?")
+	return base + "/"
+}
+
+// The demo's link logs a newcomer straight in, once: opened again, it
+// leads to the login page saying it was used.
+func TestBrowserDemoLinkWorksOnce(t *testing.T) {
+	ctx := browsertest.New(t)
+	link := startDemo(t)
+	if !strings.Contains(link, "/login?once=") {
+		t.Fatalf("the demo prints %q, want a one-time login link", link)
+	}
+	url := logIn(t, ctx, link)
+	if err := chromedp.Do(ctx, chromedp.Click("#logout")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitFor[bool](t, ctx, "the login page after logging out", `location.pathname === "/login" && !!document.getElementById("login-form")`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitFor[bool](t, ctx, "the dashboard to refuse a logged-out browser", `location.pathname === "/login"`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
+		t.Fatal(err)
+	}
+	msg := browsertest.WaitFor[string](t, ctx, "the used link's message",
+		`(e => e && e.textContent.trim() !== "" && !e.hidden && e.textContent)(document.getElementById("login-error"))`)
+	if !strings.Contains(msg, "used or has expired") {
+		t.Errorf("a used link shows %q", msg)
+	}
+}
+
 // A big screen opens the cpu dataview by its deep link and sees a cell's
 // value change as the netprobe samples.
 func TestBrowserDeepLinkShowsLiveCPU(t *testing.T) {
 	ctx := browsertest.New(t)
-	url := startDemo(t)
+	url := logIn(t, ctx, startDemo(t))
 	host := demoHost()
 	dv := samplers.DataviewPath{Probe: host, Entity: host, Sampler: "cpu", Dataview: "cpu"}
 	cell := browsertest.Cell(dv.Cell("total", "utilisation").String())
@@ -84,7 +125,7 @@ func TestBrowserDeepLinkShowsLiveCPU(t *testing.T) {
 func TestBrowserDemoRuleMakesMemoryCritical(t *testing.T) {
 	ctx := browsertest.New(t)
 	browsertest.FailOnJSErrors(t, ctx)
-	url := startDemo(t)
+	url := logIn(t, ctx, startDemo(t))
 	host := demoHost()
 	dv := samplers.DataviewPath{Probe: host, Entity: host, Sampler: "memory", Dataview: "memory"}
 	cell := browsertest.Cell(dv.Cell("physical", "usedPercent").String())

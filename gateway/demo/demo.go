@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
@@ -27,6 +28,13 @@ import (
 
 // DefaultListen is where the demo listens unless told otherwise.
 const DefaultListen = "127.0.0.1:7039"
+
+// demoAdmin is the demo's administrator, and onceTTL how long the login
+// link Run prints works (once).
+const (
+	demoAdmin = "admin"
+	onceTTL   = 15 * time.Minute
+)
 
 // Options configure a demo.
 type Options struct {
@@ -76,6 +84,9 @@ func Config(listen, probe, token string) (*config.Config, error) {
 	}
 	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo}\n    samplers: [%s]\n",
 		probe, probe, strings.Join(names, ", "))
+	// The demo's administrator has no password: the one-time link Run
+	// prints logs them in. A local Prometheus may scrape /metrics.
+	fmt.Fprintf(&b, "users:\n  - name: %s\n    roles: [admin]\nmetrics:\n  public_on_loopback: true\n", demoAdmin)
 	b.WriteString(defaultRules)
 	return config.Parse("demo", []byte(b.String()))
 }
@@ -169,7 +180,14 @@ func Run(ctx context.Context, opts Options) error {
 		np.Run(ctx)
 	}()
 	if opts.Ready != nil {
-		opts.Ready("http://" + addr + "/")
+		link, err := gw.OnceLink(demoAdmin, onceTTL)
+		if err != nil {
+			cancel()
+			<-gwErr
+			<-probeDone
+			return err
+		}
+		opts.Ready("http://" + addr + link)
 	}
 	err = <-gwErr
 	cancel()

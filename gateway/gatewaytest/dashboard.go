@@ -3,6 +3,7 @@ package gatewaytest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,20 +81,36 @@ type Dashboard struct {
 	Conn *websocket.Conn
 }
 
-// DialDashboard connects to the gateway's dashboard socket as a page on
-// the gateway's own origin would.
-func DialDashboard(t testing.TB, addr string) *Dashboard {
+// DialDashboard connects to the gateway's dashboard socket with a
+// session, as a page on the gateway's own origin would.
+func DialDashboard(t testing.TB, addr string, s *Session) *Dashboard {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Wait)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/dashboard",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://" + addr}}})
+	conn, err := TryDialDashboard(addr, s.Cookie)
 	if err != nil {
 		t.Fatalf("dial dashboard: %v", err)
 	}
 	conn.SetReadLimit(64 << 20)
 	t.Cleanup(func() { conn.CloseNow() })
 	return &Dashboard{t: t, Conn: conn}
+}
+
+// TryDialDashboard dials the dashboard socket with a cookie header ("" for
+// none) and returns the dial's error, for tests of refusals.
+func TryDialDashboard(addr, cookie string) (*websocket.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Wait)
+	defer cancel()
+	hdr := http.Header{"Origin": {"http://" + addr}}
+	if cookie != "" {
+		hdr.Set("Cookie", cookie)
+	}
+	conn, resp, err := websocket.Dial(ctx, "ws://"+addr+"/ws/dashboard", &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("%w (status %d)", err, resp.StatusCode)
+		}
+		return nil, err
+	}
+	return conn, nil
 }
 
 // Subscribe asks for a topic.
@@ -142,10 +159,11 @@ type Tree struct {
 	states map[string]TreeNode // node states sent since, by path
 }
 
-// WatchTree subscribes to the tree topic and reads its snapshot.
-func WatchTree(t testing.TB, addr string) *Tree {
+// WatchTree subscribes to the tree topic with a session and reads its
+// snapshot.
+func WatchTree(t testing.TB, addr string, s *Session) *Tree {
 	t.Helper()
-	tr := &Tree{t: t, d: DialDashboard(t, addr), probes: map[string]TreeNode{}, states: map[string]TreeNode{}}
+	tr := &Tree{t: t, d: DialDashboard(t, addr, s), probes: map[string]TreeNode{}, states: map[string]TreeNode{}}
 	tr.d.Subscribe("tree")
 	tr.Wait("the tree's snapshot", func(*Tree) bool { return true })
 	return tr

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,8 +53,14 @@ const Samplers = `samplers:
 `
 
 // Config renders a gateway configuration listening on listen, with one
-// entity per probe (attribute region: emea) running the probe's samplers.
+// entity per probe (attribute region: emea) running the probe's samplers,
+// and the Admin user.
 func Config(listen string, probes ...Probe) string {
+	return Entities(listen, probes...) + Users(Admin)
+}
+
+// Entities is Config without users, for a test that writes its own.
+func Entities(listen string, probes ...Probe) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\nprobes:\n", listen)
 	for _, p := range probes {
@@ -81,10 +88,36 @@ type Gateway struct {
 	// File is its configuration file, for reloads ("" unless StartFile
 	// started it).
 	File string
+
+	adminMu sync.Mutex
+	admin   *Session
 }
 
 // URL returns the gateway's base URL, http://Addr.
 func (g *Gateway) URL() string { return "http://" + g.Addr }
+
+// Admin returns a session of the Admin user, logging in the first time.
+func (g *Gateway) Admin(t testing.TB) *Session {
+	t.Helper()
+	g.adminMu.Lock()
+	defer g.adminMu.Unlock()
+	if g.admin == nil {
+		g.admin = Login(t, g.URL(), Admin.Name)
+	}
+	return g.admin
+}
+
+// Dashboard dials the dashboard socket as the Admin user.
+func (g *Gateway) Dashboard(t testing.TB) *Dashboard {
+	t.Helper()
+	return DialDashboard(t, g.Addr, g.Admin(t))
+}
+
+// Tree watches the tree as the Admin user.
+func (g *Gateway) Tree(t testing.TB) *Tree {
+	t.Helper()
+	return WatchTree(t, g.Addr, g.Admin(t))
+}
 
 // Listen opens a loopback listener on a free port, closed when t ends
 // unless a gateway took it over.

@@ -7,10 +7,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -53,15 +55,23 @@ func New(t *testing.T) context.Context {
 }
 
 // WaitFor polls a JavaScript expression until it is truthy and returns its
-// value, failing the test with what after the timeout.
+// value, failing the test with what after the timeout. A page that
+// navigates while it waits (a redirect to the login page, say) is polled
+// again once the new one has loaded.
 func WaitFor[T any](t *testing.T, ctx context.Context, what, expr string) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Poll[T](expr,
-		chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
-	if err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, err := chromedp.Run(ctx, chromedp.Poll[T](expr,
+			chromedp.WithPollingTimeout(time.Until(deadline)), chromedp.WithPollingInterval(50*time.Millisecond)))
+		if err == nil {
+			return v
+		}
+		// -32000: the page the expression ran in went away.
+		if !strings.Contains(err.Error(), "(-32000)") || time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
 	}
-	return v
 }
 
 // Cell returns a JavaScript expression for the element whose data-path is
@@ -105,4 +115,18 @@ func FailOnJSErrors(t *testing.T, ctx context.Context) {
 			t.Errorf("JavaScript error: %s", e)
 		}
 	})
+}
+
+// SetSession gives the browser a session cookie ("name=value", as
+// gatewaytest.Session.Cookie holds it) for the gateway at base, as
+// logging in would, for tests whose subject is not the login.
+func SetSession(t *testing.T, ctx context.Context, base, cookie string) {
+	t.Helper()
+	name, value, _ := strings.Cut(cookie, "=")
+	yes := true
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{
+		Name: name, Value: value, URL: base, HTTPOnly: &yes, SameSite: network.CookieSameSiteStrict,
+	}); err != nil {
+		t.Fatalf("set session cookie: %v", err)
+	}
 }

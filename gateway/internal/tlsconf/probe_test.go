@@ -13,7 +13,6 @@ import (
 
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/gateway/internal/testcert"
-	"github.com/watchfloor/watchfloor/gateway/internal/tlsconf"
 	"github.com/watchfloor/watchfloor/netprobe"
 )
 
@@ -26,8 +25,7 @@ func TestNetprobeMutualTLS(t *testing.T) {
 	ca := testcert.NewAuthority(t, "ca")
 	cert, key := ca.Server(t, dir)
 	caFile := ca.CAFile(t, dir)
-	cfg := &config.TLS{CertFile: cert, KeyFile: key, ClientCAFile: caFile, RequireProbeCert: true}
-	s := newServer(t, cfg)
+	s := newServer(t, &config.TLS{CertFile: cert, KeyFile: key, ClientCAFile: caFile, RequireProbeCert: true})
 
 	// checked receives ProbeCert's verdict on each connection.
 	checked := make(chan error, 100)
@@ -41,7 +39,7 @@ func TestNetprobeMutualTLS(t *testing.T) {
 			http.Error(w, "unknown token", http.StatusUnauthorized)
 			return
 		}
-		err := tlsconf.ProbeCert(r, "oms-1", cfg)
+		err := s.ProbeCert(r, "oms-1")
 		select {
 		case checked <- err:
 		case <-done:

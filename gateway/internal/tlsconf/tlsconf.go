@@ -8,7 +8,9 @@
 // client CA is configured, and then never insists (browsers would show a
 // certificate picker or fail): ProbeCert, called by the probe socket's
 // handler after the token, refuses a probe without one when
-// RequireProbeCert says so.
+// RequireProbeCert says so. ProbeCert goes by the last load, not by the
+// handshake: a connection kept alive across a reload is judged by the
+// client CA and RequireProbeCert loaded since.
 package tlsconf
 
 import (
@@ -41,8 +43,13 @@ type Server struct {
 // loaded is what one successful load read. It is never changed.
 type loaded struct {
 	cert *tls.Certificate
-	// conf is what handshakes use while this load is current.
+	// conf is what handshakes use while this load is current. Its
+	// ClientCAs is nil without a client CA.
 	conf *tls.Config
+	// requireProbeCert is the configuration's, so that ProbeCert goes by
+	// the same load as handshakes do, even when a reload failed here and
+	// the gateway's configuration moved on.
+	requireProbeCert bool
 }
 
 // New loads the certificate, key and client CA files cfg names and returns
@@ -58,9 +65,11 @@ func New(cfg *config.TLS) (*Server, error) {
 }
 
 // Reload rereads the files cfg names. Handshakes that start after it
-// returns use them; connections already made are not affected. If a file
-// is missing or wrong, Reload returns an error naming it and the Server
-// keeps what it served before. Two Reloads that run at once both succeed
+// returns use them, and ProbeCert judges every request by them and by
+// cfg.RequireProbeCert, over connections already made too (which keep
+// the certificate they were served). If a file is missing or wrong,
+// Reload returns an error naming it and the Server keeps what it served
+// before, RequireProbeCert included. Two Reloads that run at once both succeed
 // or fail on their own, and either's files may be the ones kept.
 func (s *Server) Reload(cfg *config.TLS) error {
 	l, err := load(cfg)
@@ -85,9 +94,9 @@ func (s *Server) Expiry() time.Time { return s.cur.Load().cert.Leaf.NotAfter }
 // when a client CA is configured, a request for a client certificate that
 // must verify against it if one is given (VerifyClientCertIfGiven);
 // without a client CA, no request at all. The returned Config's other
-// fields show the current load but do not affect handshakes, except its
-// session ticket keys; resuming a session re-verifies its client
-// certificate against the current client CA.
+// fields show the load current when Config was called but do not affect
+// handshakes, except its session ticket keys; resuming a session
+// re-verifies its client certificate against the current client CA.
 func (s *Server) Config() *tls.Config {
 	c := s.cur.Load().conf.Clone()
 	c.Certificates = nil
@@ -102,30 +111,56 @@ func (s *Server) Config() *tls.Config {
 
 // ProbeCert checks the client certificate of a probe's connection, after
 // its token has said which probe it is: it returns nil if the connection
-// is fine for that probe. A verified client certificate must be the
-// probe's own, its common name or one of its DNS names equal to the
-// probe's name, whether or not cfg requires one; with
-// cfg.RequireProbeCert, a connection without one (or without TLS) is
-// refused. cfg may be nil, for a gateway without TLS.
+// is fine for that probe. It may be called on a nil Server, for a gateway
+// without TLS, and then returns nil.
 //
-// Only verified certificates count: the listener verifies any certificate
-// given against the client CA, so a certificate seen here without a
-// verified chain is one no CA checked, and is treated as absent.
-func ProbeCert(r *http.Request, probe string, cfg *config.TLS) error {
-	require := cfg != nil && cfg.RequireProbeCert
+// It goes by the Server's current load, not by what the connection's
+// handshake verified, which may have been under a client CA replaced
+// since. A client certificate presented is verified again against the
+// current client CA, and one that no longer verifies (from a retired CA,
+// or expired) is refused. One that verifies must be the probe's own, its
+// common name or one of its DNS names equal to the probe's name. With
+// RequireProbeCert, a connection without one (or without TLS) is refused.
+// Without a client CA no one verifies a certificate, so one presented is
+// treated as absent.
+func (s *Server) ProbeCert(r *http.Request, probe string) error {
+	return s.probeCertAt(r, probe, time.Now())
+}
+
+// probeCertAt is ProbeCert at the time now, to verify against.
+func (s *Server) probeCertAt(r *http.Request, probe string, now time.Time) error {
+	var l *loaded
+	if s != nil {
+		l = s.cur.Load()
+	}
+	require := l != nil && l.requireProbeCert
 	if r.TLS == nil {
 		if require {
 			return fmt.Errorf("tls: probe %q connected without TLS; require_probe_cert needs a client certificate", probe)
 		}
 		return nil
 	}
-	if len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+	if l == nil || l.conf.ClientCAs == nil || len(r.TLS.PeerCertificates) == 0 {
 		if require {
 			return fmt.Errorf("tls: probe %q presented no client certificate signed by the client CA; require_probe_cert needs one", probe)
 		}
 		return nil
 	}
-	leaf := r.TLS.VerifiedChains[0][0]
+	leaf := r.TLS.PeerCertificates[0]
+	intermediates := x509.NewCertPool()
+	for _, c := range r.TLS.PeerCertificates[1:] {
+		intermediates.AddCert(c)
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         l.conf.ClientCAs,
+		Intermediates: intermediates,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		CurrentTime:   now,
+	})
+	if err != nil {
+		return fmt.Errorf("tls: probe %q presented a client certificate the current client CA does not sign (%s): %w",
+			probe, describe(leaf), err)
+	}
 	if leaf.Subject.CommonName == probe || slices.Contains(leaf.DNSNames, probe) {
 		return nil
 	}
@@ -170,7 +205,7 @@ func load(cfg *config.TLS) (*loaded, error) {
 		conf.ClientAuth = tls.VerifyClientCertIfGiven
 		conf.ClientCAs = pool
 	}
-	return &loaded{cert: cert, conf: conf}, nil
+	return &loaded{cert: cert, conf: conf, requireProbeCert: cfg.RequireProbeCert}, nil
 }
 
 // loadKeyPair reads a certificate chain and its key. Unlike

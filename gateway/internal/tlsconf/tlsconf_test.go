@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -28,8 +29,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // gateway is an https server on loopback serving the way the gateway
 // does: http.Server.TLSConfig from Config, ServeTLS with no file names.
-// Its handler answers with what ProbeCert says of the probe the query
-// names (?probe=NAME, &require=1 for RequireProbeCert).
+// Its handler answers with what the Server's ProbeCert says of the probe
+// the query names (?probe=NAME).
 type gateway struct {
 	addr string
 	mu   sync.Mutex
@@ -48,8 +49,7 @@ func serve(t *testing.T, s *tlsconf.Server) *gateway {
 		TLSConfig: s.Config(),
 		ErrorLog:  log.New(lockedWriter{g}, "", 0),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			cfg := &config.TLS{RequireProbeCert: r.URL.Query().Get("require") == "1"}
-			if err := tlsconf.ProbeCert(r, r.URL.Query().Get("probe"), cfg); err != nil {
+			if err := s.ProbeCert(r, r.URL.Query().Get("probe")); err != nil {
 				http.Error(w, err.Error(), http.StatusForbidden)
 				return
 			}
@@ -346,18 +346,25 @@ func TestProbeCertificates(t *testing.T) {
 	}
 
 	var asked []*tls.CertificateRequestInfo
-	ok("common name matches", presenting(ca, oms1, &asked), "/?probe=oms-1&require=1")
+	ok("common name matches", presenting(ca, oms1, &asked), "/?probe=oms-1")
 	if len(asked) != 1 || len(asked[0].AcceptableCAs) != 1 || !bytes.Equal(asked[0].AcceptableCAs[0], ca.Certificate().RawSubject) {
 		t.Errorf("certificate requests %+v, want one naming the client CA", asked)
 	}
-	ok("DNS name matches", presenting(ca, byDNS, nil), "/?probe=risk-1&require=1")
+	ok("DNS name matches", presenting(ca, byDNS, nil), "/?probe=risk-1")
 	refused("another probe's certificate", presenting(ca, oms1, nil), "/?probe=oms-2",
 		`tls: probe "oms-2" presented the client certificate of "oms-1" (no DNS names, serial`)
 	refused("another probe's certificate with DNS names", presenting(ca, byDNS, nil), "/?probe=oms-2",
 		`presented the client certificate of "Risk host" (DNS names risk-1, risk-1.example`)
-	refused("no certificate when required", trusting(ca), "/?probe=oms-1&require=1",
+	refused("no certificate when required", trusting(ca), "/?probe=oms-1",
 		`tls: probe "oms-1" presented no client certificate signed by the client CA; require_probe_cert needs one`)
+
+	// Whether one is required is the Server's to say, as of its last load.
+	if err := s.Reload(&config.TLS{CertFile: cert, KeyFile: key, ClientCAFile: ca.CAFile(t, dir)}); err != nil {
+		t.Fatal(err)
+	}
 	ok("no certificate when not required (a browser)", trusting(ca), "/?probe=oms-1")
+	refused("another probe's certificate when not required", presenting(ca, oms1, nil), "/?probe=oms-2",
+		`presented the client certificate of "oms-1"`)
 
 	// Over HTTP/1.1, as the netprobe dials: HTTP/2 would hide the alert.
 	h1 := &http.Transport{TLSClientConfig: presenting(ca, other.ClientCertificate(t, "oms-1"), nil)}
@@ -414,10 +421,10 @@ func TestReloadClientCA(t *testing.T) {
 	}
 	resuming := presenting(oldCA, oldProbe, nil)
 	resuming.ClientSessionCache = tls.NewLRUClientSessionCache(4)
-	if a := g.mustGet(t, resuming, "/?probe=oms-1&require=1"); a.status != http.StatusOK {
+	if a := g.mustGet(t, resuming, "/?probe=oms-1"); a.status != http.StatusOK {
 		t.Fatalf("old CA's probe under the old CA: %d %s", a.status, a.body)
 	}
-	if a := g.mustGet(t, resuming, "/?probe=oms-1&require=1"); a.status != http.StatusOK || !a.state.DidResume {
+	if a := g.mustGet(t, resuming, "/?probe=oms-1"); a.status != http.StatusOK || !a.state.DidResume {
 		t.Fatalf("second connection: %d %s, resumed %v; want a resumed session", a.status, a.body, a.state.DidResume)
 	}
 
@@ -426,35 +433,133 @@ func TestReloadClientCA(t *testing.T) {
 	}
 	h1 := &http.Transport{TLSClientConfig: resuming}
 	defer h1.CloseIdleConnections()
-	if _, err := g.getWith(t, h1, "/?probe=oms-1&require=1"); err == nil || !strings.Contains(err.Error(), "unknown certificate authority") {
+	if _, err := g.getWith(t, h1, "/?probe=oms-1"); err == nil || !strings.Contains(err.Error(), "unknown certificate authority") {
 		t.Errorf("old CA's probe, resuming its session after the reload: %v, want refused", err)
 	}
-	if a := g.mustGet(t, presenting(oldCA, newProbe, nil), "/?probe=oms-1&require=1"); a.status != http.StatusOK {
+	if a := g.mustGet(t, presenting(oldCA, newProbe, nil), "/?probe=oms-1"); a.status != http.StatusOK {
 		t.Errorf("new CA's probe after the reload: %d %s", a.status, a.body)
 	}
 }
 
-func TestProbeCertWithoutTLS(t *testing.T) {
-	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/ws/probe", nil)
-	for _, cfg := range []*config.TLS{nil, {}, {ClientCAFile: "ca.pem"}} {
-		if err := tlsconf.ProbeCert(r, "oms-1", cfg); err != nil {
-			t.Errorf("ProbeCert(%+v) = %v, want nil", cfg, err)
-		}
-	}
-	err := tlsconf.ProbeCert(r, "oms-1", &config.TLS{ClientCAFile: "ca.pem", RequireProbeCert: true})
-	if err == nil || !strings.Contains(err.Error(), `probe "oms-1" connected without TLS`) {
-		t.Errorf("required certificate over plain HTTP: %v", err)
+// A connection kept alive across a reload that replaced the client CA
+// keeps the certificate its handshake verified, but not its standing:
+// ProbeCert refuses its next request.
+func TestProbeCertKeptAliveAcrossClientCARotation(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		h2   bool
+	}{{"HTTP/1.1", false}, {"HTTP/2", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			serverCA := testcert.NewAuthority(t, "server-ca")
+			oldCA, newCA := testcert.NewAuthority(t, "old-ca"), testcert.NewAuthority(t, "new-ca")
+			cert, key := serverCA.Server(t, dir)
+			s := newServer(t, &config.TLS{CertFile: cert, KeyFile: key, ClientCAFile: oldCA.CAFile(t, dir), RequireProbeCert: true})
+			g := serve(t, s)
+
+			// Each full handshake asks for the certificate once; without
+			// a session cache there is no resumption.
+			var asked []*tls.CertificateRequestInfo
+			kept := &http.Transport{TLSClientConfig: presenting(serverCA, oldCA.ClientCertificate(t, "oms-1"), &asked), ForceAttemptHTTP2: c.h2}
+			defer kept.CloseIdleConnections()
+			a, err := g.getWith(t, kept, "/?probe=oms-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.status != http.StatusOK {
+				t.Fatalf("under the CA that signed it: %d %q, want ok", a.status, a.body)
+			}
+			if h2 := a.state.NegotiatedProtocol == "h2"; h2 != c.h2 {
+				t.Fatalf("negotiated %q, want HTTP/2 %v", a.state.NegotiatedProtocol, c.h2)
+			}
+
+			if err := s.Reload(&config.TLS{CertFile: cert, KeyFile: key, ClientCAFile: newCA.CAFile(t, dir), RequireProbeCert: true}); err != nil {
+				t.Fatal(err)
+			}
+			a, err = g.getWith(t, kept, "/?probe=oms-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(asked) != 1 {
+				t.Fatalf("%d handshakes, want the second request over the first one's connection", len(asked))
+			}
+			if want := `tls: probe "oms-1" presented a client certificate the current client CA does not sign`; a.status != http.StatusForbidden || !strings.Contains(a.body, want) {
+				t.Errorf("over the connection made under the old CA, after the reload: %d %q, want refused saying %q", a.status, a.body, want)
+			}
+		})
 	}
 }
 
-// A certificate that no CA verified (a listener configured to request
-// without verifying) does not count as the probe's.
-func TestProbeCertIgnoresUnverified(t *testing.T) {
+func TestProbeCertWithoutTLS(t *testing.T) {
+	dir := t.TempDir()
 	ca := testcert.NewAuthority(t, "ca")
-	c := ca.ClientCertificate(t, "oms-1")
-	r := httptest.NewRequest(http.MethodGet, "https://127.0.0.1/ws/probe", nil)
-	r.TLS.PeerCertificates = []*x509.Certificate{c.Leaf}
-	if err := tlsconf.ProbeCert(r, "oms-1", &config.TLS{RequireProbeCert: true}); err == nil {
-		t.Error("an unverified certificate satisfied require_probe_cert")
+	cert, key := ca.Server(t, dir)
+	caFile := ca.CAFile(t, dir)
+	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/ws/probe", nil)
+
+	var none *tlsconf.Server // a gateway without TLS
+	if err := none.ProbeCert(r, "oms-1"); err != nil {
+		t.Errorf("nil Server: %v, want nil", err)
 	}
+	for _, cfg := range []*config.TLS{
+		{CertFile: cert, KeyFile: key},
+		{CertFile: cert, KeyFile: key, ClientCAFile: caFile},
+	} {
+		if err := newServer(t, cfg).ProbeCert(r, "oms-1"); err != nil {
+			t.Errorf("loaded %+v: %v, want nil", cfg, err)
+		}
+	}
+	s := newServer(t, &config.TLS{CertFile: cert, KeyFile: key, ClientCAFile: caFile, RequireProbeCert: true})
+	want := `probe "oms-1" connected without TLS`
+	if err := s.ProbeCert(r, "oms-1"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("required certificate over plain HTTP: %v, want %q", err, want)
+	}
+	// What the Server loaded counts, not a configuration it refused.
+	if err := s.Reload(&config.TLS{CertFile: cert, KeyFile: filepath.Join(dir, "missing.key"), ClientCAFile: caFile}); err == nil {
+		t.Fatal("Reload with a missing key succeeded")
+	}
+	if err := s.ProbeCert(r, "oms-1"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("after a failed reload that would not require one: %v, want still %q", err, want)
+	}
+}
+
+// ProbeCert verifies a presented certificate itself, against the current
+// client CA at the time it is called, whatever the handshake did.
+func TestProbeCertVerifiesAgainstCurrentCA(t *testing.T) {
+	dir := t.TempDir()
+	ca, other := testcert.NewAuthority(t, "ca"), testcert.NewAuthority(t, "other-ca")
+	cert, key := ca.Server(t, dir)
+	withCA := newServer(t, &config.TLS{CertFile: cert, KeyFile: key, ClientCAFile: ca.CAFile(t, dir)})
+	required := newServer(t, &config.TLS{CertFile: cert, KeyFile: key, ClientCAFile: ca.CAFile(t, dir), RequireProbeCert: true})
+	withoutCA := newServer(t, &config.TLS{CertFile: cert, KeyFile: key})
+	oms1 := ca.ClientCertificate(t, "oms-1").Leaf
+	now := time.Now()
+	const notSigned = `tls: probe "oms-1" presented a client certificate the current client CA does not sign`
+
+	f := func(name string, s *tlsconf.Server, presented *x509.Certificate, at time.Time, want string) {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodGet, "https://127.0.0.1/ws/probe", nil)
+		if presented != nil {
+			r.TLS.PeerCertificates = []*x509.Certificate{presented}
+		}
+		err := tlsconf.ProbeCertAt(s, r, "oms-1", at)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v, want nil", name, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want an error saying %q", name, err, want)
+		}
+	}
+	f("signed by the client CA", withCA, oms1, now, "")
+	f("signed by the client CA, required", required, oms1, now, "")
+	f("another probe's", withCA, ca.ClientCertificate(t, "oms-2").Leaf, now, `presented the client certificate of "oms-2"`)
+	f("another CA's", withCA, other.ClientCertificate(t, "oms-1").Leaf, now, notSigned)
+	f("another CA's, and not required", withCA, other.ClientCertificate(t, "oms-1").Leaf, now, "certificate signed by unknown authority")
+	f("not for client authentication", withCA, ca.ServerCertificate(t).Leaf, now, notSigned)
+	f("expired since the handshake", withCA, oms1, oms1.NotAfter.Add(time.Minute), notSigned)
+	f("none, required", required, nil, now, `presented no client certificate signed by the client CA`)
+	f("none, not required", withCA, nil, now, "")
+	// Without a client CA no one verifies it, so it is as if absent.
+	f("another CA's, without a client CA", withoutCA, other.ClientCertificate(t, "oms-2").Leaf, now, "")
+	f("nil Server", nil, other.ClientCertificate(t, "oms-2").Leaf, now, "")
 }

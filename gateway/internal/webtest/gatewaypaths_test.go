@@ -3,7 +3,6 @@ package webtest
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -66,6 +65,7 @@ func awkwardConfig(listen string) string {
 		fmt.Fprintf(&b, "  - name: %s\n    probe: %s\n    attributes: {region: emea}\n    samplers: [%s]\n",
 			quote(e.entity), quote(awkwardProbe), quote(e.sampler))
 	}
+	b.WriteString(gt.Users(gt.Admin))
 	return b.String()
 }
 
@@ -97,7 +97,7 @@ func startAwkwardGateway(t *testing.T) (*gt.Gateway, []string) {
 		t.Fatal(err)
 	}
 	gw := gt.Start(t, gateway.Options{Config: cfg, Listener: ln})
-	tree := gt.WatchTree(t, gw.Addr)
+	tree := gw.Tree(t)
 	raw := gt.DialRawProbe(t, gw.Addr, awkwardProbe, awkwardToken)
 
 	batch := protocol.Batch{Flags: protocol.SnapshotStart | protocol.SnapshotEnd}
@@ -141,18 +141,8 @@ func samplerID(t *testing.T, cfg protocol.Config, e awkwardEntity) uint32 {
 
 func getDataview(t *testing.T, gw *gt.Gateway, path string) gatewayDataview {
 	t.Helper()
-	resp, err := http.Get(gw.URL() + "/api/v1/dataviews/" + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /api/v1/dataviews/%s: %s", path, resp.Status)
-	}
 	var dv gatewayDataview
-	if err := json.NewDecoder(resp.Body).Decode(&dv); err != nil {
-		t.Fatalf("GET /api/v1/dataviews/%s: %v", path, err)
-	}
+	gw.Admin(t).Get(t, "/api/v1/dataviews/"+path, &dv)
 	return dv
 }
 
@@ -185,6 +175,7 @@ func TestPathsMatchGateway(t *testing.T) {
 	gw, paths := startAwkwardGateway(t)
 	ctx := browsertest.New(t)
 	browsertest.FailOnJSErrors(t, ctx)
+	browsertest.SetSession(t, ctx, gw.URL(), gw.Admin(t).Cookie)
 	if err := chromedp.Do(ctx, chromedp.Navigate(gw.URL()+"/")); err != nil {
 		t.Fatal(err)
 	}
@@ -276,17 +267,13 @@ func TestDeepLinksShowGatewayPaths(t *testing.T) {
 
 	e := awkwardEntities[0]
 	link := gw.URL() + "/#/view/" + typed(awkwardProbe, e.entity, e.sampler, e.dataview)
+	browsertest.SetSession(t, ctx, gw.URL(), gw.Admin(t).Cookie)
 	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
 		t.Fatal(err)
 	}
-	// The router has canonicalised the link by the time the page loaded.
-	hash, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if hash != "#/view/"+paths[0] {
-		t.Fatalf("the hand-typed link %s became %q, want the canonical #/view/%s", link, hash, paths[0])
-	}
+	// The router canonicalises the link once the page has started.
+	browsertest.WaitFor[bool](t, ctx, "the hand-typed link "+link+" to become the canonical #/view/"+paths[0],
+		fmt.Sprintf(`location.hash === %q`, "#/view/"+paths[0]))
 	want := getDataview(t, gw, paths[0]).cellPaths()
 	if got := shownPaths(paths[0], len(want)); !slices.Equal(got, want) {
 		t.Errorf("hand-typed link %s shows data-paths\n%q\nwant the gateway's\n%q", link, got, want)

@@ -26,6 +26,7 @@ func TestJSModules(t *testing.T) {
 	gw := gt.Start(t, gateway.Options{})
 	ctx := browsertest.New(t)
 	browsertest.FailOnJSErrors(t, ctx)
+	browsertest.SetSession(t, ctx, gw.URL(), gw.Admin(t).Cookie)
 	if err := chromedp.Do(ctx, chromedp.Navigate(gw.URL()+"/test/")); err != nil {
 		t.Fatal(err)
 	}
