@@ -669,7 +669,6 @@ func (g *Gateway) actorConsumers() []Consumer {
 	return append([]Consumer{newDashboardSink(g.hub)}, g.opts.Consumers...)
 }
 
-
 // probeConfig computes what a probe runs: its entities, their attributes
 // and sampler instances. Instance IDs stay the same for the same entity
 // and sampler name across reloads. Called with g.mu held.
