@@ -51,3 +51,57 @@ func TestBrowserFlashAndStale(t *testing.T) {
 		grid+`.dataset.stale === 'true' && parseFloat(getComputedStyle(`+cell+`).opacity) < 1`)
 	browsertest.WaitFor[bool](t, ctx, "the tree to show the probe down", probeItem+`.dataset.connected === 'false'`)
 }
+
+// A person at a big screen: the dashboard sends them to the login page; a
+// wrong password is refused with a message; the right one shows the grid
+// of the dataview they wanted; logging out ends the session, and the
+// dashboard refuses them again.
+func TestBrowserLoginLogout(t *testing.T) {
+	ctx := browsertest.New(t)
+	p := probe("desk-1", "cpu")
+	gw := gt.Start(t, gateway.Options{}, p)
+	tree := gw.Tree(t)
+	gt.StartProbe(t, gw.Addr, p)
+	path := cpuPath(p)
+	waitDataview(tree, path)
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(gw.URL()+"/#/view/"+path)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitFor[bool](t, ctx, "the login page", `location.pathname === "/login" && !!document.getElementById("login-form")`)
+	login := func(password string) {
+		t.Helper()
+		if err := chromedp.Do(ctx,
+			chromedp.SetValue("#login-user", gt.Admin.Name),
+			chromedp.SetValue("#login-password", password),
+			chromedp.Click("#login-submit"),
+		); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login("not the password")
+	msg := browsertest.WaitFor[string](t, ctx, "the refusal", `(e => e && !e.hidden && e.textContent.trim())(document.getElementById("login-error"))`)
+	if msg != "wrong user name or password" {
+		t.Errorf("a wrong password shows %q", msg)
+	}
+	login(gt.Password)
+	cell := browsertest.Cell(dvPathCell(p))
+	browsertest.WaitFor[string](t, ctx, "the grid of the dataview asked for, after logging in", cell+` && `+cell+`.textContent`)
+	if user := browsertest.WaitFor[string](t, ctx, "who is logged in", `document.getElementById("user-badge").textContent`); user == "" {
+		t.Error("the header does not say who is logged in")
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Click("#logout")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitFor[bool](t, ctx, "the login page after logging out", `location.pathname === "/login"`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(gw.URL()+"/#/view/"+path)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitFor[bool](t, ctx, "the dashboard to refuse the logged-out browser", `location.pathname === "/login" && !!document.getElementById("login-form")`)
+}
+
+// dvPathCell is the path of p's total cpu utilisation cell.
+func dvPathCell(p gt.Probe) string {
+	return cpuPath(p) + "/total/utilisation"
+}

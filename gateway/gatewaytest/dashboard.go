@@ -169,6 +169,9 @@ func WatchTree(t testing.TB, addr string, s *Session) *Tree {
 	return tr
 }
 
+// Dashboard is the connection the tree is read from.
+func (tr *Tree) Dashboard() *Dashboard { return tr.d }
+
 // Wait applies tree frames until cond holds, failing the test after Wait.
 // Once the snapshot has arrived it checks cond before reading, so a
 // condition that already holds returns at once.
