@@ -81,6 +81,7 @@ func run(args []string) int {
 		}
 		err := demo.Run(ctx, demo.Options{Listen: *listen, Logger: log, Store: *data, Ready: func(url string) {
 			fmt.Printf("Open %s\n", url)
+			fmt.Println("(the link logs you in as admin once, within 15 minutes; restart the demo for another)")
 		}})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "gateway:", err)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -352,4 +353,19 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Tool returns the path of an outside program a test runs, such as
+// prometheus. Missing, it skips the test on a developer's machine and
+// fails it under CI=true, where .ci/run installs the Debian package pkg.
+func Tool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required under CI=true and is missing (apt-get install %s)", name, pkg)
+		}
+		t.Skipf("%s is not installed (apt-get install %s); skipping", name, pkg)
+	}
+	return path
 }
