@@ -301,4 +301,11 @@ func TestUsageErrors(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "bad.yaml:2:1") {
 		t.Errorf("bad config: err=%v output=%q, want file:line:col", err, out)
 	}
+	// Plain HTTP on an address other than loopback is refused before
+	// anything listens.
+	os.WriteFile(cfg, []byte("listen: \"0.0.0.0:0\"\n"), 0o600)
+	out, err = exec.Command(filepath.Join(binDir, "gateway"), "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "plain HTTP is served only on loopback") {
+		t.Errorf("plain HTTP on every interface: err=%v output=%q, want a refusal", err, out)
+	}
 }
