@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/watchfloor/watchfloor/bench/internal/estate"
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/netprobe"
@@ -81,6 +83,7 @@ func measure(changes, instances int, interval time.Duration) ([]time.Duration, e
 		fmt.Fprintf(&y, "  - {name: %s, type: clock, interval: %s}\n", name, interval)
 	}
 	fmt.Fprintf(&y, "entities:\n  - {name: e, probe: bench, samplers: [%s]}\n", strings.Join(names, ", "))
+	y.WriteString(estate.Access())
 	cfg, err := config.Parse("latency", []byte(y.String()))
 	if err != nil {
 		return nil, err
@@ -101,9 +104,16 @@ func measure(changes, instances int, interval time.Duration) ([]time.Duration, e
 	go func() { defer close(npDone); np.Run(ctx) }()
 	defer func() { cancel(); <-npDone; <-gwDone }()
 
-	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/dashboard", nil)
+	// The dashboard logs in as a wall screen's viewer does; its session
+	// is checked when the socket opens, not per frame.
+	cookie, err := estate.Login(ctx, addr, estate.Viewer)
 	if err != nil {
 		return nil, err
+	}
+	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/dashboard",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {cookie}}})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 	defer conn.CloseNow()
 	for _, name := range names {

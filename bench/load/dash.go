@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -12,13 +13,15 @@ import (
 	"github.com/watchfloor/watchfloor/bench/internal/estate"
 )
 
-// dashClient is a real dashboard WebSocket client. It reads each changed
-// cell's value as the time its probe sent it.
+// dashClient is a real dashboard WebSocket client with a session of its
+// own, as each wall screen has. It reads each changed cell's value as the
+// time its probe sent it.
 type dashClient struct {
 	k       int
 	slow    bool
 	p       params
 	addr    string
+	cookie  string // its session, checked once, when the socket opens
 	c       *counters
 	lat     []time.Duration // measured deltas' latencies
 	frames  int
@@ -27,7 +30,8 @@ type dashClient struct {
 }
 
 func (d *dashClient) run(ctx context.Context) {
-	conn, _, err := websocket.Dial(ctx, "ws://"+d.addr+"/ws/dashboard", nil)
+	conn, _, err := websocket.Dial(ctx, "ws://"+d.addr+"/ws/dashboard",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {d.cookie}}})
 	if err != nil {
 		d.err = fmt.Errorf("dashboard %d: %w", d.k, err)
 		return

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/watchfloor/watchfloor/bench/internal/estate"
 )
 
 func signalContext() (context.Context, context.CancelFunc) {
@@ -22,13 +24,17 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 // scrape reads the gateway's /metrics into name → value (unlabelled
-// series only).
+// series only). The gateway lets loopback callers scrape without a
+// session (estate.Access).
 func scrape(addr string) (map[string]float64, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape /metrics: %s", resp.Status)
+	}
 	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -141,6 +147,22 @@ func run(p params) (*Report, error) {
 
 	ctx, cancel := signalContext()
 	defer cancel()
+	// Each dashboard logs in, one after another (see estate.Login), before
+	// the run starts; a session is checked once, when its socket opens.
+	cookies := make([]string, p.dashboards)
+	for k := range cookies {
+		if cookies[k], err = estate.Login(ctx, gw.addr, estate.Viewer); err != nil {
+			gw.stop()
+			return nil, fmt.Errorf("dashboard %d: %w", k, err)
+		}
+	}
+	var profiler string // the session that takes profiles
+	if p.cpuProfile != "" || p.memProfile != "" {
+		if profiler, err = estate.Login(ctx, gw.addr, estate.Profiler); err != nil {
+			gw.stop()
+			return nil, fmt.Errorf("profiles: %w", err)
+		}
+	}
 	ctx, cancelRun := context.WithTimeout(ctx, p.warmup+p.duration)
 	defer cancelRun()
 	c := &counters{}
@@ -157,7 +179,7 @@ func run(p params) (*Report, error) {
 	}
 	dashes := make([]*dashClient, p.dashboards)
 	for k := range dashes {
-		d := &dashClient{k: k, slow: k < p.slow, p: p, addr: gw.addr, c: c}
+		d := &dashClient{k: k, slow: k < p.slow, p: p, addr: gw.addr, c: c, cookie: cookies[k]}
 		dashes[k] = d
 		wg.Add(1)
 		go func() {
@@ -179,7 +201,7 @@ func run(p params) (*Report, error) {
 	c.measuring.Store(true)
 	profileDone := make(chan error, 1)
 	if p.cpuProfile != "" {
-		go func() { profileDone <- fetchProfile(gw.addr, p.cpuProfile, p.duration-time.Second) }()
+		go func() { profileDone <- fetchProfile(gw.addr, profiler, p.cpuProfile, p.duration-time.Second) }()
 	} else {
 		profileDone <- nil
 	}
@@ -193,7 +215,7 @@ func run(p params) (*Report, error) {
 	after, _ := scrape(gw.addr)
 	rss := rssBytes(gw.pid)
 	if p.memProfile != "" {
-		if err := fetch(fmt.Sprintf("http://%s/debug/pprof/heap", gw.addr), p.memProfile); err != nil {
+		if err := fetch(fmt.Sprintf("http://%s/debug/pprof/heap", gw.addr), profiler, p.memProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "load: heap profile:", err)
 		}
 	}
@@ -284,14 +306,19 @@ func (r *Report) print(jsonOut string) error {
 
 // fetchProfile takes the gateway's CPU profile through its pprof endpoint,
 // so in child mode it holds the gateway alone.
-func fetchProfile(addr, file string, d time.Duration) error {
+func fetchProfile(addr, cookie, file string, d time.Duration) error {
 	secs := max(int(d/time.Second), 1)
-	return fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), file)
+	return fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), cookie, file)
 }
 
-// fetch saves what url answers in file.
-func fetch(url, file string) error {
-	resp, err := http.Get(url)
+// fetch saves what url answers in file, asking with the session cookie.
+func fetch(url, cookie, file string) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
