@@ -77,6 +77,8 @@ func (s *Service) apply(cfg *config.Config) ([]string, error) {
 		ids = append(ids, l.id)
 		hashes = append(hashes, l.key)
 	}
+	// A failure to delete them is not undone at the next start either:
+	// New drops a session whose user is gone or no longer its basis.
 	if len(hashes) > 0 {
 		if _, err := s.store.DeleteSessions(hashes); err != nil {
 			s.log.Error("auth: delete the sessions a reload ended; they are ended in memory", "sessions", len(hashes), "err", err)

@@ -214,6 +214,22 @@ func (p *principal) endsSessions(next *principal) bool {
 		p.scope.Attribute != next.scope.Attribute || !sameSet(p.scope.Values, next.scope.Values)
 }
 
+// basis digests what p's sessions rest on, for the store to keep with
+// each one. A configuration file's user may change while the gateway is
+// down, so a session of one must not outlive, across a restart, what a
+// reload would have ended: its password hash, roles and scope, compared
+// as endsSessions does. A database user's sessions need no more: the
+// store deletes them in the transaction that changes the user.
+func (p *principal) basis() string {
+	if !p.config {
+		return "database"
+	}
+	roles := slices.Compact(slices.Sorted(slices.Values(p.roles)))
+	values := slices.Compact(slices.Sorted(slices.Values(p.scope.Values)))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%q %q %q %q", p.hash, roles, p.scope.Attribute, values))
+	return "config:" + hex.EncodeToString(sum[:])
+}
+
 func configPrincipal(u config.User) *principal {
 	return &principal{name: u.Name, config: true, roles: slices.Clone(u.Roles), scope: u.Scope, hash: u.PasswordHash}
 }
@@ -286,9 +302,9 @@ func (l *live) kind() access.Kind {
 
 // New returns a service over opts.Store: it loads the database's users,
 // sessions and kiosk links, drops the sessions that have expired or whose
-// user is gone or disabled, and refuses a configuration that clashes with
-// the database (a user in both, a database user whose role is not
-// defined).
+// user is gone, disabled or changed since their login (see basis), and
+// refuses a configuration that clashes with the database (a user in both,
+// a database user whose role is not defined).
 func New(opts Options) (*Service, error) {
 	if opts.Store == nil || opts.Config == nil {
 		return nil, errors.New("auth: New needs a store and a configuration")
@@ -345,7 +361,7 @@ func New(opts Options) (*Service, error) {
 		l, ok := sessionLive(ss)
 		if ok {
 			p := sn.users[ss.User]
-			if p == nil || p.disabled {
+			if p == nil || p.disabled || ss.Basis != p.basis() {
 				ok = false
 			} else {
 				l.user.Store(p)
@@ -498,7 +514,7 @@ func (s *Service) Authenticate(r *http.Request) (access.Identity, error) {
 	}
 	now := s.now().UnixNano()
 	if l.expired(sn, now) {
-		s.notify(s.end([]*live{l}))
+		s.notify(s.expire([]*live{l}))
 		if l.kiosk != nil {
 			return access.Identity{}, errKioskEnded
 		}
@@ -584,40 +600,76 @@ func (s *Service) RolesGranting(p access.Permission) []string {
 	return s.snap.Load().roles.Granting(p)
 }
 
-// end takes sessions and kiosk links out of service: out of memory at
-// once, and person sessions out of the store in one transaction with the
-// audit entries (kiosk links stay stored until revoked). Those already
-// ended are skipped. It returns the Identity.Session values to hand to
-// Ended, which the caller does once it holds no lock.
-func (s *Service) end(ls []*live, audit ...store.Audit) []string {
+// end takes sessions and kiosk links out of service on purpose (a logout,
+// an administrator), with the audit entries: person sessions out of the
+// store in one transaction with the entries (kiosk links stay stored
+// until revoked), then out of memory. If the store fails nothing changes,
+// so that an end reported done is not undone by the next start. Those
+// already ended are skipped; with none left, nothing is written. It
+// returns the Identity.Session values to hand to Ended, which the caller
+// does once it holds no lock.
+func (s *Service) end(ls []*live, audit ...store.Audit) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.endLocked(ls, audit...)
+	sn := s.snap.Load()
+	gone, hashes := current(sn, ls)
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	if len(hashes) > 0 || len(audit) > 0 {
+		if _, err := s.store.DeleteSessions(hashes, audit...); err != nil {
+			return nil, fmt.Errorf("end %d sessions: %w", len(gone), err)
+		}
+	}
+	return s.drop(sn, gone), nil
 }
 
-func (s *Service) endLocked(ls []*live, audit ...store.Audit) []string {
+// expire takes sessions and kiosk links past their time out of service:
+// out of memory at once, and out of the store as it can (New drops what
+// has expired, so a failure here is not undone at the next start). It
+// returns what to hand to Ended, as end does.
+func (s *Service) expire(ls []*live) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	sn := s.snap.Load()
-	var ids, hashes []string
-	next := sn.clone()
+	gone, hashes := current(sn, ls)
+	if len(gone) == 0 {
+		return nil
+	}
+	ids := s.drop(sn, gone)
+	if len(hashes) > 0 {
+		if _, err := s.store.DeleteSessions(hashes); err != nil {
+			s.log.Error("auth: delete expired sessions from the store; they are ended in memory", "sessions", len(hashes), "err", err)
+		}
+	}
+	return ids
+}
+
+// current returns those of ls that sn still holds, and the store keys of
+// the person sessions among them.
+func current(sn *snapshot, ls []*live) (gone []*live, hashes []string) {
 	for _, l := range ls {
 		if sn.byHash[l.hash] != l {
 			continue
 		}
-		next.remove(l)
-		ids = append(ids, l.id)
+		gone = append(gone, l)
 		if l.kiosk == nil {
 			hashes = append(hashes, l.key)
 		}
 	}
-	if len(ids) == 0 && len(audit) == 0 {
-		return nil
+	return gone, hashes
+}
+
+// drop publishes sn without ls, returning their Identity.Session values.
+// The caller holds s.mu.
+func (s *Service) drop(sn *snapshot, ls []*live) []string {
+	next := sn.clone()
+	ids := make([]string, 0, len(ls))
+	for _, l := range ls {
+		next.remove(l)
+		ids = append(ids, l.id)
 	}
 	s.snap.Store(next)
-	if len(hashes) > 0 || len(audit) > 0 {
-		if _, err := s.store.DeleteSessions(hashes, audit...); err != nil {
-			s.log.Error("auth: delete ended sessions from the store; they are ended in memory", "sessions", len(hashes), "err", err)
-		}
-	}
 	return ids
 }
 

@@ -6,15 +6,20 @@
 //
 // # Users
 //
-// A user is defined in one place: the configuration file (read-only
-// here; a reload applies changes) or the database, managed through the
-// API (/api/v1/users, manage-users) and the command line ([AddUser],
+// A user is defined in one place: the configuration file (read-only here;
+// a reload applies changes) or the database, managed through the API
+// (/api/v1/users, manage-users) and the command line ([AddUser],
 // [SetPassword], [SetDisabled], [ListUsers], which share the API's
 // checks). A name in both is refused at start and at reload. A user has
 // roles, whose permissions the role table grants, and an optional scope.
-// A database user may be disabled; one whose role the configuration no
-// longer defines must be disabled (or the role defined again) before the
-// gateway starts or a reload is accepted.
+// Through the API, a holder of manage-users manages only users whose
+// roles grant nothing it does not hold itself, and gives only such roles:
+// it cannot make an administrator, take one over by setting its password,
+// disable one, end its sessions or promote itself, whatever role the
+// configuration gives manage-users to. A database user may be disabled;
+// one whose role the configuration no longer defines must be disabled (or
+// the role defined again) before the gateway starts or a reload is
+// accepted.
 //
 // # Sessions and cookies
 //
@@ -36,10 +41,15 @@
 // the login whatever happens, when an administrator ends it, and when
 // what it rests on changes: its user disabled or removed from the
 // configuration, its password, roles or scope changed (changing one's own
-// password keeps the session that changed it and ends the others). The
-// gateway is told at once (Options.Ended) and closes the session's
-// sockets. Last-seen times are kept in memory and written to the store by
-// the sweep, at most every 30 s per session, and at shutdown.
+// password keeps the session that changed it and ends the others),
+// whether by the API, a reload or an edit of the file while the gateway
+// was down (each session keeps a digest of what it rests on, and the
+// start drops those that no longer match). The gateway is told at once
+// (Options.Ended) and closes the session's sockets. A logout or an
+// administrator's end that the store cannot record fails and changes
+// nothing, so that no session reported ended comes back at a restart.
+// Last-seen times are kept in memory and written to the store by the
+// sweep, at most every 30 s per session, and at shutdown.
 //
 // Callers without a cookie may still scrape /metrics: with the configured
 // bearer token (its SHA-256 is compared, in constant time) or, if the
@@ -48,17 +58,19 @@
 //
 // # Slowing down failed logins, not locking out
 //
-// After 3 failed logins in a row for a user name, or from an address
-// (counted apart), the next attempt must wait 1 s, then 2 s, 4 s and so on
-// up to 30 s; an attempt during the wait is refused before any password
-// is checked (429 with Retry-After), even with the right password. An
-// attempt counts as failed from the moment it is let through until it
-// succeeds, so a burst of attempts sent at once gets no more checks than
-// attempts sent one by one. A key with no failure for 15 minutes starts
-// afresh; a login resets its user's and its address's count. At most
-// 10,000 keys of each kind are kept, the stalest dropped first. Changing
-// one's own password is counted the same way, and so are one-time links,
-// by address.
+// After 3 failed logins in a row for a user name, or from an address (an
+// IPv6 address counts as its /64; the two are counted apart), the next
+// attempt must wait 1 s, then 2 s, 4 s and so on up to 30 s; an attempt
+// during the wait is refused before any password is checked (429 with
+// Retry-After), even with the right password. An attempt counts as failed
+// from the moment it is let through until it succeeds, so a burst of
+// attempts sent at once gets no more checks than attempts sent one by
+// one. A key with no failure for 15 minutes starts afresh; a login resets
+// its user's count, and takes back from its address's only the attempt it
+// was, so that logging in to an account one holds does not wash away
+// failures guessing other names. At most 10,000 keys of each kind are
+// kept, the stalest dropped first. Changing one's own password is counted
+// the same way, and so are one-time links, by address.
 //
 // An account is never locked. A lockout after N failures would let anyone
 // who knows a user name lock that user out — on a trading desk, the first

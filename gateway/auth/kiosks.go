@@ -37,7 +37,7 @@ func (s *Service) kioskLogin(c *echo.Context) error {
 	}
 	now := s.now()
 	if l.expired(sn, now.UnixNano()) {
-		s.notify(s.end([]*live{l}))
+		s.notify(s.expire([]*live{l}))
 		return echo.NewHTTPError(http.StatusUnauthorized, "this kiosk link has expired")
 	}
 	l.seen(now.UnixNano())

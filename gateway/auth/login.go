@@ -202,12 +202,12 @@ func (s *Service) login(c *echo.Context) error {
 		s.failed(p.name, src, now, store.AuditLoginFailed, "account disabled")
 		return echo.NewHTTPError(http.StatusUnauthorized, "account disabled")
 	}
-	s.limit.succeeded(body.User, src)
 	secret, id, err := s.startSession(p, c, now, "password")
 	if errors.Is(err, errChanged) {
 		s.failed(p.name, src, now, store.AuditLoginFailed, "the user changed during the login")
 		return errWrongLogin()
 	}
+	s.limit.succeeded(body.User, src, now)
 	if err != nil {
 		return s.fail(c, err)
 	}
@@ -261,7 +261,7 @@ func (s *Service) admit(c *echo.Context, user, src string, now time.Time) error 
 	}
 	if r.tellSource {
 		entries = append(entries, store.Audit{Time: now, Who: whoOr(user), Kind: "anonymous", Source: src, Action: store.AuditLoginSlowed,
-			Target: user, Detail: fmt.Sprintf("failed logins from %s: attempts wait %s", src, r.source.Round(time.Second))})
+			Target: user, Detail: fmt.Sprintf("failed logins from %s: attempts wait %s", sourceKey(src), r.source.Round(time.Second))})
 	}
 	if len(entries) > 0 {
 		s.record(entries...)
@@ -312,7 +312,8 @@ func (s *Service) startSession(p *principal, c *echo.Context, now time.Time, how
 		return "", access.Identity{}, errChanged
 	}
 	l.user.Store(cur)
-	sess := store.Session{Hash: key, ID: l.id, User: cur.name, Created: now, LastSeen: now, Source: src, UserAgent: l.agent}
+	sess := store.Session{Hash: key, ID: l.id, User: cur.name, Created: now, LastSeen: now, Source: src, UserAgent: l.agent,
+		Basis: cur.basis()}
 	a := store.Audit{Time: now, Who: cur.name, Kind: "person", Source: src, Action: store.AuditLogin, Target: cur.name, OK: true,
 		Detail: how + ", session " + l.id}
 	if err := s.store.PutSession(sess, a); err != nil {
@@ -339,7 +340,11 @@ func (s *Service) logout(c *echo.Context) error {
 				// until revoked.
 				s.record(a)
 			} else {
-				s.notify(s.end([]*live{l}, a))
+				ids, err := s.end([]*live{l}, a)
+				if err != nil {
+					return s.fail(c, fmt.Errorf("log out: %w", err))
+				}
+				s.notify(ids)
 			}
 		}
 	}
@@ -415,10 +420,10 @@ func (s *Service) onceLogin(c *echo.Context, tok string) error {
 	if errors.Is(err, errChanged) {
 		return bad(o.user, "one-time link for a user changed during the login")
 	}
+	s.limit.succeeded("", src, now)
 	if err != nil {
 		return s.fail(c, err)
 	}
-	s.limit.succeeded("", src)
 	s.m.loginOK.Inc()
 	c.SetCookie(s.sessionCookieFor(secret, 0))
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
@@ -489,7 +494,7 @@ func (s *Service) changeOwnPassword(c *echo.Context) error {
 		s.failed(p.name, src, now, store.AuditUserPassword, "wrong old password")
 		return echo.NewHTTPError(http.StatusForbidden, "the old password is wrong")
 	}
-	s.limit.succeeded(p.name, src)
+	s.limit.succeeded(p.name, src, now)
 	hash, err := access.HashPasswordWith(body.New, s.params)
 	if err != nil {
 		return s.fail(c, invalid("new: %v", err))

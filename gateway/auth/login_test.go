@@ -2,7 +2,9 @@ package auth_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"slices"
@@ -13,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v5"
+
+	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/gateway/auth"
 	"github.com/watchfloor/watchfloor/gateway/store"
 )
@@ -236,9 +241,20 @@ func TestSlowDown(t *testing.T) {
 	slowed("a fourth name from the same address", try(from, "root", "root-password"), "1",
 		"too many failed logins from your address: wait 1 s and try again")
 	e.clientFrom("192.0.2.11").login("root", "root-password")
+	// A login from it takes back only the attempt it was: logging in to
+	// an account one holds does not wash away the guesses at others.
 	e.clock.Advance(time.Second)
-	from.login("root", "root-password") // resets the source too
+	from.login("vera", "vera-password")
 	want(t, "after a login from it", try(from, "dan", "guess-guess"), 401, "")
+	slowed("the guess after that", try(from, "eve", "guess-guess"), "2", "from your address: wait 2 s")
+
+	// An IPv6 address counts as its /64: walking through one is no fresh
+	// source at each step.
+	for i, u := range []string{"anna", "ben", "cleo"} {
+		want(t, "a guess from 2001:db8:1:2::/64", try(e.clientFrom(fmt.Sprintf("2001:db8:1:2::%x", i+1)), u, "guess-guess"), 401, "")
+	}
+	slowed("a fourth name from the same /64", try(e.clientFrom("2001:db8:1:2:ffff::1"), "dan", "guess-guess"), "1", "from your address")
+	want(t, "another /64", try(e.clientFrom("2001:db8:1:3::1"), "dan", "guess-guess"), 401, "")
 
 	// A key forgets its failures after 15 minutes without one.
 	for range 3 {
@@ -273,6 +289,44 @@ func TestSlowDownInParallel(t *testing.T) {
 	}
 	if n[401] != 3 || n[429] != 17 {
 		t.Errorf("20 parallel guesses were answered %v; want 3 checked (401) and 17 refused (429)", n)
+	}
+}
+
+// Unless the gateway is told to trust a proxy (echo's IPExtractor), an
+// address is the connection's: headers that claim another cannot make
+// each guess come from a fresh one.
+func TestSlowDownIgnoresForwardedHeaders(t *testing.T) {
+	e := newEnv(t)
+	ec := echo.New() // no IPExtractor, as the gateway's server
+	ec.Logger = slog.New(slog.DiscardHandler)
+	e.svc.Routes(access.NewRouter(ec, e.svc))
+	srv := httptest.NewServer(ec)
+	defer srv.Close()
+	try := func(i int) int {
+		t.Helper()
+		body := fmt.Sprintf(`{"user":"u%d","password":"guess-guess"}`, i)
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/login", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		ip := fmt.Sprintf("198.51.100.%d", i+1)
+		req.Header.Set("X-Forwarded-For", ip)
+		req.Header.Set("X-Real-IP", ip)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i := range 3 {
+		if code := try(i); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i, code)
+		}
+	}
+	if code := try(3); code != http.StatusTooManyRequests {
+		t.Errorf("a fourth guess from one connection's address with a fresh X-Forwarded-For: %d, want 429", code)
 	}
 }
 
@@ -345,6 +399,34 @@ func TestOnceLink(t *testing.T) {
 	es := e.audit(store.AuditQuery{Action: store.AuditLogin, Who: "demo"})
 	if len(es) != 1 || !strings.HasPrefix(es[0].Detail, "one-time link") {
 		t.Errorf("login audit %+v, want one by one-time link", es)
+	}
+}
+
+// A one-time link opened twice at once logs in once.
+func TestOnceLinkAtOnce(t *testing.T) {
+	e := newEnv(t)
+	for range 20 {
+		tok, err := e.svc.OnceLink("demo", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		locs := make(chan string, 2)
+		for range 2 {
+			c := e.clientFrom(randomIP())
+			wg.Go(func() { locs <- c.get("/login?once=" + tok).header.Get("Location") })
+		}
+		wg.Wait()
+		close(locs)
+		in := 0
+		for l := range locs {
+			if l == "/" {
+				in++
+			}
+		}
+		if in != 1 {
+			t.Fatalf("a one-time link opened twice at once logged in %d times, want once", in)
+		}
 	}
 }
 

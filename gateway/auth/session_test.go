@@ -186,6 +186,85 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	}
 }
 
+// A configuration user's password, roles or scope changed in the file
+// while the gateway was down ends their sessions, as a reload would: the
+// start drops a session whose user no longer matches what it rests on.
+func TestConfigChangedWhileDown(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(u *config.User)
+		ends   bool
+	}{
+		{"nothing", func(*config.User) {}, false},
+		{"password", func(u *config.User) { u.PasswordHash = hash("olive-password-2") }, true},
+		{"roles", func(u *config.User) { u.Roles = []string{"viewer"} }, true},
+		{"scope", func(u *config.User) { u.Scope = access.Scope{Attribute: "client", Values: []string{"acme"}} }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := store.OpenMemory()
+			defer st.Close()
+			e := newEnv(t, withStore(st))
+			olive := e.client()
+			olive.login("olive", "olive-password")
+			secret := olive.cookie()
+			e.srv.Close()
+
+			cfg := testConfig()
+			c.change(&cfg.Users[1])
+			again := newEnv(t, withStore(st), withConfig(cfg)).client()
+			again.setCookie(secret)
+			code := http.StatusOK
+			if c.ends {
+				code = http.StatusUnauthorized
+			}
+			want(t, "olive's cookie after a restart, "+c.name+" changed", again.get("/api/v1/me"), code, "")
+			stored := 1
+			if c.ends {
+				stored = 0
+			}
+			if ss, _ := st.Sessions(); len(ss) != stored {
+				t.Errorf("stored sessions after the restart: %+v, want %d", ss, stored)
+			}
+		})
+	}
+}
+
+// A logout or an administrator's end of a session that the store cannot
+// record fails and changes nothing: reported done, the session would come
+// back at the next start, with no audit entry for its end.
+func TestEndFailsWithTheStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "watchfloor.db")
+	st, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, withStore(st))
+	admin, olive := e.client(), e.client()
+	admin.login("root", "root-password")
+	olive.login("olive", "olive-password")
+	id, secret := olive.session(), olive.cookie()
+	closeStore(t, st) // every write fails from now on
+
+	want(t, "ending the session", admin.req(http.MethodDelete, "/api/v1/sessions/"+id, nil), http.StatusInternalServerError, "store closed")
+	want(t, "logging out", olive.req(http.MethodPost, "/api/v1/logout", nil), http.StatusInternalServerError, "store closed")
+	if e.ended.has(id) {
+		t.Error("Ended was told of a session that goes on")
+	}
+	e.srv.Close()
+
+	st2, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore(t, st2)
+	again := newEnv(t, withStore(st2)).client()
+	again.setCookie(secret)
+	want(t, "the session after a restart", again.get("/api/v1/me"), http.StatusOK, "")
+	if es := mustQuery(t, st2, store.AuditQuery{Action: store.AuditSessionEnd}); len(es) != 0 {
+		t.Errorf("audit entries for an end that did not happen: %+v", es)
+	}
+}
+
 // A session that expired while the gateway was down is dropped when it
 // starts.
 func TestExpiredWhileDown(t *testing.T) {

@@ -54,7 +54,7 @@ func (s *Service) sweep(now time.Time) []string {
 	}
 	var ids []string
 	if len(expired) > 0 {
-		ids = s.end(expired)
+		ids = s.expire(expired)
 	}
 	s.flush(false)
 	if sn.retention > 0 && (s.lastExpiry.IsZero() || now.Sub(s.lastExpiry) >= expireEvery) {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -67,9 +68,21 @@ type refusal struct {
 
 func (r refusal) wait() time.Duration { return max(r.user, r.source) }
 
+// sourceKey is the key a client address is counted under: the address,
+// or for IPv6 its /64, which one host or one customer usually holds
+// whole, so that walking through it is not a fresh source at each step.
+func sourceKey(src string) string {
+	a, err := netip.ParseAddr(src)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return src
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+}
+
 // admit decides an attempt for user ("" for none) from src: refused while
 // either must wait, counted as a failure of both otherwise.
 func (l *limiter) admit(user, src string, now time.Time) (refusal, bool) {
+	src = sourceKey(src)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var r refusal
@@ -88,12 +101,23 @@ func (l *limiter) admit(user, src string, now time.Time) (refusal, bool) {
 	return r, true
 }
 
-// succeeded forgets the failures of user and src: they logged in.
-func (l *limiter) succeeded(user, src string) {
+// succeeded says that the attempt admitted at now for user from src was
+// right: user's failures are forgotten, and src loses the failure that
+// admission counted and the wait it set. src's other failures stand: a
+// login to an account one holds must not wash away the failures one's
+// address piled up guessing other names.
+func (l *limiter) succeeded(user, src string, now time.Time) {
+	src = sourceKey(src)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.users, user)
-	delete(l.sources, src)
+	if k := l.sources[src]; k != nil {
+		k.failures--
+		k.until = now
+		if k.failures <= 0 {
+			delete(l.sources, src)
+		}
+	}
 }
 
 // waiting returns how long key must still wait, and whether this is the

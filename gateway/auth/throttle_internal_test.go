@@ -49,3 +49,50 @@ func TestLimiterBounded(t *testing.T) {
 		t.Errorf("%d and %d keys after the others were forgotten, want 1 and 1", u, s)
 	}
 }
+
+// An IPv6 address is counted as its /64; any other source as it is.
+func TestSourceKey(t *testing.T) {
+	f := func(src, want string) {
+		t.Helper()
+		if got := sourceKey(src); got != want {
+			t.Errorf("sourceKey(%q) = %q, want %q", src, got, want)
+		}
+	}
+	f("192.0.2.1", "192.0.2.1")
+	f("::ffff:192.0.2.1", "::ffff:192.0.2.1")
+	f("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64")
+	f("fe80::1%eth0", "fe80::/64")
+	f("::1", "::/64")
+	f("unknown", "unknown")
+}
+
+// A success forgets its user's failures but takes back only its own
+// attempt from its source's.
+func TestLimiterSucceeded(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	l := newLimiter(10)
+	for _, u := range []string{"a", "b", "c"} {
+		if _, ok := l.admit(u, "src", t0); !ok {
+			t.Fatalf("attempt for %s refused", u)
+		}
+	}
+	now := t0.Add(time.Second)
+	if _, ok := l.admit("me", "src", now); !ok {
+		t.Fatal("the attempt after the wait refused")
+	}
+	l.succeeded("me", "src", now)
+	if l.users["me"] != nil {
+		t.Error("the user's failures outlived its login")
+	}
+	if k := l.sources["src"]; k == nil || k.failures != 3 || k.until.After(now) {
+		t.Errorf("the source after a login: %+v, want its 3 failures and no wait", k)
+	}
+	l.admit("d", "src", now)
+	if r, ok := l.admit("e", "src", now); ok || r.source != 2*time.Second {
+		t.Errorf("the source's next failure: %+v, %v; want a wait of 2 s", r, ok)
+	}
+	l.succeeded("x", "lone", now) // a source with no failures
+	if l.sources["lone"] != nil {
+		t.Error("a success made a key")
+	}
+}

@@ -210,6 +210,26 @@ func checkRoles(roles access.Roles, names []string) error {
 	return nil
 }
 
+// mayManage refuses (403) a caller who would manage a user holding, or
+// give one, a permission the caller does not hold: each of held is the
+// roles a user has or is given. Without it a role granting manage-users
+// and little else would let its holder make an administrator, take one
+// over by setting its password, or become one. Unknown roles (a disabled
+// user's) grant nothing now, and enabling checks the roles again.
+func mayManage(caller access.Identity, roles access.Roles, target string, held ...[]string) error {
+	for _, names := range held {
+		for _, n := range names {
+			for _, p := range roles[n].Permissions {
+				if !caller.Can(p) {
+					return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf(
+						"%s may not manage %s: role %s grants %s, which %s does not hold", whoName(caller), target, n, p, whoName(caller)))
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // changes says what a change to a user does, for its audit entries: the
 // actions and a detail for each.
 func changes(cur, next *principal) []struct{ action, detail string } {
@@ -218,7 +238,7 @@ func changes(cur, next *principal) []struct{ action, detail string } {
 	if !sameSet(cur.roles, next.roles) {
 		what = append(what, fmt.Sprintf("roles %s → %s", strings.Join(cur.roles, ","), strings.Join(next.roles, ",")))
 	}
-	if cur.scope.String() != next.scope.String() {
+	if cur.scope.Attribute != next.scope.Attribute || !sameSet(cur.scope.Values, next.scope.Values) {
 		what = append(what, fmt.Sprintf("scope %q → %q", cur.scope.String(), next.scope.String()))
 	}
 	if len(what) > 0 {
@@ -344,7 +364,7 @@ func (s *Service) addUser(c *echo.Context) error {
 		return s.fail(c, err)
 	}
 	a := s.auditBy(c, now, store.AuditUserAdd, u.Name, userDetail(u), true)
-	p, err := s.storeNewUser(u, a)
+	p, err := s.storeNewUser(access.IdentityOf(c), u, a)
 	if err != nil {
 		return s.fail(c, err)
 	}
@@ -360,11 +380,15 @@ func userDetail(u store.User) string {
 	return d
 }
 
-// storeNewUser adds a prepared user to the store and to memory.
-func (s *Service) storeNewUser(u store.User, a store.Audit) (*principal, error) {
+// storeNewUser adds a prepared user to the store and to memory, if its
+// roles grant nothing beyond what caller holds.
+func (s *Service) storeNewUser(caller access.Identity, u store.User, a store.Audit) (*principal, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sn := s.snap.Load()
+	if err := mayManage(caller, sn.roles, u.Name, u.Roles); err != nil {
+		return nil, err
+	}
 	if q := sn.users[u.Name]; q != nil {
 		if q.config {
 			return nil, &configUserError{name: u.Name}
@@ -413,8 +437,12 @@ func (s *Service) updateUser(c *echo.Context) error {
 	now := s.now()
 	ch.At = now
 	p, ids, err := s.changeUser(name, func(cur *principal) (store.UserChange, []store.Audit, error) {
+		next := applied(cur, ch)
+		if err := mayManage(access.IdentityOf(c), s.snap.Load().roles, name, cur.roles, next.roles); err != nil {
+			return ch, nil, err
+		}
 		var audit []store.Audit
-		for _, x := range changes(cur, applied(cur, ch)) {
+		for _, x := range changes(cur, next) {
 			audit = append(audit, s.auditBy(c, now, x.action, name, x.detail, true))
 		}
 		return ch, audit, nil
@@ -449,7 +477,10 @@ func (s *Service) setUserPassword(c *echo.Context) error {
 	}
 	now := s.now()
 	a := s.auditBy(c, now, store.AuditUserPassword, name, "password set; its sessions ended", true)
-	_, ids, err := s.changeUser(name, func(*principal) (store.UserChange, []store.Audit, error) {
+	_, ids, err := s.changeUser(name, func(cur *principal) (store.UserChange, []store.Audit, error) {
+		if err := mayManage(access.IdentityOf(c), s.snap.Load().roles, name, cur.roles); err != nil {
+			return store.UserChange{}, nil, err
+		}
 		return store.UserChange{PasswordHash: hash, At: now}, []store.Audit{a}, nil
 	})
 	if err != nil {
@@ -490,12 +521,20 @@ func (s *Service) listSessions(c *echo.Context) error {
 
 func (s *Service) endSession(c *echo.Context) error {
 	id := c.Param("id")
-	l := s.snap.Load().byID[id]
+	sn := s.snap.Load()
+	l := sn.byID[id]
 	if l == nil || l.kiosk != nil {
 		return echo.NewHTTPError(http.StatusNotFound, "no session "+id+" (GET /api/v1/sessions lists them)")
 	}
+	p := l.user.Load()
+	if err := mayManage(access.IdentityOf(c), sn.roles, p.name, p.roles); err != nil {
+		return err
+	}
 	a := s.auditBy(c, s.now(), store.AuditSessionEnd, l.userName(), "session "+id, true)
-	ids := s.end([]*live{l}, a)
+	ids, err := s.end([]*live{l}, a)
+	if err != nil {
+		return s.fail(c, err)
+	}
 	if len(ids) == 0 {
 		return echo.NewHTTPError(http.StatusNotFound, "session "+id+" has ended already")
 	}

@@ -171,6 +171,71 @@ func TestUsersAPI(t *testing.T) {
 	}
 }
 
+// A holder of manage-users whose roles grant less than an administrator's
+// cannot make an administrator, take one over, disable one, end its
+// sessions or promote itself: it manages only users whose roles grant
+// nothing beyond its own, and gives only such roles.
+func TestNoGrantBeyondOwn(t *testing.T) {
+	st := store.OpenMemory()
+	defer st.Close()
+	for _, u := range []store.User{
+		{Name: "ada", Roles: []string{"admin"}, PasswordHash: hash("ada-password")},
+		{Name: "hal", Roles: []string{"helpdesk"}, PasswordHash: hash("hal-password")},
+	} {
+		if err := st.AddUser(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := testConfig()
+	cfg.Roles = []config.Role{{Name: "helpdesk", Permissions: []access.Permission{access.View, access.ManageUsers}}}
+	e := newEnv(t, withStore(st), withConfig(cfg))
+	hal := e.client()
+	hal.login("hal", "hal-password")
+	root := e.client()
+	root.login("root", "root-password")
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"add an administrator", http.MethodPost, "/api/v1/users", map[string]any{"name": "eve", "roles": []string{"admin"}, "password": "eve-password"}},
+		{"set an administrator's password", http.MethodPost, "/api/v1/users/ada/password", map[string]any{"password": "taken-over"}},
+		{"disable an administrator", http.MethodPut, "/api/v1/users/ada", map[string]any{"disabled": true}},
+		{"promote himself", http.MethodPut, "/api/v1/users/hal", map[string]any{"roles": []string{"helpdesk", "admin"}}},
+		{"end an administrator's session", http.MethodDelete, "/api/v1/sessions/" + root.session(), nil},
+	} {
+		want(t, "hal may not "+c.name, hal.req(c.method, c.path, c.body), http.StatusForbidden, "which hal does not hold")
+	}
+	want(t, "ada after all that", e.client().req(http.MethodPost, "/api/v1/login", map[string]string{"user": "ada", "password": "ada-password"}),
+		http.StatusOK, "")
+	want(t, "root after all that", root.get("/api/v1/me"), http.StatusOK, "")
+	if es := e.audit(store.AuditQuery{Action: "user."}); len(es) != 0 {
+		t.Errorf("audit entries for refused changes: %+v", es)
+	}
+	// What his own roles cover, he may do.
+	want(t, "hal adds a helpdesk user", hal.req(http.MethodPost, "/api/v1/users",
+		map[string]any{"name": "hugo", "roles": []string{"helpdesk"}, "password": "hugo-password"}), http.StatusCreated, "")
+	want(t, "hal sets hugo's password", hal.req(http.MethodPost, "/api/v1/users/hugo/password",
+		map[string]any{"password": "hugo-password-2"}), http.StatusNoContent, "")
+	want(t, "hal disables hugo", hal.req(http.MethodPut, "/api/v1/users/hugo", map[string]any{"disabled": true}), http.StatusOK, "")
+}
+
+// The same scope with its values in another order is no change: no
+// session ends, and the audit log does not say one did.
+func TestScopeInAnotherOrder(t *testing.T) {
+	e := newEnv(t)
+	admin := e.client()
+	admin.login("root", "root-password")
+	want(t, "add", admin.req(http.MethodPost, "/api/v1/users", map[string]any{"name": "alice", "roles": []string{"viewer"},
+		"scope": "client=acme|beta", "password": "alice-password"}), http.StatusCreated, "")
+	alice := e.client()
+	alice.login("alice", "alice-password")
+	want(t, "the scope reordered", admin.req(http.MethodPut, "/api/v1/users/alice", map[string]any{"scope": "client=beta|acme"}), http.StatusOK, "")
+	want(t, "alice's session", alice.get("/api/v1/me"), http.StatusOK, "")
+	if es := e.audit(store.AuditQuery{Action: store.AuditUserUpdate}); len(es) != 0 {
+		t.Errorf("audit entries for no change: %+v", es)
+	}
+}
+
 // The command line's helpers share the API's checks, and disabling from
 // it deletes the user's sessions in the same transaction. They hash with
 // the default parameters.

@@ -66,6 +66,11 @@ type Session struct {
 	Source string `json:"source"`
 	// UserAgent is the browser's User-Agent at login, at most 256 bytes.
 	UserAgent string `json:"user_agent"`
+	// Basis is what the session rests on, as package auth digests it at
+	// login (never a secret): auth drops a stored session whose user no
+	// longer matches it, such as a configuration file's user whose
+	// password or roles changed while the gateway was down.
+	Basis string `json:"basis,omitempty"`
 }
 
 // MaxUserAgent bounds a stored Session's UserAgent, in bytes.

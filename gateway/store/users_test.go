@@ -180,6 +180,7 @@ func TestSessions(t *testing.T) {
 	backends(t, func(t *testing.T, s *store.Store) {
 		long := session("alice", "s1", t0)
 		long.UserAgent = strings.Repeat("é", 200) // 400 bytes
+		long.Basis = "config:digest"
 		if err := s.PutSession(long); err != nil {
 			t.Fatal(err)
 		}
@@ -210,8 +211,8 @@ func TestSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		all, _ = s.Sessions()
-		if len(all) != 1 || !all[0].LastSeen.Equal(t0.Add(time.Minute)) {
-			t.Errorf("after touches: %+v; want s1 only, last seen a minute in", all)
+		if len(all) != 1 || !all[0].LastSeen.Equal(t0.Add(time.Minute)) || all[0].Basis != "config:digest" {
+			t.Errorf("after touches: %+v; want s1 only, last seen a minute in, its basis kept", all)
 		}
 		if got := auditActions(t, s); !reflect.DeepEqual(got, []string{"logout bob"}) {
 			t.Errorf("audit = %q", got)
