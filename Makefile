@@ -34,6 +34,7 @@ fuzz:
 		netprobe/protocol:FuzzHelloDecode netprobe/protocol:FuzzValue samplers:FuzzPathRoundTrip \
 		samplers:FuzzParseCellPath gateway/config:FuzzParse gateway/config:FuzzParseRule gateway/config:FuzzParseRuleTests \
 		gateway:FuzzApply gateway:FuzzRulesBody gateway/access:FuzzHostname \
+		gateway/auth:FuzzLoginBody gateway/auth:FuzzSessionCookie \
 		rules:FuzzParsePattern rules:FuzzCompile rules:FuzzJudge; do \
 		echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$${t%%:*}; \
 	done

@@ -368,7 +368,6 @@ func (s *Service) addUser(c *echo.Context) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	c.Response().Header().Set("Location", "/api/v1/users/"+u.Name)
 	return replyJSON(c, http.StatusCreated, p.info())
 }
 

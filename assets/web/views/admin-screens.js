@@ -9,9 +9,9 @@ import { busy, field, h, messages, tableHead, timeCell } from "../ui.js";
 export const KIOSKS_PATH = "/api/v1/kiosks";
 
 // EXPIRIES are the choices of a link's lifetime, as the API's expires_in;
-// "" leaves it to the gateway.
+// "" is a link that works until it is revoked.
 export const EXPIRIES = [
-  ["", "Gateway default"],
+  ["", "Never (until revoked)"],
   ["24h", "1 day"],
   ["168h", "7 days"],
   ["720h", "30 days"],
