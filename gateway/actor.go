@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"time"
 
@@ -79,6 +80,9 @@ type probeActor struct {
 	ignored  int                  // IDs in byID of unconfigured samplers' dataviews
 	asked    bool                 // a snapshot was asked for on this connection to renumber sparse rows
 	dropped  map[uint32]bool      // sampler instances whose dataviews a reload dropped on this connection
+	// replaced are the entities of the actor this one replaces (a reload
+	// changed the probe's token), until run has compared them.
+	replaced []entityConfig
 	ch       Changes
 	timers   deadlines
 	timer    Timer
@@ -157,6 +161,10 @@ func (a *probeActor) run(ctx context.Context) {
 	a.timer = a.clock.NewTimer()
 	defer a.timer.Stop()
 	a.begin(a.clock.Now())
+	if a.replaced != nil && leavesScopes(a.replaced, a.cfg.entities) {
+		a.rescope() // before the new connection can publish anything
+	}
+	a.replaced = nil
 	a.refreshProbe(a.ch.Now)
 	a.finish()
 	for {
@@ -233,6 +241,7 @@ func (a *probeActor) handle(ev event, now time.Time) {
 	case evConfig:
 		unchanged := bytes.Equal(a.cfg.msg.Append(nil), ev.cfg.msg.Append(nil))
 		limitsChanged := a.limits != ev.cfg.limits
+		rescoped := leavesScopes(a.cfg.entities, ev.cfg.entities)
 		a.cfg = ev.cfg
 		a.limits = ev.cfg.limits
 		if ev.rules != nil {
@@ -240,12 +249,18 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		}
 		a.begin(now)
 		a.configure()
+		if rescoped {
+			a.rescope()
+		}
 		a.rebindAll() // entity attributes may have changed
 		a.finish()
 		if ev.done != nil {
 			close(ev.done)
 		}
 		switch {
+		case a.conn != nil && a.certRefused():
+			a.conn.close(closePolicy, "client certificate refused since the reload")
+			a.disconnected(now)
 		case a.conn != nil && limitsChanged:
 			// A probe learns its limits in the Welcome: it reconnects at
 			// once to learn the new ones.
@@ -279,6 +294,19 @@ func (a *probeActor) handle(ev event, now time.Time) {
 			a.disconnected(now)
 		}
 	}
+}
+
+// certRefused reports whether the connection's client certificate is
+// refused by the TLS files and settings loaded now: a reload may require
+// one, or retire the authority that signed it, and the connection is then
+// cut off as one whose token was revoked is.
+func (a *probeActor) certRefused() bool {
+	err := a.g.tls.ProbeCert(&http.Request{TLS: a.conn.tls}, a.name)
+	if err != nil {
+		a.g.m.authFailures.Inc()
+		a.g.log.Warn("closing probe connection: client certificate", "probe", a.name, "err", err)
+	}
+	return err != nil
 }
 
 // setConnected records the probe's connection state. The caller is inside
@@ -453,7 +481,36 @@ func (a *probeActor) stop() {
 	}
 	a.cost, a.slots = 0, 0
 	a.g.tree.removeProbe(a.node)
+	a.ch.rescoped = true
 	a.finish()
+}
+
+// leavesScopes reports whether going from the entities was to now may
+// take one out of a scope: one went, or its attributes changed.
+func leavesScopes(was, now []entityConfig) bool {
+	attrs := make(map[string]map[string]string, len(now))
+	for _, e := range now {
+		attrs[e.name] = e.attrs
+	}
+	for _, e := range was {
+		if a, ok := attrs[e.name]; !ok || !maps.Equal(a, e.attrs) {
+			return true
+		}
+	}
+	return false
+}
+
+// rescope follows entities that may have left a scope, once the tree has
+// them as they are now. Dashboard subscriptions are decided again at
+// once, before this event's changes and any later batch are published,
+// so that no value or severity of an entity reaches a watcher whose scope
+// it has left, however long the rest of the reload takes; and the tree's
+// watchers get a snapshot (Changes.rescoped). The caller is inside
+// begin/finish: Reauthorize's calls of the Authorizer take only the
+// tree's lock, which comes after the probe's.
+func (a *probeActor) rescope() {
+	a.ch.rescoped = true
+	a.g.hub.Reauthorize()
 }
 
 // apply applies one batch: removals, declarations, then updates. An error

@@ -47,6 +47,11 @@ type Changes struct {
 	removedRowStates []*rowState
 	nodes            bool // a probe's node state changed (its connection, its findings)
 	rejudged         bool // cells were added to be judged again, unchanged
+	// rescoped: the probe may have left a scope (an entity's attributes
+	// changed or it went, or the probe went). A scoped watcher of the
+	// tree is never told of a probe it does not see, not even that it
+	// went, so the tree's watchers start again from a snapshot.
+	rescoped bool
 }
 
 // DataviewChange is one dataview's part of a Changes.
@@ -273,6 +278,10 @@ func changed(cells []cellRef) bool {
 // touchTree tells the tree's watchers which nodes changed.
 func (s *dashboardSink) touchTree(ch *Changes) {
 	if !s.hub.Watched(treeTopic) {
+		return
+	}
+	if ch.rescoped {
+		s.hub.Reset(treeTopic)
 		return
 	}
 	s.keys = s.keys[:0]

@@ -211,7 +211,7 @@ func New(opts Options) (*Gateway, error) {
 	hubOpts.Logger = opts.Logger
 	hubOpts.Metrics = set
 	hubOpts.Now = g.clock.Now
-	hubOpts.Authorizer = viewers{g.tree}
+	hubOpts.Authorizer = viewers{t: g.tree, granting: func(p access.Permission) []string { return g.auth.RolesGranting(p) }}
 	hubOpts.CheckOrigin = guard.CheckOrigin
 	hubOpts.StateTopics = []string{treeTopic}
 	g.hub = dashboard.NewHub(source{g.tree}, hubOpts)
@@ -249,7 +249,14 @@ func newGuard(cfg *config.Config) (*access.Guard, error) {
 // their scope. The socket's route demands View, so the router has
 // identified the caller already. A scoped caller watches the tree's
 // variant for its scope, and only the dataviews of entities inside it.
-type viewers struct{ t *tree }
+type viewers struct {
+	t *tree
+	// granting returns the roles that grant a permission now: a reload
+	// may redefine a role, and a person's sessions go on with what its
+	// roles grant since, while the principal holds what they granted
+	// when the socket was opened.
+	granting func(access.Permission) []string
+}
 
 func (viewers) Connect(r *http.Request) (any, error) {
 	id := access.IdentityFrom(r.Context())
@@ -259,9 +266,21 @@ func (viewers) Connect(r *http.Request) (any, error) {
 	return id, nil
 }
 
+// mayView reports whether id may view now.
+func (v viewers) mayView(id access.Identity) bool {
+	if !id.Can(access.View) {
+		return false
+	}
+	if id.Kind != access.KindPerson {
+		return true // a kiosk link grants View itself, not through roles
+	}
+	granting := v.granting(access.View)
+	return slices.ContainsFunc(id.Roles, func(r string) bool { return slices.Contains(granting, r) })
+}
+
 func (v viewers) Subscribe(principal any, topic string) (string, error) {
 	id, _ := principal.(access.Identity)
-	if !id.Can(access.View) {
+	if !v.mayView(id) {
 		return "", fmt.Errorf("%s may not view %s", id.Name, topic)
 	}
 	if topic == treeTopic {
@@ -596,9 +615,11 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 	// A probe whose actor restarts (its token changed) has been down
 	// since its old actor last saw it: the probe rules count from then.
 	downSince := make(map[string]int64, len(stopped))
+	replaced := make(map[string][]entityConfig, len(stopped))
 	for _, h := range stopped {
 		h.cancel()
 		<-h.done
+		replaced[h.a.name] = h.a.cfg.entities
 		if n := h.a.node; !n.connected.Load() {
 			since := n.since.Load()
 			if since == 0 {
@@ -637,6 +658,7 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 		if since, ok := downSince[p.Name]; ok {
 			h.a.started = since
 		}
+		h.a.replaced = replaced[p.Name]
 		g.actors[p.Name] = h
 		g.wg.Add(1)
 		go func() {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -55,6 +56,9 @@ type probeConn struct {
 	// by the handshake, before any send.
 	peerMax int
 	version uint32
+	// tls is the connection's TLS state (nil without TLS), so that a
+	// reload can judge its client certificate again.
+	tls *tls.ConnectionState
 }
 
 func newProbeConn(ws *websocket.Conn) *probeConn {
@@ -193,6 +197,7 @@ func (g *Gateway) serveProbe(w http.ResponseWriter, r *http.Request) {
 	defer g.untrackConn(ws)
 
 	c := newProbeConn(ws)
+	c.tls = r.TLS
 	defer c.close(closeGoingAway, "")
 	if err := g.handshake(c, name); err != nil {
 		g.m.protocolErrors.Inc()

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,4 +265,182 @@ func tryDialProbe(addr, token string) (*websocket.Conn, error) {
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/probe", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
 	return c, err
+}
+
+// A scoped viewer's tree never names a probe outside its scope: not as a
+// subtree, and not among the removed probes when that probe's structure
+// changes (its dataviews declared as it connects). A probe of its own that
+// a reload removes still leaves its tree.
+func TestScopedTreeNeverNamesOtherProbes(t *testing.T) {
+	gw, write := gt.StartFile(t, gateway.Options{})
+	write(clientsConfig(gw.Addr))
+	if code, res := postReload(t, gw.Addr); code != http.StatusOK {
+		t.Fatalf("reload: %d %+v", code, res)
+	}
+	tree := gt.WatchTree(t, gw.Addr, gt.Login(t, gw.URL(), "acme-viewer"))
+	var leaks []string
+	watch := tree.Dashboard()
+	next := func(what string, match func(gt.Frame) bool) {
+		t.Helper()
+		watch.Next(what, func(f gt.Frame) bool {
+			if f.Topic == "tree" && strings.Contains(string(f.Raw), betaProbe.Name) {
+				leaks = append(leaks, string(f.Raw))
+			}
+			return f.Topic == "tree" && match(f)
+		})
+	}
+
+	admin := gw.Tree(t)
+	gt.StartProbe(t, gw.Addr, betaProbe)
+	waitDataview(admin, cpuPath(betaProbe))
+	gt.StartProbe(t, gw.Addr, acmeProbe)
+	next("acme's cpu dataview in the scoped tree", func(f gt.Frame) bool {
+		return strings.Contains(string(f.Raw), `"path":"`+cpuPath(acmeProbe)+`"`)
+	})
+
+	// acme's probe goes from the configuration.
+	cfg := gt.Entities(gw.Addr, betaProbe) + gt.Users(people...)
+	write(strings.Replace(cfg, "attributes: {region: emea}", "attributes: {region: emea, client: beta}", 1))
+	if code, res := postReload(t, gw.Addr); code != http.StatusOK {
+		t.Fatalf("reload: %d %+v", code, res)
+	}
+	next("acme's probe to leave the scoped tree", func(f gt.Frame) bool {
+		return f.Type == "snapshot" && !strings.Contains(string(f.Raw), acmeProbe.Name) ||
+			f.Type == "delta" && slices.Contains(f.Removed, acmeProbe.Name)
+	})
+	for _, l := range leaks {
+		t.Errorf("acme's scoped tree names beta's probe: %s", l)
+	}
+}
+
+// holdConfig is a Consumer that, once armed, holds the named probe's
+// actor in the configuration a reload sends it, until released: a reload
+// that is still busy with other probes.
+type holdConfig struct {
+	probe   string
+	armed   atomic.Bool
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (h *holdConfig) Consume(ch *gateway.Changes) {
+	if ch.Probe != h.probe || !ch.Structure || !h.armed.CompareAndSwap(true, false) {
+		return
+	}
+	close(h.held)
+	select {
+	case <-h.release:
+	case <-time.After(gt.Wait):
+	}
+}
+
+// When a reload moves an entity out of a viewer's scope, its dataview
+// subscription is withdrawn before any sample taken after the move
+// reaches the viewer, however long the rest of the reload takes: whether
+// the entity's probe keeps its actor, or gets a new one because its token
+// changed too.
+func TestScopeMoveWithdrawsBeforeNewSamples(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		token string // the acme probe's token after the reload
+	}{
+		{"attributes", acmeProbe.Token},
+		{"attributes and token", "tok-rotated"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hold := &holdConfig{probe: betaProbe.Name, held: make(chan struct{}), release: make(chan struct{})}
+			gw, write := gt.StartFile(t, gateway.Options{Consumers: []gateway.Consumer{hold}})
+			write(clientsConfig(gw.Addr))
+			if code, res := postReload(t, gw.Addr); code != http.StatusOK {
+				t.Fatalf("reload: %d %+v", code, res)
+			}
+			admin := gw.Tree(t)
+			stopAcme := gt.StartProbe(t, gw.Addr, acmeProbe)
+			gt.StartProbe(t, gw.Addr, betaProbe)
+			waitDataview(admin, cpuPath(acmeProbe))
+			waitDataview(admin, cpuPath(betaProbe))
+
+			d := gt.DialDashboard(t, gw.Addr, gt.Login(t, gw.URL(), "acme-viewer"))
+			topic := dashboard.DataviewTopic(cpuPath(acmeProbe))
+			d.Subscribe(topic)
+			d.Next("acme's dataview snapshot", func(f gt.Frame) bool { return f.Topic == topic && f.Type == "snapshot" })
+
+			moved := acmeProbe
+			moved.Token = c.token
+			if moved.Token != acmeProbe.Token {
+				// Its new token reaches it with the reload: the probe with
+				// the old one is gone, rather than redialling to be refused
+				// until the test ends.
+				stopAcme()
+			}
+			// acme's entity goes to gamma; beta's probe, configured after
+			// it, holds the reload up.
+			hold.armed.Store(true)
+			cfg := strings.Replace(clientsConfig(gw.Addr), "client: acme", "client: gamma", 1)
+			write(strings.Replace(cfg, config.HashToken(acmeProbe.Token), config.HashToken(moved.Token), 1))
+			client := gw.Admin(t).Client
+			reloaded := make(chan error, 1)
+			go func() {
+				resp, err := client.Post(gw.URL()+"/api/v1/config/reload", "application/json", nil)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = errors.New(resp.Status)
+					}
+				}
+				reloaded <- err
+			}()
+			defer func() {
+				close(hold.release)
+				if err := <-reloaded; err != nil {
+					t.Errorf("reload: %v", err)
+				}
+			}()
+			<-hold.held
+			entity := acmeProbe.Name + "/" + acmeProbe.Entity()
+			admin.Wait("acme's entity to move to gamma", func(tr *gt.Tree) bool {
+				n, ok := tr.Node(entity)
+				return ok && n.Attributes["client"] == "gamma"
+			})
+			since := time.Now().UnixMilli()
+			if moved.Token != acmeProbe.Token {
+				gt.StartProbe(t, gw.Addr, moved)
+			}
+			f := d.Next("the subscription withdrawn, or a sample taken since the move", func(f gt.Frame) bool {
+				return f.Topic == topic && (f.Type == "error" || f.SampleTime > since)
+			})
+			if f.Type != "error" {
+				t.Errorf("acme's viewer got a sample of gamma's entity taken after the move: %.300s", f.Raw)
+			}
+			if moved.Token != acmeProbe.Token {
+				waitDataview(admin, cpuPath(moved)) // its dialling is over
+			}
+		})
+	}
+}
+
+// A reload that takes View away from a role withdraws the dashboard
+// subscriptions of its holders, as it refuses their requests.
+func TestReloadTakingViewWithdrawsSubscriptions(t *testing.T) {
+	gw, write := gt.StartFile(t, gateway.Options{})
+	write(clientsConfig(gw.Addr))
+	if code, res := postReload(t, gw.Addr); code != http.StatusOK {
+		t.Fatalf("reload: %d %+v", code, res)
+	}
+	viewer := gt.Login(t, gw.URL(), "viewer")
+	d := gt.DialDashboard(t, gw.Addr, viewer)
+	d.Subscribe("tree")
+	d.Next("the tree's snapshot", func(f gt.Frame) bool { return f.Topic == "tree" && f.Type == "snapshot" })
+
+	write(clientsConfig(gw.Addr) + "roles:\n  viewer:\n    permissions: [read-reports]\n")
+	if code, res := postReload(t, gw.Addr); code != http.StatusOK {
+		t.Fatalf("reload: %d %+v", code, res)
+	}
+	if code, _ := viewer.Do(t, http.MethodGet, "/api/v1/tree", nil); code != http.StatusForbidden {
+		t.Fatalf("the viewer's tree after the reload: %d, want 403", code)
+	}
+	f := d.Next("the tree withdrawn", func(f gt.Frame) bool { return f.Topic == "tree" && f.Type == "error" })
+	if !strings.Contains(f.Message, "withdrawn") {
+		t.Errorf("frame %s", f.Raw)
+	}
 }

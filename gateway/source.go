@@ -291,10 +291,12 @@ func dataviewJSONOf(dv *Dataview) dataviewNode {
 
 // encodeTreeDelta encodes the state now of the tree nodes keys name, as a
 // caller with scope sees them: a probe's whole subtree for a subtree key,
-// one node's own state for a node key. A probe that no longer exists, or
-// that the caller no longer sees, is listed as removed; a node that no
-// longer exists or that the caller does not see is left out (its probe's
-// subtree is sent whole anyway when it comes or goes).
+// one node's own state for a node key. A node that no longer exists or
+// that the caller does not see is left out (its probe's subtree is sent
+// whole anyway when it comes or goes). A probe that no longer exists is
+// listed as removed for the whole estate; a scoped caller is never told
+// of a probe it does not see, not even that it went: when a probe may
+// leave a scope its actor resets the tree topic instead (Changes.rescoped).
 func encodeTreeDelta(t *tree, keys []string, sc access.Scope) []byte {
 	t.mu.RLock()
 	out := treeDeltaJSON{Type: "delta", Topic: treeTopic}
@@ -303,7 +305,7 @@ func encodeTreeDelta(t *tree, keys []string, sc access.Scope) []byte {
 		if path, ok := strings.CutPrefix(k, subtreeKeyPrefix); ok {
 			if p := t.probeAt(path); p != nil && visible(p, sc) {
 				out.Probes = append(out.Probes, probeJSONOf(p, sc))
-			} else {
+			} else if sc.Whole() {
 				out.Removed = append(out.Removed, path)
 			}
 			continue
