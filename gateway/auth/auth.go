@@ -13,6 +13,7 @@ import (
 	"maps"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -97,6 +98,10 @@ type Service struct {
 	// a user with no password is checked against it, so it costs what
 	// checking a real one does.
 	dummy string
+	// hashing bounds the password checks running at once: each takes
+	// about 19 MiB for ~20 ms, so logins from many addresses at once
+	// queue here rather than exhaust memory.
+	hashing chan struct{}
 
 	// snap is what Authenticate reads: one atomic load per request.
 	snap atomic.Pointer[snapshot]
@@ -342,6 +347,7 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	s.dummy = dummy
+	s.hashing = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
 	dbUsers, err := s.store.Users()
 	if err != nil {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -191,7 +192,7 @@ func (s *Service) login(c *echo.Context) error {
 	if err := s.admit(c, body.User, src, now); err != nil {
 		return err
 	}
-	p, why := s.verify(body.User, body.Password)
+	p, why := s.verify(c.Request().Context(), body.User, body.Password)
 	if p == nil {
 		s.failed(body.User, src, now, store.AuditLoginFailed, why)
 		return errWrongLogin()
@@ -223,17 +224,31 @@ func (s *Service) login(c *echo.Context) error {
 	return replyJSON(c, http.StatusOK, out)
 }
 
+// checkPassword verifies password against hash once one of the bounded
+// hashing slots is free, or gives up when the request does.
+func (s *Service) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, echo.NewHTTPError(http.StatusServiceUnavailable, "too many logins at once; try again")
+	}
+	defer func() { <-s.hashing }()
+	return access.VerifyPassword(hash, password), nil
+}
+
 // verify checks a user name and password, spending the time of one hash
 // check whether or not the user exists. It returns the user, or nil and
 // why not (for the audit log only).
-func (s *Service) verify(name, password string) (*principal, string) {
+func (s *Service) verify(ctx context.Context, name, password string) (*principal, string) {
 	p := s.snap.Load().users[name]
 	hash := s.dummy
 	if p != nil && p.hash != "" {
 		hash = p.hash
 	}
-	ok := access.VerifyPassword(hash, password)
+	ok, err := s.checkPassword(ctx, hash, password)
 	switch {
+	case err != nil:
+		return nil, err.Error()
 	case p == nil:
 		return nil, "no such user"
 	case p.hash == "":
@@ -490,7 +505,9 @@ func (s *Service) changeOwnPassword(c *echo.Context) error {
 	if err := s.admit(c, p.name, src, now); err != nil {
 		return err
 	}
-	if !access.VerifyPassword(p.hash, body.Old) {
+	if ok, err := s.checkPassword(c.Request().Context(), p.hash, body.Old); err != nil {
+		return err
+	} else if !ok {
 		s.failed(p.name, src, now, store.AuditUserPassword, "wrong old password")
 		return echo.NewHTTPError(http.StatusForbidden, "the old password is wrong")
 	}

@@ -1,8 +1,12 @@
 package auth
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/watchfloor/watchfloor/gateway/access"
 )
 
 func TestWaitAfter(t *testing.T) {
@@ -94,5 +98,33 @@ func TestLimiterSucceeded(t *testing.T) {
 	l.succeeded("x", "lone", now) // a source with no failures
 	if l.sources["lone"] != nil {
 		t.Error("a success made a key")
+	}
+}
+
+// Password checks beyond the bound wait for a slot, and give up when
+// their request does, without checking anything.
+func TestPasswordChecksBounded(t *testing.T) {
+	cheap := access.PasswordParams{Memory: 64, Time: 1, Threads: 1}
+	hash, err := access.HashPasswordWith("the-password", cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{hashing: make(chan struct{}, 2)}
+	for range cap(s.hashing) {
+		s.hashing <- struct{}{} // every slot busy
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.checkPassword(ctx, hash, "the-password")
+		done <- err
+	}()
+	cancel()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "too many logins at once") {
+		t.Errorf("a check with every slot busy and its request gone: %v", err)
+	}
+	<-s.hashing
+	if ok, err := s.checkPassword(context.Background(), hash, "the-password"); !ok || err != nil {
+		t.Errorf("a check with a free slot: %v, %v", ok, err)
 	}
 }
