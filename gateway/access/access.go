@@ -142,6 +142,18 @@ func (s Scope) Contains(attrs map[string]string) bool {
 	return ok && slices.Contains(s.Values, v)
 }
 
+// Equal reports whether s and o are the same scope, whatever the order of
+// their values.
+func (s Scope) Equal(o Scope) bool {
+	return s.Attribute == o.Attribute && SameNames(s.Values, o.Values)
+}
+
+// SameNames reports whether a and b hold the same names (roles, scope
+// values), ignoring order and repeats.
+func SameNames(a, b []string) bool {
+	return slices.Equal(slices.Compact(slices.Sorted(slices.Values(a))), slices.Compact(slices.Sorted(slices.Values(b))))
+}
+
 // String returns the scope as the API and logs show it: "client=acme" or
 // "client=acme|beta"; "" for the whole estate.
 func (s Scope) String() string {

@@ -215,8 +215,8 @@ func (p *principal) build(roles access.Roles) error {
 // endsSessions reports whether changing a user from p to next ends its
 // sessions: what they rest on changed.
 func (p *principal) endsSessions(next *principal) bool {
-	return next == nil || next.disabled || p.hash != next.hash || !sameSet(p.roles, next.roles) ||
-		p.scope.Attribute != next.scope.Attribute || !sameSet(p.scope.Values, next.scope.Values)
+	return next == nil || next.disabled || p.hash != next.hash || !access.SameNames(p.roles, next.roles) ||
+		!p.scope.Equal(next.scope)
 }
 
 // basis digests what p's sessions rest on, for the store to keep with
@@ -705,16 +705,3 @@ func hashToken(tok string) ([32]byte, string) {
 	return sum, hex.EncodeToString(sum[:])
 }
 
-func sameSet(a, b []string) bool {
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	for _, x := range b {
-		if !slices.Contains(a, x) {
-			return false
-		}
-	}
-	return true
-}

@@ -235,10 +235,10 @@ func mayManage(caller access.Identity, roles access.Roles, target string, held .
 func changes(cur, next *principal) []struct{ action, detail string } {
 	var out []struct{ action, detail string }
 	var what []string
-	if !sameSet(cur.roles, next.roles) {
+	if !access.SameNames(cur.roles, next.roles) {
 		what = append(what, fmt.Sprintf("roles %s → %s", strings.Join(cur.roles, ","), strings.Join(next.roles, ",")))
 	}
-	if cur.scope.Attribute != next.scope.Attribute || !sameSet(cur.scope.Values, next.scope.Values) {
+	if !cur.scope.Equal(next.scope) {
 		what = append(what, fmt.Sprintf("scope %q → %q", cur.scope.String(), next.scope.String()))
 	}
 	if len(what) > 0 {

@@ -2,7 +2,7 @@
 // the frames docs/dashboard-protocol.md describes.
 
 import { encodeSegment } from "../paths.js";
-import { ApiError } from "../session.js";
+import { Api, ApiError } from "../session.js";
 import { Store } from "../store.js";
 import { modelFor } from "../topics.js";
 
@@ -199,27 +199,13 @@ export function treeDelta(parts) {
 
 // FakeApi plays the gateway's API for a view: answers maps "METHOD path"
 // to a function of the request body returning the answer, or throwing an
-// ApiError; calls lists every request as [method, path, body].
-export class FakeApi {
+// ApiError; calls lists every request as [method, path, body]. It is an
+// Api whose requests never reach fetch.
+export class FakeApi extends Api {
   constructor(answers = {}) {
+    super();
     this.answers = answers;
     this.calls = [];
-  }
-
-  get(path) {
-    return this.request("GET", path);
-  }
-
-  post(path, body) {
-    return this.request("POST", path, body);
-  }
-
-  put(path, body) {
-    return this.request("PUT", path, body);
-  }
-
-  delete(path) {
-    return this.request("DELETE", path);
   }
 
   request(method, path, body) {
