@@ -704,4 +704,3 @@ func hashToken(tok string) ([32]byte, string) {
 	sum := sha256.Sum256([]byte(tok))
 	return sum, hex.EncodeToString(sum[:])
 }
-
