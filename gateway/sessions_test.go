@@ -444,3 +444,45 @@ func TestReloadTakingViewWithdrawsSubscriptions(t *testing.T) {
 		t.Errorf("frame %s", f.Raw)
 	}
 }
+
+// The audit log records who changed what from where: a rule authored
+// through the API, a failed login, a kiosk link issued; an administrator
+// reads it filtered by action, and nobody else may.
+func TestAuditRecordsStateChanges(t *testing.T) {
+	gw := startClients(t, gateway.Options{})
+	eng := gt.Login(t, gw.URL(), "engineer")
+	rule := map[string]any{"name": "audited", "match": "*/*/cpu/cpu/total/utilisation", "critical": map[string]any{"when": "value > 99"}}
+	if code, body := eng.Do(t, http.MethodPost, "/api/v1/rules", rule); code != http.StatusCreated {
+		t.Fatalf("create rule: %d %s", code, body)
+	}
+	if s, _, _ := gt.TryLogin(t, gw.URL(), "operator", "not the password"); s != nil {
+		t.Fatal("a wrong password logged in")
+	}
+	kioskSession(t, gw, "")
+
+	type entry struct {
+		Who, Kind, Source, Action, Target string
+		OK                                bool
+	}
+	find := func(action string) entry {
+		t.Helper()
+		var out struct{ Entries []entry }
+		gw.Admin(t).Get(t, "/api/v1/audit?action="+action, &out)
+		if len(out.Entries) == 0 {
+			t.Fatalf("no audit entry %s", action)
+		}
+		return out.Entries[0]
+	}
+	if e := find("rule.create"); e.Who != "engineer" || e.Target != "audited" || e.Source != "127.0.0.1" || !e.OK {
+		t.Errorf("rule.create entry %+v", e)
+	}
+	if e := find("login.failed"); e.Who != "operator" || e.Source != "127.0.0.1" || e.OK {
+		t.Errorf("login.failed entry %+v", e)
+	}
+	if e := find("kiosk.issue"); e.Who != "admin" {
+		t.Errorf("kiosk.issue entry %+v", e)
+	}
+	if code, _ := eng.Do(t, http.MethodGet, "/api/v1/audit", nil); code != http.StatusForbidden {
+		t.Errorf("an engineer reading the audit log: %d, want 403", code)
+	}
+}
