@@ -61,11 +61,16 @@ export function parseScope(text) {
   return { [attr]: [...new Set(values)] };
 }
 
+// KIOSK_PREFIX starts a wall screen's name as the gateway gives it
+// ("kiosk:Desk 3 wall", gateway/auth): the label follows.
+const KIOSK_PREFIX = "kiosk:";
+
 // whoText says who is logged in, for the header: "alice · operator ·
 // client=acme", or for a wall screen "kiosk: Desk 3 wall · client=acme".
 export function whoText(me) {
   const name = typeof me.user === "string" ? me.user : "";
-  const parts = isKiosk(me) ? ["kiosk: " + name] : [name];
+  const label = name.startsWith(KIOSK_PREFIX) ? name.slice(KIOSK_PREFIX.length) : name;
+  const parts = isKiosk(me) ? ["kiosk: " + label] : [name];
   if (!isKiosk(me) && Array.isArray(me.roles) && me.roles.length > 0) parts.push(me.roles.join(", "));
   const scope = scopeText(me.scope);
   if (scope) parts.push(scope);

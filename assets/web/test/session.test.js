@@ -17,7 +17,8 @@ import {
 import { FakeSocket, jsonResponse, settled } from "./fakes.js";
 
 const ALICE = { user: "alice", kind: "person", roles: ["operator"], permissions: ["view", "acknowledge"], scope: "client=acme" };
-const WALL = { user: "Desk 3 wall", kind: "kiosk", roles: ["viewer"], permissions: ["view"], scope: "" };
+// The gateway names a wall screen kiosk:<its label>.
+const WALL = { user: "kiosk:Desk 3 wall", kind: "kiosk", roles: ["viewer"], permissions: ["view"], scope: "" };
 
 test("session: the login URL brings the browser back to where it was, hash and all", () => {
   const cases = [
@@ -51,6 +52,7 @@ test("session: who is logged in, as the header says it", () => {
     [{ ...ALICE, roles: ["operator", "engineer"], scope: "" }, "alice · operator, engineer"],
     [{ ...ALICE, roles: [], scope: "" }, "alice"],
     [WALL, "kiosk: Desk 3 wall"],
+    [{ ...WALL, user: "Desk 3 wall" }, "kiosk: Desk 3 wall"],
     [{ ...WALL, scope: "client=acme|beta" }, "kiosk: Desk 3 wall · client=acme|beta"],
   ];
   for (const [me, want] of cases) assert.equal(whoText(me), want, JSON.stringify(me));

@@ -80,7 +80,11 @@ export const screensView = {
     const load = () =>
       api.get(KIOSKS_PATH).then(
         (kiosks) => alive && drawList(Array.isArray(kiosks) ? kiosks : []),
-        (err) => alive && listMsg.error(err),
+        (err) => {
+          if (!alive) return;
+          list.replaceChildren();
+          listMsg.error(err);
+        },
       );
 
     form.addEventListener("submit", (e) => {

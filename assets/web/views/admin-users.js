@@ -108,7 +108,11 @@ export const usersView = {
           addRoles = fresh;
           drawList();
         },
-        (err) => alive && listMsg.error(err),
+        (err) => {
+          if (!alive) return;
+          list.replaceChildren();
+          listMsg.error(err);
+        },
       );
 
     // done reports what was done, puts focus back by the list and reloads.
