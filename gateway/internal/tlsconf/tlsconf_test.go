@@ -373,7 +373,14 @@ func TestProbeCertificates(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "remote error: tls: unknown certificate authority") {
 		t.Errorf("certificate from another authority: %v, want the handshake refused for an unknown authority", err)
 	}
-	if l := g.log(); !strings.Contains(l, "TLS handshake error") || !strings.Contains(l, "certificate signed by unknown authority") {
+	// The server logs the handshake error after it sent the alert.
+	logged := func(l string) bool {
+		return strings.Contains(l, "TLS handshake error") && strings.Contains(l, "certificate signed by unknown authority")
+	}
+	for deadline := time.Now().Add(10 * time.Second); !logged(g.log()) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if l := g.log(); !logged(l) {
 		t.Errorf("the gateway's log does not show the refused handshake:\n%s", l)
 	}
 }
