@@ -96,8 +96,10 @@ type Service struct {
 	pages  fs.FS
 	// dummy is a hash of a random password, made with params: a login for
 	// a user with no password is checked against it, so it costs what
-	// checking a real one does.
-	dummy string
+	// checking a real one does. It is made once, by Run as it starts or
+	// by the first login that needs it, not in New: a hash at the default
+	// cost takes ~22 ms, which every start would wait for.
+	dummy func() string
 	// hashing bounds the password checks running at once: each takes
 	// about 19 MiB for ~20 ms, so logins from many addresses at once
 	// queue here rather than exhaust memory.
@@ -342,11 +344,13 @@ func New(opts Options) (*Service, error) {
 		loginSlowed: set.GetOrCreateCounter(`watchfloor_logins_total{result="slowed"}`),
 		auditErrors: set.GetOrCreateCounter(`watchfloor_audit_write_errors_total`),
 	}
-	dummy, err := access.HashPasswordWith(randomToken(), s.params)
-	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
-	}
-	s.dummy = dummy
+	s.dummy = sync.OnceValue(func() string {
+		h, err := access.HashPasswordWith(randomToken(), s.params)
+		if err != nil {
+			panic("auth: hash a random password: " + err.Error()) // crypto/rand failed
+		}
+		return h
+	})
 	s.hashing = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
 	dbUsers, err := s.store.Users()

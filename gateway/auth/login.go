@@ -241,7 +241,7 @@ func (s *Service) checkPassword(ctx context.Context, hash, password string) (boo
 // why not (for the audit log only).
 func (s *Service) verify(ctx context.Context, name, password string) (*principal, string) {
 	p := s.snap.Load().users[name]
-	hash := s.dummy
+	hash := s.dummy()
 	if p != nil && p.hash != "" {
 		hash = p.hash
 	}

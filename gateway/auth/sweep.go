@@ -12,6 +12,7 @@ import (
 // returns when ctx is done, after writing every last-seen time the store
 // lacks.
 func (s *Service) Run(ctx context.Context) {
+	s.dummy()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
