@@ -77,13 +77,19 @@ func startRules(t *testing.T, st *store.Store, probes ...gt.Probe) *gt.Gateway {
 	return gt.Start(t, gateway.Options{Config: cfg, Listener: ln, Store: st})
 }
 
-// sessions holds each test gateway's authors' sessions, by URL and name.
+// sessions holds each test gateway's authors' sessions, by gateway and
+// name (not by URL: a later test's gateway may get the same port).
 var sessions sync.Map
+
+type sessionKey struct {
+	gw   *gt.Gateway
+	name string
+}
 
 // sessionOf returns a session of the named author on gw.
 func sessionOf(t *testing.T, gw *gt.Gateway, name string) *gt.Session {
 	t.Helper()
-	key := gw.URL() + " " + name
+	key := sessionKey{gw, name}
 	if s, ok := sessions.Load(key); ok {
 		return s.(*gt.Session)
 	}
