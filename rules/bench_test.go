@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"testing"
 	"time"
@@ -82,4 +83,38 @@ func BenchmarkMatch(b *testing.B) {
 		matched += len(e.Match(s, &infos[i%len(infos)]))
 	}
 	b.ReportMetric(float64(matched)/float64(b.N), "rules/cell")
+}
+
+// BenchmarkBacktest replays 15 minutes of a dataview of 100 cells that
+// change on every 250 ms tick through a threshold rule with a for, the
+// shape of "would my rule have fired last night?".
+func BenchmarkBacktest(b *testing.B) {
+	const cells, ticks = 100, 3600
+	s := mustCompile(b, nil, Def{Name: "latency", Match: "*/*/fix/sessions/*/latency",
+		Critical: &LevelDef{When: "value > 90", For: Duration(5 * time.Second)},
+		Warning:  &LevelDef{When: "value > 75"}})
+	v := RecordedView{Path: samplers.DataviewPath{Probe: "p", Entity: "e", Sampler: "fix", Dataview: "sessions"}}
+	for k := range ticks {
+		v.Samples = append(v.Samples, simEpoch+int64(k)*int64(250*time.Millisecond))
+	}
+	for c := range cells {
+		rc := RecordedCell{Row: fmt.Sprintf("session%d", c), Column: "latency"}
+		for k, t := range v.Samples {
+			// A wave through the levels, a period of 2.5 minutes, each
+			// cell at its own phase, with a jitter that changes it on
+			// every tick.
+			x := 50 + 45*math.Sin(2*math.Pi*float64(k)/600+float64(c)) + float64((k*7+c)%10)/10
+			rc.Points = append(rc.Points, Point{T: t, V: math.Round(x*100) / 100})
+		}
+		v.Cells = append(v.Cells, rc)
+	}
+	rec := &Recording{Dataviews: []RecordedView{v}}
+	opts := BacktestOptions{From: v.Samples[0], To: v.Samples[ticks-1]}
+	var res BacktestResult
+	b.ReportAllocs()
+	for b.Loop() {
+		res = Backtest(s, rec, opts)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*cells*ticks), "ns/point")
+	b.ReportMetric(float64(res.Total), "transitions")
 }

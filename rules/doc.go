@@ -138,6 +138,26 @@
 // Compile reports every problem, each with its rule, its field and, in a
 // condition or a pattern, its line and column in that field's text.
 //
+// # Simulations and backtests
+//
+// Simulate runs a Case, the samples of a rule's unit test, and Backtest
+// a Recording, the history the gateway keeps (each dataview's sample
+// times, each numeric cell's changes), through one engine that judges
+// cells as the gateway's probe actor does live: the cells an event
+// changed, then the cells of the dataviews it sampled whose rules read
+// age, and each cell again at its verdict's deadline.
+//
+// Backtest answers "would this rule have fired last night?". It replays
+// a recording through a set (a candidate rule, alone or with others) at
+// the probe's sample times, building the state at the window's start
+// from the recording before it, and reports each cell's transitions in
+// the window — a change of severity, or of the rule that set it — in the
+// order the gateway would have made them, at most MaxTransitions of
+// them, all counted. A value is its number as samplers.Number(v, -1)
+// writes it; a cell whose point is StaleNaN went: it is undefined, its
+// rule state lost, until it has a value again, and a cell that went with
+// a severity makes a transition to undefined, as in the gateway.
+//
 // # Sets and state
 //
 // Compile(defs, prev) compiles the set that follows prev. A rule whose

@@ -97,15 +97,20 @@ func simTime(t time.Duration) int64 {
 //
 // Simulate does no I/O and reads no clock.
 func Simulate(s *Set, c *Case) Result {
-	sim := &simulation{
-		set:   s,
+	run := &caseRun{
+		e:     newReplay(s),
 		attrs: c.Attrs,
-		eval:  NewEvaluator(),
 		cells: map[samplers.CellPath]*simCell{},
 		views: map[samplers.DataviewPath]*simView{},
 	}
-	sim.eval.OnError = func(r *Rule, err error) {
-		sim.res.Errors = append(sim.res.Errors, EvalError{At: sim.at, Cell: sim.judging.path, Rule: r.Name(), Err: err})
+	run.e.onError = func(cell *simCell, now int64, r *Rule, err error) {
+		at := time.Duration(now - simEpoch)
+		if now == math.MaxInt64 {
+			// Only samples are judged at the largest time (deadlines
+			// there are never met), which stands for theirs past it.
+			at = run.at
+		}
+		run.res.Errors = append(run.res.Errors, EvalError{At: at, Cell: cell.path, Rule: r.Name(), Err: err})
 	}
 
 	samples := slices.Clone(c.Samples)
@@ -126,169 +131,70 @@ func Simulate(s *Set, c *Case) Result {
 		default:
 			t = min(samples[si].At, c.Expect[expect[ei]].At)
 		}
-		sim.meetDeadlines(t)
+		run.e.meetDeadlines(simTime(t))
 		start := si
 		for si < len(samples) && samples[si].At == t {
 			si++
 		}
 		if si > start {
-			sim.sample(t, samples[start:si])
+			run.sample(t, samples[start:si])
 		}
 		for ; ei < len(expect) && c.Expect[expect[ei]].At == t; ei++ {
-			sim.compare(expect[ei], c.Expect[expect[ei]])
+			run.compare(expect[ei], c.Expect[expect[ei]])
 		}
 	}
-	return sim.res
+	return run.res
 }
 
-type simulation struct {
-	set   *Set
+// caseRun is Simulate's state: the replay, and its cells and dataviews by
+// path.
+type caseRun struct {
+	e     *replay
 	attrs map[string]string
-	eval  *Evaluator
 	cells map[samplers.CellPath]*simCell
-	order []*simCell // in the order they appeared, for deadlines due together
 	views map[samplers.DataviewPath]*simView
+	at    time.Duration // the time of the samples being applied
 	res   Result
-
-	// at and judging are the time and the cell being judged, for
-	// OnError.
-	at      time.Duration
-	judging *simCell
-}
-
-// simView is a dataview: its rows and its headlines, each holding the
-// cells that have had a value, in the order they first had one.
-type simView struct {
-	rows  map[string]*simRow
-	heads simRow
-	cells []*simCell
-}
-
-type simRow struct{ cells []*simCell }
-
-var _ Cells = (*simRow)(nil)
-
-func (r *simRow) Len() int { return len(r.cells) }
-
-func (r *simRow) At(i int) (string, samplers.Cell) {
-	c := r.cells[i]
-	return c.path.Column, c.value
-}
-
-type simCell struct {
-	path    samplers.CellPath
-	view    *simView
-	row     *simRow // nil for a headline
-	state   CellState
-	value   samplers.Cell
-	changed int64 // Unix ns
-	verdict Verdict
-}
-
-// cell returns the cell at path, made and bound to its rules on its first
-// sample.
-func (sim *simulation) cell(path samplers.CellPath) *simCell {
-	if c, ok := sim.cells[path]; ok {
-		return c
-	}
-	v, ok := sim.views[path.DataviewPath]
-	if !ok {
-		v = &simView{rows: map[string]*simRow{}}
-		sim.views[path.DataviewPath] = v
-	}
-	c := &simCell{path: path, view: v}
-	if path.Headline {
-		v.heads.cells = append(v.heads.cells, c)
-	} else {
-		r, ok := v.rows[path.Row]
-		if !ok {
-			r = &simRow{}
-			v.rows[path.Row] = r
-		}
-		r.cells = append(r.cells, c)
-		c.row = r
-	}
-	v.cells = append(v.cells, c)
-	info := CellInfo{Path: path.DataviewPath, Attrs: sim.attrs, Headline: path.Headline, Row: path.Row, Column: path.Column}
-	c.state.Bind(sim.eval.Match(sim.set, &info))
-	sim.cells[path] = c
-	sim.order = append(sim.order, c)
-	return c
 }
 
 // sample applies the samples of time t, then judges the cells they
 // changed and the cells of their dataviews that read their age.
-func (sim *simulation) sample(t time.Duration, samples []Sample) {
+func (run *caseRun) sample(t time.Duration, samples []Sample) {
 	now := simTime(t)
-	var changed []*simCell
-	var views []*simView
+	run.at = t
+	e := run.e
+	e.begin()
 	for _, s := range samples {
-		_, seen := sim.cells[s.Cell]
-		c := sim.cell(s.Cell)
-		if !slices.Contains(views, c.view) {
-			views = append(views, c.view)
+		v, ok := run.views[s.Cell.DataviewPath]
+		if !ok {
+			v = newSimView(s.Cell.DataviewPath, run.attrs)
+			run.views[s.Cell.DataviewPath] = v
 		}
-		if seen && c.value.Raw == s.Text {
+		e.sample(v)
+		c, seen := run.cells[s.Cell]
+		switch {
+		case !seen:
+			c = e.add(v, s.Cell, samplers.Text(s.Text), now)
+			run.cells[s.Cell] = c
+		case c.value.Raw == s.Text:
 			continue
+		default:
+			e.change(c, samplers.Text(s.Text), now)
 		}
-		if seen {
-			c.state.Changing(c.value, c.changed)
-		}
-		c.value, c.changed = samplers.Text(s.Text), now
-		if !slices.Contains(changed, c) {
-			changed = append(changed, c)
-		}
+		e.touch(c)
 	}
-	for _, c := range changed {
-		sim.judge(c, t)
-	}
-	for _, v := range views {
-		for _, c := range v.cells {
-			if c.state.UsesAge() && !slices.Contains(changed, c) {
-				sim.judge(c, t)
-			}
-		}
-	}
+	e.finish(now)
 }
 
-// meetDeadlines judges again, in the order they fall due, the cells whose
-// deadlines are due at or before t, each at its deadline.
-func (sim *simulation) meetDeadlines(t time.Duration) {
-	until := simTime(t)
-	for {
-		var next *simCell
-		for _, c := range sim.order {
-			// The largest time is a deadline past any a case can reach
-			// (Judge gives it for a sum past it): never met.
-			if d := c.verdict.Next; d != 0 && d != math.MaxInt64 && d <= until && (next == nil || d < next.verdict.Next) {
-				next = c
-			}
-		}
-		if next == nil {
-			return
-		}
-		sim.judge(next, time.Duration(next.verdict.Next-simEpoch))
-	}
-}
-
-func (sim *simulation) judge(c *simCell, t time.Duration) {
-	sim.at, sim.judging = t, c
-	in := Input{Now: simTime(t), Value: c.value, Changed: c.changed, Headlines: &c.view.heads, Attrs: sim.attrs}
-	if c.row != nil {
-		in.Row = c.row
-	}
-	c.verdict = sim.eval.Judge(&c.state, &in)
-}
-
-func (sim *simulation) compare(i int, want Expectation) {
+func (run *caseRun) compare(i int, want Expectation) {
 	f := Failure{Index: i, Expectation: want}
-	if c, ok := sim.cells[want.Cell]; ok {
+	if c, ok := run.cells[want.Cell]; ok {
 		f.Got, f.Value, f.Sampled = c.verdict.Severity, c.value.Raw, true
 		if c.verdict.Rule != nil {
 			f.GotRule = c.verdict.Rule.Name()
 		}
 	}
 	if f.Got != want.Severity || want.Rule != "" && f.GotRule != want.Rule {
-		sim.res.Failures = append(sim.res.Failures, f)
+		run.res.Failures = append(run.res.Failures, f)
 	}
 }
