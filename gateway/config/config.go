@@ -19,6 +19,11 @@ import (
 // configuration names none.
 const DefaultListen = ":7039"
 
+// SelfProbe is the name of the gateway's own probe, whose dataviews show
+// the gateway's state (its history window, its remote_write targets); no
+// configured probe may take it.
+const SelfProbe = "watchfloor"
+
 // Config is a gateway's configuration. Parse and Load fill in defaults, so
 // every field holds what the gateway will use. A Config is not changed by
 // its methods and is safe for concurrent reads.
@@ -66,6 +71,10 @@ type Config struct {
 	Metrics Metrics
 	// Audit says how long the audit log keeps its entries.
 	Audit Audit
+	// History says how long cells keep their recent values in memory;
+	// RemoteWrite where every change is sent for the long term.
+	History     History
+	RemoteWrite []RemoteWrite
 }
 
 // Role defines a role, or redefines a default one, in the configuration.
@@ -295,8 +304,9 @@ func Parse(file string, data []byte) (*Config, error) {
 // built in code. Its errors name fields but have no lines. Parse fills in
 // defaults before validating; Validate does not, so c.Listen must be set,
 // every interval must be at least samplers.MinInterval, and every limit,
-// the sessions' timeouts and the audit log's retention must be set
-// (DefaultLimits, DefaultSessions and DefaultAudit have the defaults).
+// the sessions' timeouts, the audit log's retention and the history
+// window must be set (DefaultLimits, DefaultSessions, DefaultAudit and
+// DefaultHistory have the defaults).
 func (c *Config) Validate() error {
 	v := &validator{file: c.File}
 	v.check(c)

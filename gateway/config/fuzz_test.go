@@ -129,6 +129,33 @@ func marshal(t *testing.T, c *config.Config) []byte {
 	top["sessions"] = obj{"idle_timeout": c.Sessions.IdleTimeout.String(), "absolute_timeout": c.Sessions.AbsoluteTimeout.String()}
 	top["metrics"] = obj{"bearer_token_sha256": c.Metrics.BearerTokenSHA256, "public_on_loopback": c.Metrics.PublicOnLoopback}
 	top["audit"] = obj{"retention": c.Audit.Retention.String()}
+	hist := obj{"window": c.History.Window.String(), "max_series": c.History.MaxSeries}
+	if c.History.Windows != nil {
+		var windows []obj
+		for _, w := range c.History.Windows {
+			windows = append(windows, obj{"match": w.Match, "window": w.Window.String()})
+		}
+		hist["windows"] = windows
+	}
+	top["history"] = hist
+	if c.RemoteWrite != nil {
+		var targets []obj
+		for _, r := range c.RemoteWrite {
+			o := obj{"name": r.Name, "url": r.URL, "timeout": r.Timeout.String(), "batch_size": r.BatchSize,
+				"buffer": r.Buffer, "resend": r.Resend.String()}
+			if r.Username != "" || r.PasswordFile != "" {
+				o["basic_auth"] = obj{"username": r.Username, "password_file": r.PasswordFile}
+			}
+			if r.BearerTokenFile != "" {
+				o["bearer_token_file"] = r.BearerTokenFile
+			}
+			if r.CAFile != "" || r.CertFile != "" || r.KeyFile != "" {
+				o["tls"] = obj{"ca_file": r.CAFile, "cert_file": r.CertFile, "key_file": r.KeyFile}
+			}
+			targets = append(targets, o)
+		}
+		top["remote_write"] = targets
+	}
 	out, err := json.MarshalIndent(top, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 // decodeConfig decodes the configuration's root, filling in defaults.
 func decodeConfig(root value) *Config {
 	c := &Config{File: root.d.file, Listen: DefaultListen, Limits: DefaultLimits(),
-		Sessions: DefaultSessions(), Audit: DefaultAudit()}
+		Sessions: DefaultSessions(), Audit: DefaultAudit(), History: DefaultHistory()}
 	if root.kind == null {
 		return c
 	}
@@ -86,6 +86,12 @@ func decodeConfig(root value) *Config {
 		}),
 		optional("audit", func(v value) {
 			v.object(optional("retention", setTimeout(&c.Audit.Retention, "720h or 9600h")))
+		}),
+		optional("history", func(v value) { history(v, &c.History) }),
+		optional("remote_write", func(v value) {
+			for _, r := range v.items() {
+				c.RemoteWrite = append(c.RemoteWrite, remoteWrite(r))
+			}
 		}),
 	)
 	return c

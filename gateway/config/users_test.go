@@ -50,6 +50,7 @@ func TestParseAccess(t *testing.T) {
 		Sessions: config.Sessions{IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 720 * time.Hour},
 		Metrics:  config.Metrics{BearerTokenSHA256: metricsTok, PublicOnLoopback: true},
 		Audit:    config.Audit{Retention: 24 * time.Hour},
+		History:  config.DefaultHistory(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load =\n%s\nwant\n%s", dump(c), dump(want))

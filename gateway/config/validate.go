@@ -66,6 +66,9 @@ func (v *validator) check(c *Config) {
 		f := index("probes", i)
 		probesComplete = probesComplete && !v.skipped(f+".name")
 		v.unique(f+".name", "probe", p.Name, probes, f)
+		if p.Name == SelfProbe {
+			v.errorf(f+".name", "%q is the gateway's own probe: choose another name", SelfProbe)
+		}
 		v.token(f+".token_sha256", p.TokenSHA256, tokens, f)
 	}
 
@@ -113,6 +116,7 @@ func (v *validator) check(c *Config) {
 	}
 	v.rules(c.Rules)
 	v.access(c, tokens)
+	v.history(&c.History, c.RemoteWrite)
 }
 
 // nonEmpty reports whether s is non-empty, recording an error if not.
