@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/internal/tooltest"
 	"github.com/watchfloor/watchfloor/netprobe"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/samplers"
@@ -360,12 +360,5 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 // fails it under CI=true, where .ci/run installs the Debian package pkg.
 func Tool(t testing.TB, name, pkg string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true and is missing (apt-get install %s)", name, pkg)
-		}
-		t.Skipf("%s is not installed (apt-get install %s); skipping", name, pkg)
-	}
-	return path
+	return tooltest.Tool(t, name, pkg)
 }
