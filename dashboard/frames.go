@@ -164,9 +164,9 @@ func (p *pending) reset() {
 func (p *pending) encode(topic, dataview string) ([]byte, int) {
 	b := make([]byte, 0, 80+len(topic)+len(dataview)+48*p.cells.Len())
 	b = append(b, `{"type":"delta","topic":`...)
-	b = appendString(b, topic)
+	b = AppendJSONString(b, topic)
 	b = append(b, `,"dataview":`...)
-	b = appendString(b, dataview)
+	b = AppendJSONString(b, dataview)
 	if p.sampleTime != 0 {
 		b = append(b, `,"sampleTime":`...)
 		b = strconv.AppendInt(b, p.sampleTime, 10)
@@ -183,7 +183,7 @@ func (p *pending) encode(topic, dataview string) ([]byte, int) {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, r)
+			b = AppendJSONString(b, r)
 		}
 		b = append(b, ']')
 	}
@@ -208,10 +208,10 @@ func (p *pending) encode(topic, dataview string) ([]byte, int) {
 				b = append(b, `{"name":`...)
 			} else {
 				b = append(b, `{"r":`...)
-				b = appendString(b, k.row)
+				b = AppendJSONString(b, k.row)
 				b = append(b, `,"c":`...)
 			}
-			b = appendString(b, k.col)
+			b = AppendJSONString(b, k.col)
 			b = appendCell(b, c.Cell)
 			b = append(b, '}')
 		}
@@ -225,22 +225,22 @@ func (p *pending) encode(topic, dataview string) ([]byte, int) {
 // appendCell appends a cell's fields, after others in the same object.
 func appendCell(b []byte, c Cell) []byte {
 	b = append(b, `,"v":`...)
-	b = appendString(b, c.V)
+	b = AppendJSONString(b, c.V)
 	b = append(b, `,"s":`...)
-	b = appendString(b, c.S)
+	b = AppendJSONString(b, c.S)
 	b = append(b, `,"t":`...)
 	b = strconv.AppendInt(b, c.T, 10)
 	if c.Rule != "" {
 		b = append(b, `,"rule":`...)
-		b = appendString(b, c.Rule)
+		b = AppendJSONString(b, c.Rule)
 	}
 	return b
 }
 
-// appendString appends s as a JSON string. Bytes that are not UTF-8 become
+// AppendJSONString appends s as a JSON string. Bytes that are not UTF-8 become
 // U+FFFD, as encoding/json does; U+2028 and U+2029 are escaped so the
 // frame is also valid JavaScript.
-func appendString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

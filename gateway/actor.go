@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchfloor/watchfloor/gateway/remotewrite"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/rules"
 )
@@ -42,6 +43,7 @@ const (
 	evDisconnect
 	evConfig
 	evRules
+	evLocal // a batch of the gateway's own probe, made in process
 )
 
 type event struct {
@@ -101,6 +103,13 @@ type probeActor struct {
 	probeRulesVersion uint64
 	probeAt           int64                            // Unix ns of the probe rules' deadline in the heap; 0 if none
 	errCounters       map[*rules.Rule]*metrics.Counter // of a.set's rules, as they err
+
+	// expBuf holds, per remote_write target, the samples an event queues.
+	expBuf    [][]remotewrite.Sample
+	exportGen uint64 // the exporter whose targets every live cell has been offered to
+	// local: the gateway's own probe (self.go), always connected, fed
+	// evLocal batches.
+	local bool
 }
 
 // staging is an open snapshot: the dataviews it declared so far, which
@@ -165,6 +174,9 @@ func (a *probeActor) run(ctx context.Context) {
 		a.rescope() // before the new connection can publish anything
 	}
 	a.replaced = nil
+	if a.local {
+		a.setConnected(true, a.ch.Now)
+	}
 	a.refreshProbe(a.ch.Now)
 	a.finish()
 	for {
@@ -200,6 +212,7 @@ func (a *probeActor) begin(now time.Time) {
 // consumers and releases the probe's lock.
 func (a *probeActor) finish() {
 	a.evaluate(a.ch.Now)
+	a.record()
 	for i := range a.ch.Dataviews {
 		d := &a.ch.Dataviews[i]
 		if d.counts.zero() {
@@ -275,6 +288,14 @@ func (a *probeActor) handle(ev event, now time.Time) {
 		a.rebindAll()
 		a.finish()
 		close(ev.done)
+	case evLocal:
+		a.node.lastSeen.Store(now.UnixNano())
+		a.begin(now)
+		err := a.apply(ev.batch, now)
+		a.finish()
+		if err != nil {
+			a.g.log.Error("the gateway's own dataviews: invalid batch", "err", err) // a bug
+		}
 	case evBatch:
 		defer func() { <-ev.conn.turn }() // the reader may decode the next
 		if ev.conn != a.conn {
@@ -720,6 +741,7 @@ func (a *probeActor) merge(in *Dataview, now time.Time) *Dataview {
 	if dv != live {
 		a.slots -= live.slots
 		live.slots, live.gone = 0, true
+		forgetExports(live) // its cells start new series in dv, when they next change
 		a.dvs[dv.key] = dv
 		a.g.tree.insert(dv)
 	}

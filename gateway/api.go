@@ -59,6 +59,7 @@ func (g *Gateway) routes() *echo.Echo {
 	r.GET("/debug/pprof/*", access.Debug, echo.WrapHandler(http.HandlerFunc(pprof.Index)))
 
 	g.rulesRoutes(r)
+	g.historyRoutes(r)
 	g.auth.Routes(r)
 	// The web UI's files hold no data; what they show comes through the
 	// scoped routes and socket above.

@@ -100,7 +100,14 @@ func BenchmarkApply(b *testing.B) {
 			batches := [2]protocol.Batch{updateBatch(10, 10, 10, samplers.Number(1.5, 2)), updateBatch(10, 10, 10, samplers.Number(2.5, 2))}
 			b.ReportAllocs()
 			b.ResetTimer()
+			start := time.Now().UnixNano()
 			for i := 0; b.Loop(); i++ {
+				// A tick every millisecond of sample time, so that the
+				// history records every change, as it would live.
+				at := start + int64(i)*1e6
+				for d := range batches[i%2].Updates {
+					batches[i%2].Updates[d].SampleTime = at
+				}
 				if err := a.do(batches[i%2]); err != nil {
 					b.Fatal(err)
 				}

@@ -76,13 +76,14 @@ type DataviewChange struct {
 }
 
 // cellRef is a changed cell: a row's (nil for a headline) column. A
-// quiet one is there only to be judged again (a timer, a new rule set)
-// and is passed on only if its severity changed.
+// rejudged one is there only to be judged again (a timer, a new rule
+// set); it is quiet, passed on only if its severity changed.
 type cellRef struct {
-	row   *rowState
-	col   int32
-	added bool
-	quiet bool
+	row     *rowState
+	col     int32
+	added   bool
+	quiet   bool
+	rejudge bool
 }
 
 // Path is the dataview's path.
@@ -175,7 +176,7 @@ func (ch *Changes) cell(row *rowState, col int32, added bool) {
 
 // rejudge adds a cell to be judged again, unchanged.
 func (ch *Changes) rejudge(row *rowState, col int32) {
-	ch.cells = append(ch.cells, cellRef{row: row, col: col, quiet: true})
+	ch.cells = append(ch.cells, cellRef{row: row, col: col, quiet: true, rejudge: true})
 }
 
 // count adds n cells of severity sev to the current entry's counts.

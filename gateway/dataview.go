@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/watchfloor/watchfloor/dashboard"
+	"github.com/watchfloor/watchfloor/gateway/history"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
@@ -60,7 +61,9 @@ func (c *cellState) set(v samplers.Cell, t int64) {
 type rowState struct {
 	name  string
 	cells []cellState
-	gone  bool // removed from its dataview
+	hist  *history.Row // its history, once it has been recorded
+	exp   []cellExport // by column, once a cell of the row is exported
+	gone  bool         // removed from its dataview
 }
 
 // Dataview is the gateway's live copy of one dataview. Its probe's actor
@@ -103,6 +106,15 @@ type Dataview struct {
 	findAt    int64     // Unix ns of its findings deadline in the heap; 0 if none
 	dvRules   dataviewRules
 	missing   map[string]int64 // Unix ns each row an absence rule expects has been missing since
+	// Its history, once it has been sampled: the view, its headlines'
+	// row, and the view's indexes of its columns and headlines, good
+	// while the view's layout is histLayout.
+	hist       *history.View
+	headHist   *history.Row
+	histCols   []int32
+	histHeads  []int32
+	histLayout uint64
+	headExp    []cellExport // its headlines' export, by headline
 }
 
 func newDataview(s *samplerNode, name string) *Dataview {

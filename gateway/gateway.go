@@ -20,6 +20,7 @@ import (
 	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/gateway/auth"
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/history"
 	"github.com/watchfloor/watchfloor/gateway/internal/tlsconf"
 	"github.com/watchfloor/watchfloor/gateway/store"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
@@ -79,6 +80,8 @@ type Gateway struct {
 	tls        *tlsconf.Server // nil when serving plain HTTP
 	store      *store.Store
 	auth       *auth.Service
+	hist       *history.Store
+	exports    exports
 	ln         net.Listener
 	ctx        context.Context // set by Run; the actors' and connections' parent
 
@@ -90,6 +93,7 @@ type Gateway struct {
 	cfg        *config.Config
 	authTable  probeAuth
 	actors     map[string]*actorHandle
+	self       *probeActor       // the gateway's own probe (self.go), once Run has started it
 	samplerIDs map[string]uint32 // "entity\x00sampler" → stable instance ID
 	nextID     uint32
 	conns      map[*websocket.Conn]struct{}
@@ -202,6 +206,11 @@ func New(opts Options) (*Gateway, error) {
 			return float64(certs.Expiry().Unix())
 		})
 	}
+	hopts := historyOptions(opts.Config)
+	hopts.Points = set.NewCounter("watchfloor_history_points_appended_total")
+	hopts.Refused = set.NewCounter("watchfloor_history_samples_refused_total")
+	g.hist = history.New(hopts)
+	g.historyMetrics(set)
 	set.NewGauge("watchfloor_dataviews", func() float64 {
 		g.tree.mu.RLock()
 		defer g.tree.mu.RUnlock()
@@ -381,6 +390,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	cfg := g.cfg
 	g.mu.RUnlock()
 	if err := g.applyConfig(cfg, nil); err != nil {
+		g.ln.Close() // as serving it would have, at the end
 		return err
 	}
 	hubDone := make(chan struct{})
@@ -393,6 +403,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 		defer close(authDone)
 		g.auth.Run(ctx)
 	}()
+	histDone := make(chan struct{})
+	go func() {
+		defer close(histDone)
+		g.sweepHistory(ctx)
+	}()
+	selfDone := g.startSelf(ctx, cfg)
 
 	srv := &http.Server{
 		Handler:           g.echo,
@@ -434,8 +450,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	<-hubDone
 	<-authDone
+	<-histDone
+	<-selfDone
 	g.wg.Wait()
 	g.connWG.Wait()
+	g.stopExport()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -589,6 +608,15 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 	if err != nil {
 		return err
 	}
+	g.mu.RLock()
+	runCtx := g.ctx
+	g.mu.RUnlock()
+	if runCtx == nil {
+		return errNotRunning
+	}
+	if err := g.configureExport(runCtx, cfg); err != nil {
+		return err
+	}
 	g.mu.Lock()
 	if g.ctx == nil || g.stopping {
 		g.mu.Unlock()
@@ -635,6 +663,9 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 		g.mu.Unlock()
 		return errNotRunning
 	}
+	if cfg != g.cfg {
+		g.hist.Configure(historyOptions(cfg))
+	}
 	g.cfg = cfg
 	g.authTable = auth
 	if set != nil {
@@ -678,6 +709,19 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 			select {
 			case <-done:
 			case <-u.a.stopped:
+			case <-ctx.Done():
+			}
+		}
+	}
+	g.mu.RLock()
+	self := g.self
+	g.mu.RUnlock()
+	if self != nil && set != nil {
+		done := make(chan struct{})
+		if self.send(ctx, event{kind: evRules, rules: set, done: done}) {
+			select {
+			case <-done:
+			case <-self.stopped:
 			case <-ctx.Done():
 			}
 		}

@@ -81,6 +81,8 @@ var permissions = map[string]access.Permission{
 	"POST /api/v1/rules":                access.EditRules,
 	"POST /api/v1/rules/validate":       access.ReadRules,
 	"POST /api/v1/rules/preview":        access.ReadRules,
+	"POST /api/v1/rules/backtest":       access.Backtest,
+	"GET /api/v1/history":               access.View,
 	"GET /api/v1/rules/:name":           access.ReadRules,
 	"PUT /api/v1/rules/:name":           access.EditRules,
 	"DELETE /api/v1/rules/:name":        access.EditRules,
@@ -105,7 +107,7 @@ var permissions = map[string]access.Permission{
 // may use them; every other route shows the whole estate.
 var scoped = []string{
 	"GET /ws/dashboard", "GET /api/v1/me", "POST /api/v1/me/password", "GET /api/v1/probes", "GET /api/v1/tree",
-	"GET /api/v1/dataviews", "GET /api/v1/dataviews/*", "GET /*",
+	"GET /api/v1/dataviews", "GET /api/v1/dataviews/*", "GET /api/v1/history", "GET /*",
 }
 
 // concrete is the request the matrix sends for a route: parameters
@@ -122,6 +124,8 @@ func concrete(r access.Route) string {
 		return "/debug/pprof/profile?seconds=1"
 	case "/*":
 		return "/index.html"
+	case "/api/v1/history":
+		return "/api/v1/history?path=nowhere/*/*/*/*/*"
 	}
 	for _, param := range []string{":name", ":id", ":secret"} {
 		p = strings.ReplaceAll(p, param, "nobody-has-this")

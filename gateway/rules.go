@@ -75,9 +75,12 @@ func (g *Gateway) installRules(set *rules.Set) {
 	g.rules.cur.Store(set)
 	g.forgetRuleErrors(set)
 	g.mu.RLock()
-	actors := make([]*probeActor, 0, len(g.actors))
+	actors := make([]*probeActor, 0, len(g.actors)+1)
 	for _, h := range g.actors {
 		actors = append(actors, h.a)
+	}
+	if g.self != nil {
+		actors = append(actors, g.self)
 	}
 	ctx := g.ctx
 	g.mu.RUnlock()

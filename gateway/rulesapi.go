@@ -46,6 +46,7 @@ func (g *Gateway) rulesRoutes(r *access.Router) {
 	// Validate and preview change nothing, so reading rules is enough.
 	r.POST("/api/v1/rules/validate", access.ReadRules, g.validateRule)
 	r.POST("/api/v1/rules/preview", access.ReadRules, g.previewRuleAPI)
+	r.POST("/api/v1/rules/backtest", access.Backtest, g.backtestRuleAPI)
 	r.GET("/api/v1/rules/:name", access.ReadRules, g.getRule)
 	r.PUT("/api/v1/rules/:name", access.EditRules, g.updateRule)
 	r.DELETE("/api/v1/rules/:name", access.EditRules, g.deleteRule)

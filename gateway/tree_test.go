@@ -85,11 +85,12 @@ entities:
 		Probes []gt.TreeNode    `json:"probes"`
 	}
 	getJSON(t, gw.URL()+"/api/v1/tree", &api)
-	if len(api.Probes) != 2 || api.Probes[0].Name != "srv1" || api.Probes[1].Name != "srv2" {
+	// The gateway's own probe is there too, after the configured ones.
+	if len(api.Probes) != 3 || api.Probes[0].Name != "srv1" || api.Probes[1].Name != "srv2" || api.Probes[2].Name != config.SelfProbe {
 		t.Fatalf("API probes = %+v", api.Probes)
 	}
-	if api.Counts["undefined"] != 3 {
-		t.Errorf("API totals %v, want 3 undefined", api.Counts)
+	if own := api.Probes[2].Counts["undefined"]; api.Counts["undefined"] != 3+own {
+		t.Errorf("API totals %v, want 3 undefined and the gateway's own %d", api.Counts, own)
 	}
 	e := api.Probes[0].Entities[0]
 	if e.Name != "OMS" || len(e.Samplers) != 1 || len(e.Samplers[0].Dataviews) != 1 || e.Samplers[0].Dataviews[0].Path != orders {

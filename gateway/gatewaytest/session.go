@@ -106,20 +106,30 @@ func TryLogin(t testing.TB, base, user, password string) (*Session, int, string)
 // A body other than nil is sent as JSON.
 func (s *Session) Do(t testing.TB, method, path string, body any) (int, []byte) {
 	t.Helper()
+	if body == nil {
+		return s.Send(t, method, path, "", nil)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Send(t, method, path, "application/json", b)
+}
+
+// Send is Do with a body sent as it is, of the given Content-Type (none
+// if empty).
+func (s *Session) Send(t testing.TB, method, path, contentType string, body []byte) (int, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bytes.NewReader(b)
+		r = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, s.base+path, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := s.Client.Do(req)
 	if err != nil {

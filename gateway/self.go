@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/samplers"
+)
+
+// The gateway's own probe: the gateway shows its own state as dataviews
+// of a probe of its own, named config.SelfProbe, whose entity "gateway"
+// runs the sampler "self" (type "gateway"). They go through the same
+// path as any probe's — rules judge them, walls show them, history keeps
+// them — fed in process, once a second, instead of over a connection.
+const (
+	selfEntity   = "gateway"
+	selfSampler  = "self"
+	selfType     = "gateway"
+	selfInterval = time.Second
+	selfID       = 1 // the self sampler's instance ID: the probe runs no other
+)
+
+// selfConfig is what the gateway's own probe runs.
+func selfConfig(cfg *config.Config) *probeConfig {
+	in := instance{id: selfID, entity: selfEntity, sampler: selfSampler, typ: selfType, interval: selfInterval}
+	return &probeConfig{
+		instances: map[uint32]instance{selfID: in},
+		entities:  []entityConfig{{name: selfEntity, attrs: map[string]string{"role": "gateway"}, samplers: []instance{in}}},
+		limits:    limitsOf(cfg),
+	}
+}
+
+// startSelf starts the gateway's own probe's actor and the goroutine that
+// feeds it, both stopped by ctx. Run owns them.
+func (g *Gateway) startSelf(ctx context.Context, cfg *config.Config) (done <-chan struct{}) {
+	a := newProbeActor(g, config.SelfProbe, selfConfig(cfg), g.actorConsumers())
+	a.local = true
+	g.mu.Lock()
+	g.self = a
+	g.mu.Unlock()
+	g.hub.Touch(treeTopic, subtreeKeyPrefix+samplers.EscapeSegment(config.SelfProbe))
+	g.wg.Go(func() { a.run(ctx) })
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		g.feedSelf(ctx, a)
+	}()
+	return fed
+}
+
+// feedSelf sends the gateway's own dataviews to its actor each second, as
+// a whole snapshot: reconciled by name, only what changed changes.
+func (g *Gateway) feedSelf(ctx context.Context, a *probeActor) {
+	t := time.NewTicker(selfInterval)
+	defer t.Stop()
+	for {
+		b := g.selfBatch(g.clock.Now())
+		if !a.send(ctx, event{kind: evLocal, batch: b}) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// selfBatch is the gateway's own dataviews at now: "history" (the
+// in-memory window) and "remote-write" (a row per target).
+func (g *Gateway) selfBatch(now time.Time) *protocol.Batch {
+	at := now.UnixNano()
+	num := func(n int64) samplers.Cell { return samplers.Int(n) }
+	hs := g.hist.Stats()
+	hist := protocol.Declare{
+		ID: 1, SamplerID: selfID, Name: "history", SampleTime: at,
+		Headlines:  []string{"series", "dataviews", "bytes", "pointsAppended", "samplesRefused"},
+		HeadValues: []samplers.Cell{num(int64(hs.Series)), num(int64(hs.Views)), num(hs.Bytes), num(int64(hs.Points)), num(int64(hs.Refused))},
+	}
+	rw := protocol.Declare{
+		ID: 2, SamplerID: selfID, Name: "remote-write", SampleTime: at,
+		Columns: []string{"url", "sent", "pending", "dropped", "rejected", "retries", "requests", "lastSuccess", "lastError"},
+	}
+	var dropped int64
+	for i, st := range g.exportStats() {
+		dropped += int64(st.Dropped)
+		last := ""
+		if !st.LastSuccess.IsZero() {
+			last = st.LastSuccess.UTC().Format(time.RFC3339)
+		}
+		rw.Rows = append(rw.Rows, protocol.RowDecl{Index: uint32(i), Name: st.name, Cells: []samplers.Cell{
+			samplers.Text(st.url), num(int64(st.Sent)), num(int64(st.Pending)), num(int64(st.Dropped)),
+			num(int64(st.Rejected)), num(int64(st.Retries)), num(int64(st.Requests)), samplers.Text(last), samplers.Text(st.LastError),
+		}})
+	}
+	rw.Headlines = []string{"targets", "dropped"}
+	rw.HeadValues = []samplers.Cell{samplers.Text(strconv.Itoa(len(rw.Rows))), num(dropped)}
+	return &protocol.Batch{Flags: protocol.SnapshotStart | protocol.SnapshotEnd, Declares: []protocol.Declare{hist, rw}}
+}
