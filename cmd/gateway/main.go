@@ -7,6 +7,9 @@
 //	gateway test-rules [-v] FILE   run the unit tests of rules in FILE (docs/rule-tests.md)
 //	gateway user add|passwd|disable|enable|list|hash   manage people in the database (docs/access.md)
 //
+// In demo mode, Debian's victoria-metrics, if installed, runs beside the
+// gateway on loopback and takes its history (--no-victoria-metrics: not).
+//
 // SIGHUP rereads the configuration file; SIGINT and SIGTERM stop the
 // gateway cleanly.
 package main
@@ -20,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -53,6 +57,7 @@ func run(args []string) int {
 	cfgFile := fs.String("config", "", "configuration `file` (YAML)")
 	demoMode := fs.Bool("demo", false, "demo mode: no config file, loopback only, with an in-process netprobe for this machine")
 	listen := fs.String("listen", "", "with --demo: loopback `address` to listen on (default "+demo.DefaultListen+")")
+	noVM := fs.Bool("no-victoria-metrics", false, "with --demo: do not run VictoriaMetrics for the demo's history, even if it is installed")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	data := fs.String("data", "", "the store `file`: rules authored through the API (default: watchfloor.db beside the configuration file; "+
 		"with --demo, watchfloor/demo.db in the user's cache directory)")
@@ -79,11 +84,17 @@ func run(args []string) int {
 		if *data == "" {
 			*data = demo.DefaultStore()
 		}
-		err := demo.Run(ctx, demo.Options{Listen: *listen, Logger: log, Store: *data, Ready: func(url string) {
-			fmt.Printf("Open %s\n", url)
-			fmt.Println("(the link logs you in as admin once, within 15 minutes; restart the demo for another)")
-		}})
-		if err != nil {
+		opts := demo.Options{Listen: *listen, Logger: log, Store: *data}
+		hint := false // victoria-metrics is not installed
+		if !*noVM {
+			if bin, err := exec.LookPath("victoria-metrics"); err == nil {
+				opts.VictoriaMetrics, opts.VictoriaMetricsData = bin, demo.DefaultVictoriaMetricsData()
+			} else {
+				hint = true
+			}
+		}
+		opts.Ready = func(s demo.Started) { printDemo(s, hint) }
+		if err := demo.Run(ctx, opts); err != nil {
 			fmt.Fprintln(os.Stderr, "gateway:", err)
 			return 1
 		}
@@ -94,6 +105,9 @@ func run(args []string) int {
 		return 2
 	case *listen != "":
 		fmt.Fprintln(os.Stderr, "gateway: --listen is for --demo; set listen in the configuration file")
+		return 2
+	case *noVM:
+		fmt.Fprintln(os.Stderr, "gateway: --no-victoria-metrics is for --demo; set remote_write in the configuration file")
 		return 2
 	}
 
@@ -140,6 +154,20 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// printDemo tells a newcomer where to start once the demo serves; hint
+// says how to get VictoriaMetrics in the demo.
+func printDemo(s demo.Started, hint bool) {
+	fmt.Printf("Open %s\n", s.Link)
+	fmt.Println("(the link logs you in as admin once, within 15 minutes; restart the demo for another)")
+	fmt.Printf("History, once logged in: %s\n", s.History())
+	switch ui := s.VictoriaMetricsUI(); {
+	case ui != "":
+		fmt.Printf("VictoriaMetrics keeps it longer: %s (try watchfloor_cpu_utilisation{row=\"total\"})\n", ui)
+	case hint:
+		fmt.Println("(to keep it longer, with charts: apt-get install victoria-metrics, and the demo runs it)")
+	}
 }
 
 // newToken prints a fresh probe token and the hash that goes in the

@@ -68,6 +68,12 @@ func stop(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) {
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
+	exited(t, cmd, sig)
+}
+
+// exited expects cmd, sent sig, to exit with status 0.
+func exited(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -233,26 +239,125 @@ func TestAPIRulesSurviveRestart(t *testing.T) {
 	stop(t, gw, syscall.SIGTERM)
 }
 
+// The demo prints its login link and its history link; then how to get
+// VictoriaMetrics if it is not installed, and nothing about it with
+// --no-victoria-metrics. It stops cleanly on an interrupt.
 func TestDemoPrintsURLAndStopsOnInterrupt(t *testing.T) {
-	gw, stdout := start(t, nil, "gateway", "--demo", "--listen", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "demo.db"))
-	link := ""
-	for stdout.Scan() {
-		if u, ok := strings.CutPrefix(stdout.Text(), "Open "); ok {
-			link = u
-			break
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		hint bool // the line after the history link says how to get victoria-metrics
+	}{
+		{name: "victoria-metrics not installed", env: []string{"PATH=" + t.TempDir()}, hint: true},
+		{name: "--no-victoria-metrics", args: []string{"--no-victoria-metrics"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--demo", "--listen", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "demo.db")}, tc.args...)
+			gw, stdout := start(t, tc.env, "gateway", args...)
+			printed := demoLines(t, gw, stdout, "History")
+			link := printed["Open"]
+			url, _, ok := strings.Cut(link, "/login?once=")
+			if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+				t.Fatalf("demo printed no Open line with a one-time login link (got %q)", link)
+			}
+			host := demoHost()
+			wantHistory := url + "/api/v1/history?path=" + host + "/" + host + "/cpu/cpu/total/utilisation&from=-5m&step=10s"
+			if got := printed["History, once logged in"]; got != wantHistory {
+				t.Errorf("demo printed the history link %q, want %q", got, wantHistory)
+			}
+			if get(url + "/api/v1/tree") {
+				t.Fatal("the demo serves its tree without a login")
+			}
+			waitDemoProbe(t, link)
+			// /metrics is public on loopback in the demo, for a local Prometheus.
+			if !get(url + "/metrics") {
+				t.Fatal("the demo's /metrics is not served on loopback")
+			}
+			rest := interrupt(t, gw, stdout)
+			switch said := strings.Join(rest, "\n"); {
+			case tc.hint && (len(rest) == 0 || !strings.Contains(rest[0], "apt-get install victoria-metrics")):
+				t.Errorf("after the history link, the demo printed %q, want how to install victoria-metrics", said)
+			case !tc.hint && strings.Contains(strings.ToLower(said), "victoria"):
+				t.Errorf("after the history link, the demo printed %q, want nothing about VictoriaMetrics", said)
+			}
+		})
+	}
+}
+
+// With victoria-metrics installed, the demo runs it with its data in the
+// user's cache directory, says where its UI is, and takes it along when
+// interrupted.
+func TestDemoRunsVictoriaMetricsAndStopsIt(t *testing.T) {
+	gt.Tool(t, "victoria-metrics", "victoria-metrics")
+	cache := t.TempDir()
+	gw, stdout := start(t, []string{"XDG_CACHE_HOME=" + cache}, "gateway", "--demo", "--listen", "127.0.0.1:0")
+	printed := demoLines(t, gw, stdout, "VictoriaMetrics")
+	line := printed["VictoriaMetrics keeps it longer"]
+	ui, query, ok := strings.Cut(line, " (try ")
+	base, isUI := strings.CutSuffix(ui, "/vmui")
+	if !ok || !isUI || !strings.HasPrefix(base, "http://127.0.0.1:") || query != `watchfloor_cpu_utilisation{row="total"})` {
+		t.Fatalf("demo printed %q, want VictoriaMetrics' UI on loopback and a query", line)
+	}
+	if !get(base + "/health") {
+		t.Fatalf("VictoriaMetrics does not answer at %s", base)
+	}
+	for _, p := range []string{"watchfloor/demo.db", "watchfloor/victoria-metrics/flock.lock"} {
+		if _, err := os.Stat(filepath.Join(cache, p)); err != nil {
+			t.Errorf("the demo keeps nothing at %s in the cache directory: %v", p, err)
 		}
 	}
-	url, _, ok := strings.Cut(link, "/login?once=")
-	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
-		t.Fatalf("demo printed no Open line with a one-time login link (got %q)", link)
+	waitDemoProbe(t, printed["Open"])
+	interrupt(t, gw, stdout)
+	if get(base + "/health") {
+		t.Errorf("VictoriaMetrics still answers at %s after the demo stopped", base)
 	}
+	// Nothing started with the demo's cache directory is left.
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), cache) {
+			t.Errorf("left running after the demo stopped: %s", strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+}
+
+// demoHost is the name the demo gives its probe and entity.
+func demoHost() string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
-		host = "localhost"
+		return "localhost"
 	}
-	if get(url + "/api/v1/tree") {
-		t.Fatal("the demo serves its tree without a login")
+	return host
+}
+
+// demoLines reads what the demo prints, up to a line that starts with
+// last, by what comes before ": " ("Open" for the login link). A demo that
+// has not printed that line within wait is killed, and the test fails.
+func demoLines(t *testing.T, gw *exec.Cmd, stdout *bufio.Scanner, last string) map[string]string {
+	t.Helper()
+	kill := time.AfterFunc(wait, func() { gw.Process.Kill() })
+	defer kill.Stop()
+	lines := map[string]string{}
+	for stdout.Scan() {
+		text := stdout.Text()
+		if u, ok := strings.CutPrefix(text, "Open "); ok {
+			lines["Open"] = u
+		} else if k, v, ok := strings.Cut(text, ": "); ok {
+			lines[k] = v
+		}
+		if strings.HasPrefix(text, last) {
+			return lines
+		}
 	}
+	t.Fatalf("the demo printed no line starting %q within %v; it printed %q", last, wait, lines)
+	return nil
+}
+
+// waitDemoProbe opens the demo's one-time link as a browser would and
+// waits, logged in, until the tree shows this machine's cpu and memory
+// dataviews: the demo's netprobe is connected and sampling.
+func waitDemoProbe(t *testing.T, link string) {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, Timeout: wait}
 	resp, err := browser.Get(link)
@@ -267,16 +372,29 @@ func TestDemoPrintsURLAndStopsOnInterrupt(t *testing.T) {
 	for _, c := range jar.Cookies(resp.Request.URL) {
 		cookie = c.Name + "=" + c.Value
 	}
-	tree := watchTree(t, strings.TrimPrefix(url, "http://"), &gt.Session{Client: browser, Cookie: cookie})
+	tree := watchTree(t, resp.Request.URL.Host, &gt.Session{Client: browser, Cookie: cookie})
+	host := demoHost()
 	for _, sampler := range []string{"cpu", "memory"} {
 		path := samplers.DataviewPath{Probe: host, Entity: host, Sampler: sampler, Dataview: sampler}.String()
 		tree.Wait("the demo's "+sampler+" dataview", hasNode(path))
 	}
-	// /metrics is public on loopback in the demo, for a local Prometheus.
-	if !get(url + "/metrics") {
-		t.Fatal("the demo's /metrics is not served on loopback")
+}
+
+// interrupt stops the demo with SIGINT, expecting a clean exit, and
+// returns the lines it printed that were not read yet.
+func interrupt(t *testing.T, gw *exec.Cmd, stdout *bufio.Scanner) []string {
+	t.Helper()
+	if err := gw.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
 	}
-	stop(t, gw, syscall.SIGINT)
+	kill := time.AfterFunc(wait, func() { gw.Process.Kill() })
+	defer kill.Stop()
+	var rest []string
+	for stdout.Scan() {
+		rest = append(rest, stdout.Text())
+	}
+	exited(t, gw, syscall.SIGINT)
+	return rest
 }
 
 func TestDemoRefusesNonLoopback(t *testing.T) {
@@ -288,7 +406,8 @@ func TestDemoRefusesNonLoopback(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"--demo", "--config", "x.yaml"}, {"--config", "x.yaml", "--listen", "127.0.0.1:1"}, {"--bogus"}} {
+	for _, args := range [][]string{{}, {"--demo", "--config", "x.yaml"}, {"--config", "x.yaml", "--listen", "127.0.0.1:1"},
+		{"--config", "x.yaml", "--no-victoria-metrics"}, {"--bogus"}} {
 		err := exec.Command(filepath.Join(binDir, "gateway"), args...).Run()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,29 +24,39 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // returns the one-time login link it prints.
 func startDemo(t *testing.T) string {
 	t.Helper()
+	s, _ := runDemo(t, demo.Options{})
+	return s.Link
+}
+
+// runDemo runs the demo with opts on a free loopback port until the test
+// ends, or until stop, which returns once Run has; it returns what the
+// demo told Ready.
+func runDemo(t *testing.T, opts demo.Options) (_ demo.Started, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	urls := make(chan string, 1)
+	started := make(chan demo.Started, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- demo.Run(ctx, demo.Options{
-			Listen: "127.0.0.1:0",
-			Logger: slog.New(slog.DiscardHandler),
-			Ready:  func(url string) { urls <- url },
-		})
-	}()
-	t.Cleanup(func() {
+	opts.Listen = "127.0.0.1:0"
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.Ready = func(s demo.Started) { started <- s }
+	go func() { done <- demo.Run(ctx, opts) }()
+	stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("demo: %v", err)
 		}
 	})
+	t.Cleanup(stop)
 	select {
-	case u := <-urls:
-		return u
+	case s := <-started:
+		return s, stop
 	case err := <-done:
+		done <- err // for stop
 		t.Fatalf("demo did not start: %v", err)
 	}
-	return ""
+	return demo.Started{}, stop
 }
 
 // demoHost is the name the demo gives its probe and entity.

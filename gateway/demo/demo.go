@@ -1,7 +1,9 @@
 // Package demo wires Watchfloor's demo: a gateway bound to loopback and a
 // netprobe for this machine in the same process, connected over the same
 // loopback WebSocket a remote netprobe would use, running every sampler
-// type's sample configuration. It needs no configuration file.
+// type's sample configuration. It needs no configuration file. Given a
+// victoria-metrics binary, it also runs VictoriaMetrics on loopback and
+// exports its history there.
 package demo
 
 import (
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,12 +45,52 @@ type Options struct {
 	// a free port.
 	Listen string
 	Logger *slog.Logger
-	// Ready, if set, is called with the dashboard's URL once the gateway
-	// listens.
-	Ready func(url string)
+	// Ready, if set, is called once the gateway listens, with what a
+	// newcomer needs to start.
+	Ready func(Started)
 	// Store is the store file, where rules authored through the API are
 	// kept from one run to the next; "" keeps them in memory only.
 	Store string
+	// VictoriaMetrics is the path of a victoria-metrics binary for the
+	// demo to run on loopback and export its history to, or "" for none.
+	// If it does not start, the demo runs without export and logs why.
+	VictoriaMetrics string
+	// VictoriaMetricsData is the directory where it keeps its data
+	// (DefaultVictoriaMetricsData, say); "" is a temporary directory,
+	// removed when the demo ends.
+	VictoriaMetricsData string
+}
+
+// Started is what a demo tells Ready.
+type Started struct {
+	// Link is the one-time link that logs the demo's administrator in.
+	Link string
+	// URL is the gateway's base URL, http://host:port.
+	URL string
+	// Probe is this machine's probe, and its entity.
+	Probe string
+	// VictoriaMetrics is the base URL of the VictoriaMetrics the demo
+	// runs and exports to, and VictoriaMetricsPID its process; "" and 0
+	// when there is none.
+	VictoriaMetrics    string
+	VictoriaMetricsPID int
+}
+
+// History is the URL of the last five minutes of this machine's CPU
+// utilisation in the history API, in ten-second steps.
+func (s Started) History() string {
+	cell := samplers.DataviewPath{Probe: s.Probe, Entity: s.Probe, Sampler: "cpu", Dataview: "cpu"}.Cell("total", "utilisation")
+	// A slash needs no escaping in a query, and the URL reads better
+	// with them.
+	return s.URL + "/api/v1/history?path=" + strings.ReplaceAll(url.QueryEscape(cell.String()), "%2F", "/") + "&from=-5m&step=10s"
+}
+
+// VictoriaMetricsUI is the URL of its web UI, "" when there is none.
+func (s Started) VictoriaMetricsUI() string {
+	if s.VictoriaMetrics == "" {
+		return ""
+	}
+	return s.VictoriaMetrics + "/vmui"
 }
 
 // DefaultStore is the demo's store file: watchfloor/demo.db in the user's
@@ -67,8 +110,10 @@ var defaultRules string
 
 // Config returns the demo's gateway configuration for a probe named probe
 // with the given token: one entity for this machine running the sample
-// configuration of every registered sampler type, and the default rules.
-func Config(listen, probe, token string) (*config.Config, error) {
+// configuration of every registered sampler type, the default rules, an
+// in-memory history, and export to the remote-write URL remoteWrite
+// unless it is "".
+func Config(listen, probe, token, remoteWrite string) (*config.Config, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\n", listen)
 	fmt.Fprintf(&b, "probes:\n  - name: %q\n    token_sha256: %q\n", probe, config.HashToken(token))
@@ -87,6 +132,18 @@ func Config(listen, probe, token string) (*config.Config, error) {
 	// The demo's administrator has no password: the one-time link Run
 	// prints logs them in. A local Prometheus may scrape /metrics.
 	fmt.Fprintf(&b, "users:\n  - name: %s\n    roles: [admin]\nmetrics:\n  public_on_loopback: true\n", demoAdmin)
+	// The cells a wall would chart keep an hour; the rest the default.
+	b.WriteString(`history:
+  window: 15m
+  windows:
+    - match: "*/*/cpu/cpu/total/utilisation"
+      window: 1h
+    - match: "*/*/memory/memory/physical/usedPercent"
+      window: 1h
+`)
+	if remoteWrite != "" {
+		fmt.Fprintf(&b, "remote_write:\n  - url: %q\n    name: %s\n", remoteWrite, victoriaTarget)
+	}
 	b.WriteString(defaultRules)
 	return config.Parse("demo", []byte(b.String()))
 }
@@ -141,7 +198,25 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	token := hex.EncodeToString(secret)
-	cfg, err := Config(addr, probe, token)
+	// VictoriaMetrics starts first and stops last, so that it takes what
+	// the gateway sends up to the end.
+	var vm *victoria
+	writeURL := ""
+	if opts.VictoriaMetrics != "" {
+		vm, err = startVictoria(ctx, opts.VictoriaMetrics, opts.VictoriaMetricsData, opts.Logger)
+		switch {
+		case err == nil:
+			defer vm.stop()
+			writeURL = vm.writeURL()
+			opts.Logger.Info("VictoriaMetrics runs for the demo and takes its history", "url", vm.url(), "pid", vm.pid())
+		case ctx.Err() != nil: // stopped while it started
+			ln.Close()
+			return nil
+		default:
+			opts.Logger.Warn("VictoriaMetrics did not start; the demo runs without exporting its history", "err", err)
+		}
+	}
+	cfg, err := Config(addr, probe, token, writeURL)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("demo configuration: %w", err)
@@ -187,7 +262,11 @@ func Run(ctx context.Context, opts Options) error {
 			<-probeDone
 			return err
 		}
-		opts.Ready("http://" + addr + link)
+		started := Started{Link: "http://" + addr + link, URL: "http://" + addr, Probe: probe}
+		if vm != nil {
+			started.VictoriaMetrics, started.VictoriaMetricsPID = vm.url(), vm.pid()
+		}
+		opts.Ready(started)
 	}
 	err = <-gwErr
 	cancel()
