@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"encoding/binary"
+	"math"
 	"testing"
 
+	"github.com/watchfloor/watchfloor/gateway/history"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/samplers"
 )
@@ -69,7 +71,33 @@ func FuzzApply(f *testing.F) {
 					t.Fatalf("live dataview %s is not the tree's", dv.key)
 				}
 			}
+			checkHistory(t, a)
 		}
 		a.stop()
 	})
+}
+
+// checkHistory checks what the history holds, whatever the probe sent:
+// each series' points, and each view's sample times, strictly in time
+// order (a sample whose time went back was refused, not recorded).
+func checkHistory(t *testing.T, a *probeActor) {
+	t.Helper()
+	views, err := a.g.hist.Read(history.Query{From: math.MinInt64, To: math.MaxInt64, Samples: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range views {
+		for i := 1; i < len(v.Samples); i++ {
+			if v.Samples[i] <= v.Samples[i-1] {
+				t.Fatalf("%s: sample times %v out of order", v.Path, v.Samples)
+			}
+		}
+		for _, c := range v.Cells {
+			for i := 1; i < len(c.Points); i++ {
+				if c.Points[i].T <= c.Points[i-1].T {
+					t.Fatalf("%s: points %v out of order", c.Path, c.Points)
+				}
+			}
+		}
+	}
 }
