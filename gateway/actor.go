@@ -107,6 +107,11 @@ type probeActor struct {
 	// expBuf holds, per remote_write target, the samples an event queues.
 	expBuf    [][]remotewrite.Sample
 	exportGen uint64 // the exporter whose targets every live cell has been offered to
+	// labelsGen counts the configurations the actor was given: each may
+	// change its entities' attributes, and so its cells' labels.
+	// exportLabels is the one every live cell's series were last checked
+	// against.
+	labelsGen, exportLabels uint64
 	// local: the gateway's own probe (self.go), always connected, fed
 	// evLocal batches.
 	local bool
@@ -266,6 +271,7 @@ func (a *probeActor) handle(ev event, now time.Time) {
 			a.rescope()
 		}
 		a.rebindAll() // entity attributes may have changed
+		a.labelsGen++
 		a.finish()
 		if ev.done != nil {
 			close(ev.done)
@@ -741,7 +747,7 @@ func (a *probeActor) merge(in *Dataview, now time.Time) *Dataview {
 	if dv != live {
 		a.slots -= live.slots
 		live.slots, live.gone = 0, true
-		forgetExports(live) // its cells start new series in dv, when they next change
+		dv.replaces = live // record carries its history and series over
 		a.dvs[dv.key] = dv
 		a.g.tree.insert(dv)
 	}

@@ -73,8 +73,22 @@ func (g *Gateway) backtestRuleAPI(c *echo.Context) error {
 	if err != nil {
 		return badRequest("from: %v", err)
 	}
-	if from.After(to) {
+	start := now.Add(-longest)
+	switch {
+	case from.After(to):
 		return badRequest("the range is inverted: from %s is after to %s", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	case to.Before(start):
+		return badRequest("the range ends at %s, before the history window (%s, from %s) begins", to.UTC().Format(time.RFC3339Nano), longest, start.UTC().Format(time.RFC3339))
+	case from.After(now.Add(futureSlack)):
+		return badRequest("the range starts at %s, in the future", from.UTC().Format(time.RFC3339Nano))
+	}
+	// Nothing older than the window is recorded; nor anything after now,
+	// and times far off would not fit Unix nanoseconds.
+	if from.Before(start) {
+		from = start
+	}
+	if end := now.Add(futureSlack); to.After(end) {
+		to = end
 	}
 	def, err := decodeRule(c, "")
 	if err != nil {

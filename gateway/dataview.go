@@ -115,6 +115,10 @@ type Dataview struct {
 	histHeads  []int32
 	histLayout uint64
 	headExp    []cellExport // its headlines' export, by headline
+	// replaces is the dataview of its path it replaced in this event (its
+	// columns or headlines differed), until record has carried that
+	// one's history and export over to it.
+	replaces *Dataview
 }
 
 func newDataview(s *samplerNode, name string) *Dataview {

@@ -59,6 +59,7 @@ type cellExport struct {
 	gen        uint64
 	writers    []*remotewrite.Writer // the exporter's, which value and sev are by
 	labels     uint64                // a hash of the labels its series were made with
+	config     uint64                // the actor's labelsGen when labels was checked
 	value, sev []*remotewrite.Series
 	last       rules.Severity
 	sent       bool // last was sent
@@ -344,7 +345,8 @@ func (a *probeActor) cellLabels(dv *Dataview, row *rowState, col int32) (value, 
 	return value, sev, h.Sum64()
 }
 
-// reconcile moves a cell's series over to the exporter x, after a reload:
+// reconcile moves a cell's series over to the exporter x, after a reload
+// (x may be the one they were made for, the configuration having changed):
 // a target that kept its writer keeps the cell's series there, unless
 // the cell's labels changed (its entity's attributes), which ends them;
 // a writer that went takes its series with it.
@@ -391,7 +393,7 @@ func (a *probeActor) exportCell(x *exporter, dv *Dataview, c *cellRef, cell *cel
 	}
 	ce := exportOf(dv, c.row, c.col)
 	var value, sev []remotewrite.Label
-	if ce.gen != x.gen {
+	if ce.gen != x.gen || ce.config != a.labelsGen {
 		if ce.gen == 0 {
 			value, sev, ce.labels = a.cellLabels(dv, c.row, c.col)
 			ce.gen, ce.writers = x.gen, x.writers
@@ -399,6 +401,7 @@ func (a *probeActor) exportCell(x *exporter, dv *Dataview, c *cellRef, cell *cel
 		} else {
 			a.reconcile(x, ce, dv, c.row, c.col)
 		}
+		ce.config = a.labelsGen
 	}
 	valued := !c.rejudge
 	if valued && !cell.isNum {

@@ -123,7 +123,7 @@ func historyMemory(b *testing.B, every int) {
 		runtime.ReadMemStats(&after)
 		st := a.g.hist.Stats()
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(dvs*rows*cols), "B/cell")
-		b.ReportMetric(float64(st.Bytes)/float64(st.Points), "B/change")
+		b.ReportMetric(float64(st.Bytes)/float64(st.Held), "B/change")
 		b.ReportMetric(float64(st.Bytes)/float64(dvs*rows*cols*ticks), "B/cell-tick")
 		runtime.KeepAlive(a)
 	}

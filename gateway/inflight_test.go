@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,17 +16,20 @@ import (
 
 // busyConsumer does some work per changed cell, as the rules evaluator,
 // history and the incident queue will on the actor's goroutine: it never
-// blocks, it only takes time.
-type busyConsumer struct{ sink uint64 }
+// blocks, it only takes time. Consumers are called concurrently by every
+// probe's actor, the gateway's own probe's too.
+type busyConsumer struct{ sink atomic.Uint64 }
 
 func (c *busyConsumer) Consume(ch *gateway.Changes) {
+	var sink uint64
 	for i := range ch.Dataviews {
 		for cell := range ch.Cells(&ch.Dataviews[i]) {
 			for j := range 40 {
-				c.sink += uint64(len(cell.Value.Raw) + j)
+				sink += uint64(len(cell.Value.Raw) + j)
 			}
 		}
 	}
+	c.sink.Add(sink)
 }
 
 // A probe that sends batches faster than its actor applies them makes the

@@ -64,14 +64,21 @@ func (a *probeActor) record() {
 		a.expBuf = append(a.expBuf, make([][]remotewrite.Sample, len(x.targets)-len(a.expBuf))...)
 	}
 	// Targets changed (a reload): every live cell, changed or not, sends
-	// what a new target lacks, after this event's changes.
-	full := x != nil && x.gen != a.exportGen
+	// what a new target lacks, after this event's changes. So too when
+	// the configuration changed: its cells' labels may have. The reload
+	// installs the targets before the actor gets the configuration, and
+	// an event in between sees the one change without the other.
+	full := x != nil && (x.gen != a.exportGen || a.labelsGen != a.exportLabels)
 	if x != nil {
-		a.exportGen = x.gen
+		a.exportGen, a.exportLabels = x.gen, a.labelsGen
 	}
 	for i := range a.ch.Dataviews {
 		d := &a.ch.Dataviews[i]
 		dv := d.dv
+		if prev := dv.replaces; prev != nil {
+			dv.replaces = nil
+			carryRecords(prev, dv, ms(dv.sampleTime))
+		}
 		if d.Removed {
 			if dv.hist != nil {
 				dv.hist.Gone(ms(a.probeNow(dv)))
@@ -191,6 +198,68 @@ func (g *Gateway) historyMetrics(set *metrics.Set) {
 	set.NewGauge("watchfloor_history_series", func() float64 { return float64(g.hist.Stats().Series) })
 	set.NewGauge("watchfloor_history_dataviews", func() float64 { return float64(g.hist.Stats().Views) })
 	set.NewGauge("watchfloor_history_bytes", func() float64 { return float64(g.hist.Stats().Bytes) })
+	set.NewGauge("watchfloor_history_points_held", func() float64 { return float64(g.hist.Stats().Held) })
+}
+
+// carryRecords gives dv, which replaced prev in this event (a declaration
+// with other columns or headlines), the history and the exported series
+// of prev's cells it has too, by row and column name: they go on as one
+// series, unbroken, even if they do not change. prev's cells that dv
+// lacks went: at t (Unix ms), dv's sample time, each gets StaleNaN in
+// the history, which lets the sweep drop it once the window has passed
+// it, and a staleness marker in the stores.
+func carryRecords(prev, dv *Dataview, t int64) {
+	v := prev.hist
+	dv.hist, dv.headHist = v, prev.headHist
+	if v != nil {
+		v.Begin(t)
+		defer v.End()
+	}
+	heads := make(map[string]int, len(dv.headlines))
+	for i, h := range dv.headlines {
+		heads[h] = i
+	}
+	for j, name := range prev.headlines {
+		if i, ok := heads[name]; ok {
+			if prev.headExp != nil && prev.headExp[j].gen != 0 {
+				if dv.headExp == nil {
+					dv.headExp = make([]cellExport, len(dv.head))
+				}
+				dv.headExp[i], prev.headExp[j] = prev.headExp[j], cellExport{}
+			}
+		} else if v != nil && prev.headHist != nil {
+			r, hs := histRow(prev, nil)
+			v.Add(r, hs[j], history.StaleNaN)
+		}
+	}
+	cols := make(map[string]int, len(dv.columns))
+	for i, c := range dv.columns {
+		cols[c] = i
+	}
+	for _, old := range prev.rows {
+		if old == nil || old.gone {
+			continue
+		}
+		var r *rowState
+		if k, ok := dv.rowIndex[old.name]; ok {
+			r = dv.rows[k]
+			r.hist = old.hist
+		}
+		for j, name := range prev.columns {
+			if i, ok := cols[name]; ok && r != nil {
+				if old.exp != nil && old.exp[j].gen != 0 {
+					if r.exp == nil {
+						r.exp = make([]cellExport, len(r.cells))
+					}
+					r.exp[i], old.exp[j] = old.exp[j], cellExport{}
+				}
+			} else if v != nil && old.hist != nil {
+				hr, cs := histRow(prev, old)
+				v.Add(hr, cs[j], history.StaleNaN)
+			}
+		}
+	}
+	forgetExports(prev) // the series of the cells dv lacks
 }
 
 // forgetExports ends the exported series of every cell of dv.

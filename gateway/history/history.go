@@ -70,6 +70,7 @@ type Store struct {
 	refused *metrics.Counter // samples refused for a time before their view's last
 	series  atomic.Int64     // live Series
 	bytes   atomic.Int64     // encoded bytes held, as of the last sweep
+	held    atomic.Int64     // points held, as of the last sweep
 }
 
 // New returns an empty store.
@@ -150,8 +151,9 @@ type Stats struct {
 	// Refused the samples refused because their time was not after
 	// their view's last.
 	Points, Refused uint64
-	// Bytes is the encoded size held, as of the last Sweep.
-	Bytes int64
+	// Bytes is the encoded size held, and Held the points, as of the
+	// last Sweep.
+	Bytes, Held int64
 }
 
 // Stats returns the store's figures.
@@ -159,7 +161,7 @@ func (s *Store) Stats() Stats {
 	s.mu.RLock()
 	n := len(s.views)
 	s.mu.RUnlock()
-	return Stats{Views: n, Series: int(s.series.Load()), Points: s.points.Get(), Refused: s.refused.Get(), Bytes: s.bytes.Load()}
+	return Stats{Views: n, Series: int(s.series.Load()), Points: s.points.Get(), Refused: s.refused.Get(), Bytes: s.bytes.Load(), Held: s.held.Load()}
 }
 
 // View returns the view of the dataview at path, made if there is none.
@@ -476,6 +478,18 @@ func (s *Series) expire(now int64) (empty bool) {
 	return len(s.chunks) == 0 && s.hasFirst && IsStale(s.first.v) && s.first.t < cut
 }
 
+// points is how many points the series holds.
+func (s *Series) points() int {
+	n := 0
+	if s.hasFirst {
+		n = 1
+	}
+	for i := range s.chunks {
+		n += s.chunks[i].Len()
+	}
+	return n
+}
+
 // size is the encoded bytes the series holds.
 func (s *Series) size() int {
 	n := 0
@@ -491,7 +505,7 @@ func (s *Series) size() int {
 // cells that stopped changing and the dataviews that went.
 func (s *Store) Sweep(now time.Time) {
 	t := now.UnixMilli()
-	var bytes int64
+	var bytes, held int64
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for key, v := range s.views {
@@ -516,6 +530,7 @@ func (s *Store) Sweep(now time.Time) {
 				}
 				n++
 				bytes += int64(ser.size())
+				held += int64(ser.points())
 			}
 			if n == 0 {
 				r.gone, r.series = true, nil
@@ -536,6 +551,7 @@ func (s *Store) Sweep(now time.Time) {
 		v.mu.Unlock()
 	}
 	s.bytes.Store(bytes)
+	s.held.Store(held)
 }
 
 // renumber numbers the columns again, leaving out those no series uses,

@@ -103,6 +103,7 @@ func (s *Store) Read(q Query) ([]ViewData, error) {
 // rawSeries is a series' chunks as copied under its view's lock.
 type rawSeries struct {
 	path     samplers.CellPath
+	start    int64 // the series' oldest time
 	first    point
 	hasFirst bool
 	chunks   [][]byte
@@ -145,7 +146,7 @@ func (v *View) copyOut(q Query) (rawView, bool) {
 // copyOut copies the chunks that may hold points in [from, to], and
 // the last point before them, which is the value at from.
 func (s *Series) copyOut(path samplers.CellPath, from, to int64) rawSeries {
-	r := rawSeries{path: path, first: s.first, hasFirst: s.hasFirst}
+	r := rawSeries{path: path, start: s.first.t, first: s.first, hasFirst: s.hasFirst}
 	first := 0
 	for first < len(s.chunks) {
 		if t, _ := s.chunks[first].Last(); t >= from {
@@ -208,8 +209,8 @@ func (r *rawSeries) decode(it *chunk.Iter, from, to int64) SeriesData {
 		}
 		return true
 	}
+	d.Start = r.start
 	if r.hasFirst {
-		d.Start = r.first.t
 		take(r.first.t, r.first.v)
 	}
 	for _, b := range r.chunks {
