@@ -57,6 +57,7 @@ type params struct {
 	slowDelay                       time.Duration
 	duration, warmup                time.Duration
 	jsonOut, cpuProfile, memProfile string
+	remoteWrite                     string
 	rules                           int
 	ruleMatch                       float64
 }
@@ -81,6 +82,7 @@ func main() {
 	flag.DurationVar(&p.warmup, "warmup", 5*time.Second, "time after connecting before measuring")
 	flag.IntVar(&p.rules, "rules", 0, "threshold rules the gateway evaluates (see ruleDefs)")
 	flag.Float64Var(&p.ruleMatch, "rule-match", 0.5, "with -rules: the fraction of each dataview's columns the rules cover (0–1)")
+	flag.StringVar(&p.remoteWrite, "remote-write", "", "also send the history to this remote-write `URL` (a dead one measures ingestion while the store is down)")
 	flag.StringVar(&p.jsonOut, "json", "", "also write the report as JSON to this `file` (- for stdout)")
 	flag.StringVar(&p.cpuProfile, "cpuprofile", "", "write the gateway's CPU profile over the measured run to this `file`")
 	flag.StringVar(&p.memProfile, "memprofile", "", "write the gateway's heap profile at the end of the measured run to this `file`")
@@ -143,6 +145,14 @@ func ruleDefs(p params) string {
 	return b.String()
 }
 
+// remoteWrite renders the remote_write section -remote-write asks for.
+func remoteWrite(p params) string {
+	if p.remoteWrite == "" {
+		return ""
+	}
+	return fmt.Sprintf("remote_write:\n  - {url: %q, name: load}\n", p.remoteWrite)
+}
+
 func token(i int) string     { return estate.Token("load", i) }
 func probeName(i int) string { return estate.Probe(i) }
 
@@ -159,7 +169,7 @@ func startGateway(p params) (*gatewayUnderTest, error) {
 		return nil, err
 	}
 	addr := ln.Addr().String()
-	yaml := estate.Config(addr, p.probes, "load", "{name: load, type: load}", "load") + ruleDefs(p)
+	yaml := estate.Config(addr, p.probes, "load", "{name: load, type: load}", "load") + ruleDefs(p) + remoteWrite(p)
 	if p.mode == "inprocess" {
 		cfg, err := config.Parse("load", []byte(yaml))
 		if err != nil {

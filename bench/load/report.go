@@ -87,33 +87,39 @@ func rssBytes(pid int) float64 {
 
 // Report is what a run measured; it is printed as one line and as JSON.
 type Report struct {
-	Gateway          string   `json:"gateway"`
-	Probes           int      `json:"probes"`
-	CellsPerProbe    int      `json:"cellsPerProbe"`
-	LiveCells        int      `json:"liveCells"`
-	Tick             string   `json:"tick"`
-	Change           float64  `json:"change"`
-	Dashboards       int      `json:"dashboards"`
-	SlowDashboards   int      `json:"slowDashboards"`
-	Seconds          float64  `json:"seconds"`
-	SentPerSec       float64  `json:"cellUpdatesSentPerSec"`
-	IngestedPerSec   float64  `json:"cellUpdatesIngestedPerSec"`
-	LatencyP50Ms     float64  `json:"latencyP50Ms"`
-	LatencyP99Ms     float64  `json:"latencyP99Ms"`
-	LatencyMaxMs     float64  `json:"latencyMaxMs"`
-	LatencySamples   int      `json:"latencySamples"`
-	SlowP99Ms        float64  `json:"slowDashboardP99Ms,omitempty"`
-	FramesSent       float64  `json:"framesSent"`
-	FramesCoalesced  float64  `json:"framesCoalesced"`
-	FramesDropped    float64  `json:"framesDropped"`
-	Resyncs          float64  `json:"resyncs"`
-	SlowCutOff       float64  `json:"slowClientsCutOff"`
-	GatewayCPU       float64  `json:"gatewayCpuCores"`
-	CPUPerMillion    float64  `json:"gatewayCpuSecondsPerMillionUpdates"`
-	Rules            int      `json:"rules"`
-	Evaluations      float64  `json:"ruleEvaluationsPerSec"`
-	GatewayRSS       float64  `json:"gatewayRssBytes"`
-	HeapPerCell      float64  `json:"heapBytesPerLiveCell"`
+	Gateway         string  `json:"gateway"`
+	Probes          int     `json:"probes"`
+	CellsPerProbe   int     `json:"cellsPerProbe"`
+	LiveCells       int     `json:"liveCells"`
+	Tick            string  `json:"tick"`
+	Change          float64 `json:"change"`
+	Dashboards      int     `json:"dashboards"`
+	SlowDashboards  int     `json:"slowDashboards"`
+	Seconds         float64 `json:"seconds"`
+	SentPerSec      float64 `json:"cellUpdatesSentPerSec"`
+	IngestedPerSec  float64 `json:"cellUpdatesIngestedPerSec"`
+	LatencyP50Ms    float64 `json:"latencyP50Ms"`
+	LatencyP99Ms    float64 `json:"latencyP99Ms"`
+	LatencyMaxMs    float64 `json:"latencyMaxMs"`
+	LatencySamples  int     `json:"latencySamples"`
+	SlowP99Ms       float64 `json:"slowDashboardP99Ms,omitempty"`
+	FramesSent      float64 `json:"framesSent"`
+	FramesCoalesced float64 `json:"framesCoalesced"`
+	FramesDropped   float64 `json:"framesDropped"`
+	Resyncs         float64 `json:"resyncs"`
+	SlowCutOff      float64 `json:"slowClientsCutOff"`
+	GatewayCPU      float64 `json:"gatewayCpuCores"`
+	CPUPerMillion   float64 `json:"gatewayCpuSecondsPerMillionUpdates"`
+	Rules           int     `json:"rules"`
+	Evaluations     float64 `json:"ruleEvaluationsPerSec"`
+	GatewayRSS      float64 `json:"gatewayRssBytes"`
+	HeapPerCell     float64 `json:"heapBytesPerLiveCell"`
+	// HistoryPerSec is the points the history recorded per second;
+	// HistoryBytes what it held at its last sweep (every 10 s), and
+	// HistoryPerPoint that over the points it held then.
+	HistoryPerSec    float64  `json:"historyPointsPerSec"`
+	HistoryBytes     float64  `json:"historyBytes"`
+	HistoryPerPoint  float64  `json:"historyBytesPerPoint"`
 	RSSPerCell       float64  `json:"rssBytesPerLiveCell"`
 	ProbeOverruns    int64    `json:"probeTickOverruns"`
 	SnapshotRequests int64    `json:"snapshotRequests"`
@@ -242,6 +248,8 @@ func run(p params) (*Report, error) {
 		GatewayRSS:       rss,
 		HeapPerCell:      (after["go_memstats_heap_inuse_bytes"] - base["go_memstats_heap_inuse_bytes"]) / float64(live),
 		RSSPerCell:       (rss - baseRSS) / float64(live),
+		HistoryPerSec:    (after["watchfloor_history_points_appended_total"] - before["watchfloor_history_points_appended_total"]) / elapsed,
+		HistoryBytes:     after["watchfloor_history_bytes"],
 		ProbeOverruns:    c.overruns.Load(),
 		SnapshotRequests: c.snapshotReqs.Load(),
 	}
@@ -250,6 +258,9 @@ func run(p params) (*Report, error) {
 	}
 	if r.IngestedPerSec > 0 {
 		r.CPUPerMillion = r.GatewayCPU / (r.IngestedPerSec / 1e6)
+	}
+	if n := after["watchfloor_history_points_held"]; n > 0 {
+		r.HistoryPerPoint = r.HistoryBytes / n
 	}
 	var fast, slow []time.Duration
 	for _, d := range dashes {
@@ -286,10 +297,11 @@ func run(p params) (*Report, error) {
 func (r *Report) print(jsonOut string) error {
 	fmt.Printf("probes=%d cells=%d tick=%s change=%.2f dashboards=%d(slow %d) rules=%d | sent %.0f/s ingested %.0f/s evaluations %.0f/s | "+
 		"latency p50 %.2fms p99 %.2fms max %.2fms (n=%d) | frames %.0f coalesced %.0f dropped %.0f resyncs %.0f cut-off %.0f | "+
-		"gateway cpu %.2f cores (%.2f s per M updates) rss %.0f MiB heap/cell %.0f B | fell behind: %v\n",
+		"gateway cpu %.2f cores (%.2f s per M updates) rss %.0f MiB heap/cell %.0f B | history %.0f points/s, %.1f MiB, %.2f B/point | fell behind: %v\n",
 		r.Probes, r.LiveCells, r.Tick, r.Change, r.Dashboards, r.SlowDashboards, r.Rules, r.SentPerSec, r.IngestedPerSec, r.Evaluations,
 		r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs, r.LatencySamples, r.FramesSent, r.FramesCoalesced, r.FramesDropped,
-		r.Resyncs, r.SlowCutOff, r.GatewayCPU, r.CPUPerMillion, r.GatewayRSS/(1<<20), r.HeapPerCell, r.FellBehind)
+		r.Resyncs, r.SlowCutOff, r.GatewayCPU, r.CPUPerMillion, r.GatewayRSS/(1<<20), r.HeapPerCell,
+		r.HistoryPerSec, r.HistoryBytes/(1<<20), r.HistoryPerPoint, r.FellBehind)
 	if jsonOut != "" {
 		b, _ := json.MarshalIndent(r, "", "  ")
 		if jsonOut == "-" {
