@@ -7,7 +7,8 @@
 // only when it changes, so a value that stays the same costs nothing per
 // tick beyond the one sample time its whole dataview shares, and the
 // sample times say the value still held. Points are Gorilla-encoded
-// (package chunk: delta-of-delta times in milliseconds, XOR values) in
+// (package chunk: delta-of-delta times in milliseconds; short decimals,
+// as samplers give them, as deltas of scaled integers, others XORed) in
 // chunks of at most 120 points or a quarter of the window; a chunk whose
 // last point has left the window is dropped, its last point kept as the
 // value in force at the window's start. Appends drop their own series'

@@ -24,17 +24,31 @@ const (
 	bucket3 = 20
 
 	maxLead       = 31 // the most leading zeros a new window's 5 bits count
-	newWindowBits = 11 // what a new window costs beyond the current one: its 5+6 bits
+	newWindowBits = 12 // what a new window costs beyond the current one: its 5+6 bits and a prefix bit
+
+	// The decimal buckets' widths, after their prefixes 0, 10, 110 and
+	// 1110; 1111 is followed by 64 bits.
+	decBucket1 = 4
+	decBucket2 = 11
+	decBucket3 = 17
+	decBucket4 = 24
+
+	maxScale = 7 // the largest scale k a value's 3 bits give
+	// maxScaled bounds a decimal's scaled integer n: |n| < 2^51 makes n
+	// the only integer that gives its value, and one that rounding the
+	// value times 10^k always finds.
+	maxScaled = 1 << 51
 
 	// initialCap is the smallest allocator size class that holds the
 	// header, a first time of up to 10 varint bytes, the longest value
-	// (13+64 bits) and the 7 bytes write's last word reaches past it.
+	// (a new window, 15+64 bits) and the 7 bytes write's last word
+	// reaches past it.
 	initialCap = 32
 )
 
 // The first point always fits in initialCap bytes (a negative constant
 // here would not compile).
-const _ = uint(initialCap - (headerLen + binary.MaxVarintLen64 + (13+64+7)/8 + 7))
+const _ = uint(initialCap - (headerLen + binary.MaxVarintLen64 + (15+64+7)/8 + 7))
 
 // Chunk holds a series of points, Gorilla-encoded (see the package
 // documentation for the layout). The zero value is an empty chunk ready
@@ -52,7 +66,15 @@ type Chunk struct {
 	used  uint8
 	lead  uint8 // value window: the leading bits a window XOR leaves out
 	trail uint8 // and the trailing ones; 0 and 0, all 64 bits, until the first new window
+	// scale is the decimal scale k in its low 3 bits, and notDecimal
+	// when the last value is not decimal at k; 0, the scale 0 and the
+	// value 0 (0/10^0), before the first point.
+	scale uint8
 }
+
+// notDecimal marks a Chunk's scale when its last value is not a decimal
+// at that scale.
+const notDecimal = 8
 
 // Append adds a point at time t (Unix milliseconds, or any int64 scale)
 // with value v. The value is kept bit for bit, NaN payloads included. A
@@ -92,25 +114,70 @@ func (c *Chunk) Append(t int64, v float64) error {
 		}
 	}
 
-	// The value field: a control word ctl, cn bits long, then the XOR's
-	// meaningful bits x, n of them, in the current window when that is
-	// no longer than opening a new window, which it then does.
+	// The value field: a control word ctl, cn bits long, then x, n bits
+	// long: a decimal's bucket, or an XOR's meaningful bits.
 	vb := math.Float64bits(v)
-	x := vb ^ c.v
-	var ctl uint64
+	var ctl, x uint64
 	var cn, n uint
-	if x == 0 {
+	if vb == c.v {
 		cn = 1
 	} else {
-		lead := uint(min(bits.LeadingZeros64(x), maxLead))
-		trail := uint(bits.TrailingZeros64(x))
+		// The decimal field, if the value is a decimal (dcn > 0): a delta
+		// from the last value's scaled integer at the scale k, or a
+		// scale, nk, and the scaled integer itself.
+		k := uint(c.scale & maxScale)
+		sn, isDec := exact(v, pow10[k])
+		nk := k
+		var dctl, dx uint64
+		var dcn, dn uint
+		var dec bool
+		switch {
+		case isDec && c.scale&notDecimal == 0:
+			prev := int64(round(float64(math.Float64frombits(c.v) * pow10[k])))
+			dctl, dcn, sn, dec = 0b10, 2, sn-prev, true
+		case isDec:
+			dctl, dcn, dec = 0b1111<<3|uint64(k), 7, true
+		default:
+			if nk, sn, dec = scaleOf(v); dec {
+				dctl, dcn = 0b1111<<3|uint64(nk), 7
+			}
+		}
+		if dec {
+			b := decBuckets[bits.Len64(uint64(sn<<1^sn>>63))]
+			dctl, dcn = dctl<<b.pn|uint64(b.pre), dcn+uint(b.pn)
+			dx, dn = uint64(sn)&mask(uint(b.w)), uint(b.w)
+		}
+
+		// The XOR field, in the current window when that is no longer
+		// than opening a new window; written when it is shorter than
+		// the decimal field.
+		xv := vb ^ c.v
+		lead := uint(min(bits.LeadingZeros64(xv), maxLead))
+		trail := uint(bits.TrailingZeros64(xv))
 		sig := 64 - lead - trail
 		wsig := 64 - uint(c.lead) - uint(c.trail)
-		if lead >= uint(c.lead) && trail >= uint(c.trail) && wsig <= sig+newWindowBits {
-			ctl, cn, x, n = 0b10, 2, x>>c.trail, wsig
-		} else {
-			ctl, cn, x, n = 0b11<<11|uint64(lead)<<6|uint64(sig&63), 13, x>>trail, sig
+		reuse := lead >= uint(c.lead) && trail >= uint(c.trail) && wsig <= sig+newWindowBits
+		xbits := 15 + sig
+		if reuse {
+			xbits = 3 + wsig
+		}
+		switch {
+		case dec && dcn+dn <= xbits:
+			ctl, cn, x, n = dctl, dcn, dx, dn
+			c.scale = uint8(nk)
+		case reuse:
+			ctl, cn, x, n = 0b110, 3, xv>>c.trail, wsig
+		default:
+			ctl, cn, x, n = 0b1110<<11|uint64(lead)<<6|uint64(sig&63), 15, xv>>trail, sig
 			c.lead, c.trail = uint8(lead), uint8(trail)
+		}
+		if cn != dcn {
+			// An XOR keeps the scale; the next value may be a delta if
+			// this one is a decimal at it.
+			c.scale = uint8(k)
+			if !isDec {
+				c.scale |= notDecimal
+			}
 		}
 	}
 	ctl, cn = tc<<cn|ctl, tn+cn
@@ -143,6 +210,86 @@ func (c *Chunk) Append(t int64, v float64) error {
 	binary.BigEndian.PutUint32(c.b, c.n)
 	return nil
 }
+
+// pow10 holds each scale's 10^k, exact in a float64.
+var pow10 = [maxScale + 1]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7}
+
+// exact returns the scaled integer of v at the scale whose 10^k is p,
+// if v is a decimal at it: the n, |n| < 2^51, for which float64(n)/p is
+// v bit for bit. Then |v·p - n| < 1/2 even after the product's
+// rounding, so rounding it finds n; the division checks it. The
+// conversions keep the product and sums from being fused, so that an
+// encoder and a decoder on any machine compute the same.
+func exact(v, p float64) (int64, bool) {
+	x := float64(v * p)
+	if !(math.Abs(x) < maxScaled) { // NaN too
+		return 0, false
+	}
+	n := int64(round(x))
+	return n, math.Float64bits(unscale(n, p)) == math.Float64bits(v)
+}
+
+// round returns x, |x| < 2^51, rounded to an integer, half to even:
+// adding 1.5·2^52 leaves no bits below the point, and subtracting it
+// is exact. It is math.RoundToEven for these x, in two additions.
+func round(x float64) float64 {
+	const shift = 3 << 51
+	return float64(float64(x+shift) - shift)
+}
+
+// unscale returns n/p, p a scale's 10^k, as the package documentation
+// defines a decimal's value; at the scale 0 the division by 1, which
+// changes nothing, is left out.
+func unscale(n int64, p float64) float64 {
+	if p == 1 {
+		return float64(n)
+	}
+	return float64(n) / p
+}
+
+// scaleOf returns the smallest scale at which v is a decimal, and its
+// scaled integer there. A decimal at k is one at k+1 too, with 10 times
+// the integer, while that stays under 2^51: it tries the largest scale
+// that keeps v·10^k under 2^51, then strips the integer's trailing
+// decimal zeros. (v·10^k rounding past the bound can make it miss a
+// decimal; the encoder then writes an XOR.)
+func scaleOf(v float64) (uint, int64, bool) {
+	a := math.Abs(v)
+	k := uint(maxScale)
+	for k > 0 && !(a*pow10[k] < maxScaled) {
+		k--
+	}
+	n, ok := exact(v, pow10[k])
+	if !ok {
+		return 0, 0, false
+	}
+	for k > 0 && n%10 == 0 {
+		n /= 10
+		k--
+	}
+	return k, n, true
+}
+
+// decBuckets holds, by the bit length of a decimal's D zigzag-mapped (0
+// to 64), its bucket: the prefix, pn bits long, and the width w. A w-bit
+// two's complement holds a zigzag of w bits.
+var decBuckets = func() (bs [65]struct{ pre, pn, w uint8 }) {
+	for l := range bs {
+		switch {
+		case l <= decBucket1:
+			bs[l].pre, bs[l].pn, bs[l].w = 0, 1, decBucket1
+		case l <= decBucket2:
+			bs[l].pre, bs[l].pn, bs[l].w = 0b10, 2, decBucket2
+		case l <= decBucket3:
+			bs[l].pre, bs[l].pn, bs[l].w = 0b110, 3, decBucket3
+		case l <= decBucket4:
+			bs[l].pre, bs[l].pn, bs[l].w = 0b1110, 4, decBucket4
+		default:
+			bs[l].pre, bs[l].pn, bs[l].w = 0b1111, 4, 64
+		}
+	}
+	return bs
+}()
 
 // fits reports whether x is in an n-bit two's complement's range.
 func fits(x int64, n uint) bool {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -114,6 +116,49 @@ func at(vs ...float64) []point {
 	return ps
 }
 
+// sampled is v as a sampler gives it: formatted with decimals places
+// and parsed back.
+func sampled(v float64, decimals int) float64 {
+	f, err := strconv.ParseFloat(strconv.FormatFloat(v, 'f', decimals, 64), 64)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+// walk returns n values with two decimals, a random walk from 0 by
+// steps of up to step hundredths.
+func walk(seed uint64, n, step int) []float64 {
+	r := rand.New(rand.NewPCG(seed, 2))
+	vs := make([]float64, n)
+	x := 0
+	for i := range vs {
+		x += r.IntN(2*step+1) - step
+		vs[i] = sampled(float64(x)/100, 2)
+	}
+	return vs
+}
+
+// pages returns n byte counts from 7 GiB: each a page of 4096 bytes
+// more, or a few pages either way, or a thousand.
+func pages(seed uint64, n int) []float64 {
+	r := rand.New(rand.NewPCG(seed, 3))
+	vs := make([]float64, n)
+	x := int64(7 << 30)
+	for i := range vs {
+		switch r.IntN(3) {
+		case 0:
+			x += 4096
+		case 1:
+			x += 4096 * (r.Int64N(17) - 8)
+		default:
+			x += 4096 * (r.Int64N(2049) - 1024)
+		}
+		vs[i] = float64(x)
+	}
+	return vs
+}
+
 // times returns points at the times ts, with values 0, 1, 2, ...
 func times(ts ...int64) []point {
 	ps := make([]point, len(ts))
@@ -150,6 +195,14 @@ func TestRoundTrip(t *testing.T) {
 		{"constant run", at(run...)},
 		{"integers", at(ints...)},
 		{"two-decimal percentages", at(0, 1.96, 98.04, 100, 97.96, 0.61, 0.56, 0, 2, 4.08)},
+		{"two-decimal random walk", at(walk(1, 500, 50)...)},
+		{"two-decimal walk across zero", at(walk(2, 500, 3)...)},
+		{"byte counter by pages", at(pages(3, 300)...)},
+		{"decimals and not", at(12.34, 1.0/3, 12.35, math.Pi, 12.35, math.Nextafter(0.3, 1), 0.3, staleNaN, 0.3, 0.31, math.NaN(), 7)},
+		{"scale changes", at(1, 1.5, 1.25, 1.125, 1.0625, 0.001, 1e-7, 1.2345678, 123, 12.3456789, 1e-8, 5, 4.9, 4.99)},
+		{"large integers", at(1<<51-1, 1<<51, 1<<51+1, 1-1<<51, -1<<51, 1<<53, 1<<53+2, 1e15, 1e16, 0, 1<<51-1, 1-1<<51, 1e300)},
+		{"large decimals", at(1e8-0.1, 2.25e8-1e-7, 1<<51/1e7, 1e14+0.5, 1e14-0.5, 0.5-1e14)},
+		{"negative values", at(-12.34, -12.35, -0.01, 0, -0.01, math.Copysign(0, -1), -0.01, -1e6, -4096, -8192)},
 		{"negative times", times(-1_767_225_600_000, -1_767_225_599_750, -1_767_225_599_500, -5, -1, 0, 1)},
 		{"extreme times", times(math.MinInt64, math.MinInt64+1, 0, math.MaxInt64-1, math.MaxInt64)},
 		{"min to max at once", times(math.MinInt64, math.MaxInt64)},
@@ -208,11 +261,135 @@ func TestTimeFieldLengths(t *testing.T) {
 	}
 }
 
+// bitLen returns the bits c's stream holds.
+func bitLen(c *Chunk) int { return (len(c.b)-1)*8 + int(c.used) }
+
+// TestDecimalFieldLengths checks that each delta of scaled integers gets
+// the bucket the package documentation gives it, at each bucket's edges:
+// after 12.34 (at the scale 2, n = 1234), the value (1234+d)/100. An XOR
+// costs more: a window of one bit, which no XOR here fits, comes before.
+func TestDecimalFieldLengths(t *testing.T) {
+	cases := []struct {
+		d    int64
+		bits int
+	}{
+		{1, 7}, {-1, 7}, {7, 7}, {-8, 7}, {8, 15}, {-9, 15},
+		{1023, 15}, {-1024, 15}, {1024, 22}, {-1025, 22},
+		{65535, 22}, {-65536, 22}, {65536, 30}, {-65537, 30},
+		{1<<23 - 1, 30}, {-1 << 23, 30}, {1 << 23, 70}, {-1<<23 - 1, 70},
+		{1 << 40, 70}, {-1 << 40, 70}, {1<<51 - 1235, 70}, {-1<<51 - 1233, 70},
+	}
+	for _, tc := range cases {
+		// staleNaN and a bit of its payload flipped open a window of a
+		// bit; 12.34 is then a new scale.
+		ps := at(0, staleNaN, nan(0x7ff0010000000002), 12.34)
+		c := encodePoints(t, ps)
+		if c.lead != 23 || c.trail != 40 {
+			t.Fatalf("window %d, %d", c.lead, c.trail)
+		}
+		before := bitLen(c)
+		p := point{2000, float64(1234+tc.d) / 100}
+		if err := c.Append(p.t, p.v); err != nil {
+			t.Fatal(err)
+		}
+		if got := bitLen(c) - before; got != tc.bits+1 {
+			t.Errorf("delta %d (%v after 12.34): %d bits, want %d", tc.d, p.v, got-1, tc.bits)
+		}
+		checkRoundTrip(t, append(ps, p))
+	}
+}
+
+// TestValueFieldLengths: what the other value fields cost.
+func TestValueFieldLengths(t *testing.T) {
+	cases := []struct {
+		name string
+		vs   []float64
+		bits int // the last value's field
+	}{
+		{"repeat", []float64{12.34, 12.34}, 1},
+		{"first integer", []float64{3}, 2 + 1 + 4},
+		{"first two decimals", []float64{12.34}, 4 + 3 + 3 + 17},
+		{"first NaN, in the starting window", []float64{staleNaN}, 3 + 64},
+		{"scale up", []float64{0, 1.96}, 4 + 3 + 2 + 11},
+		{"scale down keeps the scale", []float64{1.96, 2, 3}, 2 + 2 + 11},
+		{"decimal after NaN, at the old scale", []float64{1.96, staleNaN, 2}, 4 + 3 + 2 + 11},
+		{"XOR in the window", []float64{staleNaN, nan(0x7ff0000000000003), nan(0x7ff0000000000001)}, 3 + 33},
+		{"XOR new window", []float64{staleNaN, nan(0x7ff0000000000003)}, 4 + 11 + 33},
+		{"XOR shorter than a delta", []float64{1 << 40, 1<<40 + 1<<24}, 4 + 11 + 1},
+	}
+	for _, tc := range cases {
+		ps := at(tc.vs...)
+		c := encodePoints(t, ps[:len(ps)-1])
+		// Before the first point, its header and time (1000, 2 bytes);
+		// then the second point's time field is 16 bits, the others' 1.
+		before, time := 8*(headerLen+2), 0
+		if len(ps) > 1 {
+			before, time = bitLen(c), 1
+			if len(ps) == 2 {
+				time = 16
+			}
+		}
+		last := ps[len(ps)-1]
+		if err := c.Append(last.t, last.v); err != nil {
+			t.Fatal(err)
+		}
+		if got := bitLen(c) - before - time; got != tc.bits {
+			t.Errorf("%s: %d bits, want %d", tc.name, got, tc.bits)
+		}
+		checkRoundTrip(t, ps)
+	}
+}
+
+// TestExact: every decimal a scale's 3 bits allow is found, at the edges
+// of the scaled integers' range too, and the smallest scale it has; no
+// other float is one.
+func TestExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	ns := []int64{0, 1, -1, 9, 10, 1234, -1234, 4096, maxScaled - 1, 1 - maxScaled, maxScaled - 10, maxScaled - 11}
+	for range 2000 {
+		ns = append(ns, r.Int64N(2*maxScaled-1)-(maxScaled-1), r.Int64N(1e6)-5e5)
+	}
+	for k := range uint(maxScale + 1) {
+		for _, n := range ns {
+			v := float64(n) / pow10[k]
+			if got, ok := exact(v, pow10[k]); !ok || got != n {
+				t.Fatalf("exact(%v, %d) = %d, %v; want %d", v, k, got, ok, n)
+			}
+			// As a sampler formats and parses it.
+			if k > 0 {
+				if s := sampled(v, int(k)); s != v {
+					t.Fatalf("%d/10^%d formats as %v, parses as %v", n, k, v, s)
+				}
+			}
+			sk, sn, ok := scaleOf(v)
+			want, wantK := n, k
+			for wantK > 0 && want%10 == 0 {
+				want, wantK = want/10, wantK-1
+			}
+			if !ok || sk != wantK || sn != want {
+				t.Fatalf("scaleOf(%v) = %d, %d, %v; want %d, %d", v, sk, sn, ok, wantK, want)
+			}
+		}
+		for _, v := range []float64{math.Copysign(0, -1), math.NaN(), staleNaN, math.Inf(1), math.Inf(-1),
+			math.SmallestNonzeroFloat64, 1e-300, maxScaled, -maxScaled, 1 << 53, math.MaxFloat64,
+			math.Nextafter(0.01, 1), 1.0 / 3} {
+			if n, ok := exact(v, pow10[k]); ok {
+				t.Errorf("exact(%v, %d) = %d, want none", v, k, n)
+			}
+		}
+	}
+	for _, v := range []float64{math.Nextafter(0.3, 1), math.Pi, 1e-8, 1.23456789, maxScaled, 1 << 60, math.Copysign(0, -1), math.NaN()} {
+		if k, n, ok := scaleOf(v); ok {
+			t.Errorf("scaleOf(%v) = %d, %d, want none", v, k, n)
+		}
+	}
+}
+
 // TestDocExample is the package documentation's example, byte for byte.
 func TestDocExample(t *testing.T) {
-	ps := []point{{1000, 1}, {1250, 1}, {1500, 1.5}, {1751, 1.5}}
+	ps := []point{{1000, 1}, {1250, 1}, {1500, 1.5}, {1751, 12.34}, {2001, 12.37}}
 	c := encodePoints(t, ps)
-	const want = "00000004d00fc457ff81f46c0702"
+	const want = "00000005d00f8381f47301c0fac04d2bf860"
 	if got := hex.EncodeToString(c.Bytes()); got != want {
 		t.Fatalf("Bytes %s, want %s", got, want)
 	}
@@ -433,7 +610,26 @@ func TestCorrupt(t *testing.T) {
 		// Point 1's time field is the escape with D = -1.
 		{"time going back", "0000000200" + "7fffffffffffffffff80"},
 		// A new window of L' = 31, M' = 63.
-		{"window past 64 bits", "0000000100" + "ffff"},
+		{"window past 64 bits", "0000000100" + bitsHex("1110 11111 111111")},
+		// Point 0 is the XOR 0x7ff8000000000001, a NaN, in the starting
+		// window; point 1 a delta from it.
+		{"delta from a NaN", "0000000200" + bitsHex("110 0111111111111000"+zeros(44)+"01 10000001 10 0 0001")},
+		{"delta from -0", "0000000200" + bitsHex("110 1"+zeros(63)+" 10000001 10 0 0001")},
+		// A new scale's integer of 2^51, and of -2^51.
+		{"decimal past 2^51", "0000000100" + bitsHex("1111 000 1111 0000000000001"+zeros(51))},
+		{"decimal past -2^51", "0000000100" + bitsHex("1111 000 1111 1111111111111"+zeros(51))},
+		// Streams that end inside a value's control bits, where the
+		// zeros after the end would make it another: 1 then the end
+		// looks like a delta, 11 a window's XOR, 11111 a new scale and
+		// 11101 a new window.
+		// Before them: values that repeat 0 (0), a time field of D = 1
+		// (10000001) and then of D = 0 (0).
+		{"truncated delta", "0000000500" + bitsHex("0 10000001 0 0 0 0 0 0 1")},
+		{"truncated window XOR", "0000000400" + bitsHex("0 10000001 0 0 0 0 11")},
+		{"truncated new scale", "0000000300" + bitsHex("0 10000001 0 0 11111")},
+		{"truncated new window", "0000000300" + bitsHex("0 10000001 0 0 11101")},
+		// A delta that takes 2^51-1 to 2^51.
+		{"delta past 2^51", "0000000200" + bitsHex("1111 000 1111 0000000000000"+strings.Repeat("1", 51)+" 10000001 10 0 0001")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -447,6 +643,21 @@ func TestCorrupt(t *testing.T) {
 		})
 	}
 }
+
+// bitsHex returns the hex of a string of bits, spaces ignored, padded
+// with zeros to whole bytes.
+func bitsHex(s string) string {
+	s = strings.ReplaceAll(s, " ", "")
+	b := make([]byte, (len(s)+7)/8)
+	for i, c := range s {
+		if c == '1' {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+	}
+	return hex.EncodeToString(b)
+}
+
+func zeros(n int) string { return strings.Repeat("0", n) }
 
 func TestEmptyIter(t *testing.T) {
 	for _, it := range []*Iter{new(Iter), NewIter(nil), NewIter([]byte{0, 0, 0, 0, 0xff})} {

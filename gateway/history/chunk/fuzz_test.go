@@ -12,7 +12,8 @@ import (
 // ops turns fuzz bytes into a sequence of appends: each op byte's low 3
 // bits choose how its time follows the last (some refused: equal,
 // earlier, or wrapped past the int64 range), the next 3 how its value
-// follows, with the bytes after it as their arguments.
+// follows, with the bytes after it as their arguments; its top 2 give
+// a decimal's scale.
 type ops struct{ b []byte }
 
 func (o *ops) take(n int) []byte {
@@ -56,8 +57,8 @@ func (o *ops) next(lastT, lastD int64, lastV float64) (int64, float64) {
 			math.MaxFloat64, math.SmallestNonzeroFloat64}[o.byte()%8]
 	case 4:
 		v = math.Float64frombits(math.Float64bits(lastV) ^ 1<<(o.byte()%64))
-	case 5:
-		v = float64(binary.BigEndian.Uint16(o.take(2))) / 100
+	case 5: // a decimal, scale 0 to 3, as a sampler formats and parses it
+		v = float64(int16(binary.BigEndian.Uint16(o.take(2)))) / pow10[op>>6]
 	case 6:
 		v = -lastV
 	default:
@@ -107,8 +108,10 @@ func FuzzRoundTrip(f *testing.F) {
 func FuzzDecode(f *testing.F) {
 	seeds := []string{
 		"",
-		"00000004d00fc457ff81f46c0702", // the package documentation's example
-		"00000004d00fc457ff81f4",       // truncated
+		"00000005d00f8381f47301c0fac04d2bf860", // the package documentation's example
+		"00000005d00f8381f47301c0fac04d",       // truncated
+		"00000004d00fc457ff81f46c0702",         // the example before decimals
+		"00000009d00f607d67ff000000000000275c1bd602692f00000100000000005ffffffdfffffff5f8a5dcf7836b2e37581ff7ced9168738", // every value field
 		"000000020000",
 		"00000002007fffffffffffffffff80",
 		"0000000100ffff",

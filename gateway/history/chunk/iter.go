@@ -27,7 +27,12 @@ type Iter struct {
 	v     uint64 // last value's bits
 	sig   uint8  // value window: meaningful bits, 64 at first
 	trail uint8  // and trailing bits
-	err   error
+	scale uint8  // the decimal scale k
+	// dec is set when sn is the last value's scaled integer at k; after
+	// an XOR it is worked out if a delta needs it.
+	dec bool
+	sn  int64
+	err error
 }
 
 // NewIter returns an iterator over an encoded chunk: a copy of a Chunk's
@@ -43,7 +48,7 @@ func NewIter(b []byte) *Iter {
 // without allocating. An empty b is an empty chunk; bytes after the last
 // point are ignored.
 func (it *Iter) Reset(b []byte) {
-	*it = Iter{sig: 64}
+	*it = Iter{sig: 64, dec: true}
 	if len(b) == 0 {
 		return
 	}
@@ -126,23 +131,40 @@ func (it *Iter) Next() bool {
 		it.t, it.d = t, d
 	}
 
-	if nacc < 13 {
+	if nacc < 15 {
 		acc, nacc = it.fill(acc, nacc)
 	}
-	if acc>>63 == 0 {
+	switch {
+	case acc>>63 == 0:
 		if nacc < 1 {
 			return it.fail("truncated value")
 		}
 		it.acc, it.nacc = acc<<1, nacc-1
 		it.i++
 		return true
-	}
-	if acc>>62 == 0b11 {
-		if nacc < 13 {
+	case acc>>62 == 0b10:
+		if nacc < 2 {
 			return it.fail("truncated value")
 		}
-		lead := uint8(acc >> 57 & 31)
-		sig := uint8(acc >> 51 & 63)
+		if !it.dec {
+			var ok bool
+			if it.sn, ok = exact(math.Float64frombits(it.v), pow10[it.scale&maxScale]); !ok {
+				return it.fail("delta from a value not a decimal")
+			}
+		}
+		return it.decimal(acc<<2, nacc-2, it.sn)
+	case acc>>60 == 0b1111:
+		if nacc < 7 {
+			return it.fail("truncated value")
+		}
+		it.scale = uint8(acc >> 57 & maxScale)
+		return it.decimal(acc<<7, nacc-7, 0)
+	case acc>>60 == 0b1110:
+		if nacc < 15 {
+			return it.fail("truncated value")
+		}
+		lead := uint8(acc >> 55 & 31)
+		sig := uint8(acc >> 49 & 63)
 		if sig == 0 {
 			sig = 64
 		}
@@ -150,12 +172,12 @@ func (it *Iter) Next() bool {
 			return it.fail("value window past 64 bits")
 		}
 		it.sig, it.trail = sig, 64-lead-sig
-		acc, nacc = acc<<13, nacc-13
-	} else {
-		if nacc < 2 {
+		acc, nacc = acc<<15, nacc-15
+	default:
+		if nacc < 3 {
 			return it.fail("truncated value")
 		}
-		acc, nacc = acc<<2, nacc-2
+		acc, nacc = acc<<3, nacc-3
 	}
 	sig := uint(it.sig)
 	if nacc < sig {
@@ -172,6 +194,46 @@ func (it *Iter) Next() bool {
 		}
 	}
 	it.v ^= x << it.trail
+	it.dec = false
+	it.acc, it.nacc = acc, nacc
+	it.i++
+	return true
+}
+
+// decimal reads a decimal's bucket, a delta from base, and ends Next.
+func (it *Iter) decimal(acc uint64, nacc uint, base int64) bool {
+	if nacc < 4+decBucket4 {
+		acc, nacc = it.fill(acc, nacc)
+	}
+	var d uint64
+	if p := acc >> 60; p < 0b1111 {
+		pre, w := uint(1), uint(decBucket1)
+		switch {
+		case p >= 0b1110:
+			pre, w = 4, decBucket4
+		case p >= 0b1100:
+			pre, w = 3, decBucket3
+		case p >= 0b1000:
+			pre, w = 2, decBucket2
+		}
+		if nacc < pre+w {
+			return it.fail("truncated value")
+		}
+		d = uint64(int64(acc<<pre) >> (64 - w)) // sign-extended
+		acc, nacc = acc<<(pre+w), nacc-pre-w
+	} else {
+		// The prefix is loaded: past the stream's end acc holds zeros.
+		var ok bool
+		if d, acc, nacc, ok = it.readLong(acc<<4, nacc-4, 64); !ok {
+			return it.fail("truncated value")
+		}
+	}
+	n := int64(uint64(base) + d)
+	if n <= -maxScaled || n >= maxScaled {
+		return it.fail("decimal out of range")
+	}
+	it.v = math.Float64bits(unscale(n, pow10[it.scale&maxScale]))
+	it.sn, it.dec = n, true
 	it.acc, it.nacc = acc, nacc
 	it.i++
 	return true

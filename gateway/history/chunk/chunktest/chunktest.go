@@ -40,13 +40,14 @@ const ChunkPoints = 120
 const start = 1_767_225_600_123
 
 // DataSets returns the benchmarks' data sets, each an hour long:
-// "system", System's series; "load", Load's with bench/load's defaults
-// (a 1 s tick, every cell changing every tick); and "load-sparse", Load's
-// at a 250 ms tick with a tenth of the cells changing each tick, so each
-// cell every 2.5 s.
+// "system", System's series; "system-slow", SlowSystem's; "load", Load's
+// with bench/load's defaults (a 1 s tick, every cell changing every
+// tick); and "load-sparse", Load's at a 250 ms tick with a tenth of the
+// cells changing each tick, so each cell every 2.5 s.
 func DataSets() []DataSet {
 	return []DataSet{
 		System(1, 14400),
+		SlowSystem(4, 14400),
 		Load("load", 2, 3600, 1000, 1),
 		Load("load-sparse", 3, 14400, 250, 0.1),
 	}
@@ -228,4 +229,103 @@ func Load(name string, seed uint64, n int, tick int64, change float64) DataSet {
 		series = append(series, ps)
 	}
 	return DataSet{Name: name, Series: series}
+}
+
+// SlowSystem returns the slowly changing series of a mostly idle machine
+// at a 250 ms tick over n ticks, each to two decimals as the samplers
+// give them, so that most ticks repeat the value before:
+//   - load1, load5 and load15, which the kernel updates every 5 s, of a
+//     machine with no runnable task most of the time, one now and then,
+//     and a burst of two or three for a minute or so every ten;
+//   - the used percentage of 24 GiB of memory, moved by a few megabytes
+//     every 5 s on average, and of 8 GiB of swap, by a megabyte or two
+//     every few minutes;
+//   - the used percentage of three disks: a 100 GiB root filling with
+//     logs at about 20 KB/s, a log rotation freeing some every 20 minutes
+//     or so; a 1 TiB data disk written in bursts and trimmed now and
+//     then; and a 2 TiB backup disk taking a few gigabytes a quarter of
+//     an hour.
+func SlowSystem(seed uint64, n int) DataSet {
+	r := rand.New(rand.NewPCG(seed, 0))
+	ts := ticker(r, n, 250)
+	var series [][]Point
+
+	// Load averages, as in System, of fewer runnable tasks.
+	load := make([][3]float64, n)
+	var avg [3]float64
+	decay := [3]float64{math.Exp(-5.0 / 60), math.Exp(-5.0 / 300), math.Exp(-5.0 / 900)}
+	burst := 0
+	for k := range load {
+		if k%20 == 0 {
+			active := 0.0
+			switch {
+			case burst > 0:
+				burst--
+				active = 2 + float64(r.IntN(2))
+			case r.IntN(120) == 0:
+				burst = 6 + r.IntN(12)
+			case r.IntN(4) == 0:
+				active = 1
+			}
+			for i := range avg {
+				avg[i] = avg[i]*decay[i] + active*(1-decay[i])
+			}
+		}
+		load[k] = avg
+	}
+	for i := range 3 {
+		series = append(series, changes(ts, func(k int) float64 { return number(load[k][i]) }))
+	}
+
+	// walk returns the used percentage of total bytes at each tick, from
+	// used bytes that step moves.
+	walk := func(total, used float64, step func() float64) []float64 {
+		pct := make([]float64, n)
+		for k := range pct {
+			used = min(max(used+step(), 0), total)
+			pct[k] = number(100 * used / total)
+		}
+		return pct
+	}
+	const mib, gib = 1 << 20, 1 << 30
+	pages := func(lo, hi float64) float64 { return 4096 * math.Round(lo+r.Float64()*(hi-lo)) }
+	sets := [][]float64{
+		walk(24*gib, 9.3*gib, func() float64 { // memory
+			if r.IntN(20) != 0 {
+				return 0
+			}
+			return pages(-4096, 4096)
+		}),
+		walk(8*gib, 0.4*gib, func() float64 { // swap
+			if r.IntN(800) != 0 {
+				return 0
+			}
+			return pages(-512, 512)
+		}),
+		walk(100*gib, 61.2*gib, func() float64 { // root: logs
+			if r.IntN(4800) == 0 {
+				return -pages(0, 128*mib/4096)
+			}
+			return pages(0, 2*20e3/4/4096)
+		}),
+		walk(1024*gib, 412*gib, func() float64 { // data: bursts of writes
+			switch u := r.IntN(2400); {
+			case u < 24:
+				return pages(0, 64*mib/4096)
+			case u == 24:
+				return -pages(0, 4*gib/4096)
+			}
+			return 0
+		}),
+		walk(2048*gib, 1337*gib, func() float64 { // backup
+			if r.IntN(3600) != 0 {
+				return 0
+			}
+			return pages(0, 8*gib/4096)
+		}),
+	}
+	for _, pct := range sets {
+		series = append(series, changes(ts, func(k int) float64 { return pct[k] }))
+	}
+	return DataSet{Name: "system-slow", Series: series}
 }
