@@ -419,28 +419,24 @@ func (a *probeActor) exportCell(x *exporter, dv *Dataview, c *cellRef, cell *cel
 		}
 	}
 	changed := cell.rs != nil && (!ce.sent || ce.last != cell.sev)
-	for i, tgt := range x.targets {
+	at := now
+	if valued {
+		at = t
+	}
+	// send queues v on a cell's series on target i, made first if need be.
+	send := func(i int, s **remotewrite.Series, ls *[]remotewrite.Label, v float64) {
+		if *s == nil {
+			labels()
+			*s = x.targets[i].w.Series(*ls)
+		}
+		a.expBuf[i] = append(a.expBuf[i], remotewrite.Sample{Series: *s, T: at, V: v})
+	}
+	for i := range x.targets {
 		if cell.isNum && (valued || ce.value[i] == nil) {
-			if ce.value[i] == nil {
-				labels()
-				ce.value[i] = tgt.w.Series(value)
-			}
-			at := now
-			if valued {
-				at = t
-			}
-			a.expBuf[i] = append(a.expBuf[i], remotewrite.Sample{Series: ce.value[i], T: at, V: cell.num})
+			send(i, &ce.value[i], &value, cell.num)
 		}
 		if cell.rs != nil && (changed || ce.sev[i] == nil) {
-			if ce.sev[i] == nil {
-				labels()
-				ce.sev[i] = tgt.w.Series(sev)
-			}
-			at := now
-			if valued {
-				at = t
-			}
-			a.expBuf[i] = append(a.expBuf[i], remotewrite.Sample{Series: ce.sev[i], T: at, V: float64(cell.sev)})
+			send(i, &ce.sev[i], &sev, float64(cell.sev))
 		}
 	}
 	if cell.rs != nil {

@@ -271,7 +271,7 @@ func encodeHistory(views []history.ViewData, q historyQuery) []byte {
 
 func appendValue(b []byte, x float64) []byte {
 	switch {
-	case history.IsStale(x):
+	case rules.IsStale(x):
 		return append(b, "null"...)
 	case math.IsNaN(x):
 		return append(b, `"NaN"`...)

@@ -8,6 +8,7 @@ import (
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/gateway/history"
 	"github.com/watchfloor/watchfloor/gateway/remotewrite"
+	"github.com/watchfloor/watchfloor/rules"
 )
 
 // probeNow is the event's time by the probe's clock, Unix ns: the
@@ -112,7 +113,7 @@ func (a *probeActor) record() {
 			cell := cellAt(dv, c.row, c.col)
 			if !c.rejudge {
 				r, cols := histRow(dv, c.row)
-				x := history.StaleNaN // it turned to text: no number until it holds one again
+				x := rules.StaleNaN // it turned to text: no number until it holds one again
 				if cell.isNum {
 					x = cell.num
 				}
@@ -229,7 +230,7 @@ func carryRecords(prev, dv *Dataview, t int64) {
 			}
 		} else if v != nil && prev.headHist != nil {
 			r, hs := histRow(prev, nil)
-			v.Add(r, hs[j], history.StaleNaN)
+			v.Add(r, hs[j], rules.StaleNaN)
 		}
 	}
 	cols := make(map[string]int, len(dv.columns))
@@ -255,7 +256,7 @@ func carryRecords(prev, dv *Dataview, t int64) {
 				}
 			} else if v != nil && old.hist != nil {
 				hr, cs := histRow(prev, old)
-				v.Add(hr, cs[j], history.StaleNaN)
+				v.Add(hr, cs[j], rules.StaleNaN)
 			}
 		}
 	}

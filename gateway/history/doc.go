@@ -16,7 +16,7 @@
 // the series and views of cells and dataviews that went.
 //
 // A cell that goes (its row removed, its dataview dropped, its value
-// turned to text) gets a StaleNaN point: it has no value until its next
+// turned to text) gets a rules.StaleNaN point: it has no value until its next
 // one.
 //
 // Times are the probe's sample times, in Unix milliseconds: a chart shows

@@ -1,5 +1,7 @@
 package history
 
+import "github.com/watchfloor/watchfloor/rules"
+
 // Bucket is what a series did during one step of a range: the least,
 // the greatest and the last of the values in force during it. A chart
 // drawn from Min and Max keeps a spike that lasted one sample.
@@ -12,7 +14,7 @@ type Bucket struct {
 // value in force before from) into steps of step ms from from, up to to.
 // A step holds the value carried into it and every value that began in
 // it. Steps when the cell had no value — before its first point, after it
-// went (StaleNaN), after sampled (its dataview's last sample) — are left
+// went (rules.StaleNaN), after sampled (its dataview's last sample) — are left
 // out.
 func Downsample(points []Point, from, to, step, sampled int64) []Bucket {
 	if step <= 0 || to < from {
@@ -36,14 +38,14 @@ func Downsample(points []Point, from, to, step, sampled int64) []Bucket {
 		}
 		// Points up to t set the value carried into the step.
 		for i < len(points) && points[i].T <= t {
-			cur, has = points[i].V, !IsStale(points[i].V)
+			cur, has = points[i].V, !rules.IsStale(points[i].V)
 			i++
 		}
 		if has {
 			add(cur)
 		}
 		for i < len(points) && points[i].T < next && points[i].T <= end {
-			cur, has = points[i].V, !IsStale(points[i].V)
+			cur, has = points[i].V, !rules.IsStale(points[i].V)
 			if has {
 				add(cur)
 			}

@@ -3,6 +3,8 @@ package history
 import (
 	"slices"
 	"testing"
+
+	"github.com/watchfloor/watchfloor/rules"
 )
 
 func TestDownsampleKeepsSpikes(t *testing.T) {
@@ -22,7 +24,7 @@ func TestDownsampleKeepsSpikes(t *testing.T) {
 }
 
 func TestDownsampleLeavesOutTimesWithoutAValue(t *testing.T) {
-	points := []Point{{1200, 1}, {2500, StaleNaN}, {4100, 2}}
+	points := []Point{{1200, 1}, {2500, rules.StaleNaN}, {4100, 2}}
 	// Sampled until 4500: nothing after it is known.
 	got := Downsample(points, 0, 9999, 1000, 4500)
 	want := []Bucket{

@@ -13,18 +13,6 @@ import (
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
-// staleBits is Prometheus' staleness marker, a NaN no arithmetic makes.
-const staleBits = 0x7ff0000000000002
-
-// StaleNaN marks that a cell went: its row was removed, its dataview
-// dropped, or its value turned to text. The cell has no value from then
-// until its next point. It is Prometheus' staleness marker, so an export
-// passes it on as it is.
-var StaleNaN = math.Float64frombits(staleBits)
-
-// IsStale reports whether v is StaleNaN (and not another NaN).
-func IsStale(v float64) bool { return math.Float64bits(v) == staleBits }
-
 // DefaultWindow is how long a cell keeps its values when no Window
 // pattern matches it and Options.Default is zero.
 const DefaultWindow = 15 * time.Minute
@@ -307,9 +295,9 @@ func (v *View) Row(headline bool, name string) *Row {
 }
 
 // Add appends x, the value the cell of r at column col (an index from
-// Column) took at the sample Begin started; StaleNaN when it went. A
+// Column) took at the sample Begin started; rules.StaleNaN when it went. A
 // value the cell holds already, bit for bit, costs nothing, and so does
-// StaleNaN for a cell that holds no number. Call it between Begin and
+// rules.StaleNaN for a cell that holds no number. Call it between Begin and
 // End.
 func (v *View) Add(r *Row, col int32, x float64) {
 	if !v.taking {
@@ -320,7 +308,7 @@ func (v *View) Add(r *Row, col int32, x float64) {
 		s = r.series[col]
 	}
 	if s == nil {
-		if IsStale(x) {
+		if rules.IsStale(x) {
 			return
 		}
 		s = v.newSeries(r, col)
@@ -361,15 +349,15 @@ func (v *View) colName(headline bool, col int32) string {
 	return v.cols.names[col]
 }
 
-// RowGone appends StaleNaN to each cell of r that holds a number: the
+// RowGone appends rules.StaleNaN to each cell of r that holds a number: the
 // row went. Call it between Begin and End.
 func (v *View) RowGone(r *Row) {
 	for col := range r.series {
-		v.Add(r, int32(col), StaleNaN)
+		v.Add(r, int32(col), rules.StaleNaN)
 	}
 }
 
-// Gone appends StaleNaN to each cell of the view that holds a number:
+// Gone appends rules.StaleNaN to each cell of the view that holds a number:
 // the dataview went at t (Unix ms), or at its last sample if that is
 // later.
 func (v *View) Gone(t int64) {
@@ -455,7 +443,7 @@ func (s *Series) add(t int64, x float64) error {
 // keeping the last point dropped as the first, the value in force at the
 // window's start. It reports whether the series has nothing left worth
 // keeping: no chunk, and its one point older than the window and
-// StaleNaN (the cell went, so no live cell holds the series any more).
+// rules.StaleNaN (the cell went, so no live cell holds the series any more).
 func (s *Series) expire(now int64) (empty bool) {
 	cut := now - s.keep
 	k := 0
@@ -475,7 +463,7 @@ func (s *Series) expire(now int64) (empty bool) {
 			s.chunks = nil
 		}
 	}
-	return len(s.chunks) == 0 && s.hasFirst && IsStale(s.first.v) && s.first.t < cut
+	return len(s.chunks) == 0 && s.hasFirst && rules.IsStale(s.first.v) && s.first.t < cut
 }
 
 // points is how many points the series holds.

@@ -98,7 +98,7 @@ func TestCellThatGoesIsStaleUntilItComesBack(t *testing.T) {
 	sample(v, t0+2000, map[string]float64{"util": 6})
 
 	got := read(t, s, t0, t0+5000)[0].Cells[0].Points
-	if len(got) != 3 || got[0] != (Point{t0, 5}) || !IsStale(got[1].V) || got[1].T != t0+1000 || got[2] != (Point{t0 + 2000, 6}) {
+	if len(got) != 3 || got[0] != (Point{t0, 5}) || !rules.IsStale(got[1].V) || got[1].T != t0+1000 || got[2] != (Point{t0 + 2000, 6}) {
 		t.Errorf("points %v: want 5, a stale marker at +1s, then 6", got)
 	}
 	// A range that starts while it is gone has no leading value.

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/watchfloor/watchfloor/gateway/history/chunk"
+	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
@@ -55,7 +56,7 @@ type SeriesData struct {
 	// Start is the oldest time, Unix ms, the series can answer for: its
 	// oldest point, or the time of the value held from before it.
 	Start int64
-	// Points are the changes of the value, in time order; a StaleNaN
+	// Points are the changes of the value, in time order; a rules.StaleNaN
 	// value means the cell went.
 	Points []Point
 }
@@ -221,7 +222,7 @@ func (r *rawSeries) decode(it *chunk.Iter, from, to int64) SeriesData {
 			}
 		}
 	}
-	if hasBefore && !IsStale(before.V) {
+	if hasBefore && !rules.IsStale(before.V) {
 		d.Points = slices.Insert(d.Points, 0, before)
 	}
 	return d
