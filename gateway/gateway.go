@@ -716,9 +716,10 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 	g.mu.RLock()
 	self := g.self
 	g.mu.RUnlock()
-	if self != nil && set != nil {
+	if self != nil {
+		// The gateway's own probe takes the new limits and rules too.
 		done := make(chan struct{})
-		if self.send(ctx, event{kind: evRules, rules: set, done: done}) {
+		if self.send(ctx, event{kind: evConfig, cfg: selfConfig(cfg), rules: set, done: done}) {
 			select {
 			case <-done:
 			case <-self.stopped:

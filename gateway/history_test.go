@@ -413,3 +413,33 @@ func TestBacktestBadRules(t *testing.T) {
 		t.Errorf("a probe rule: %d %s, want 400 with the reason", code, body)
 	}
 }
+
+// The gateway's own probe shows the history window, and a rule added by
+// a reload judges its cells.
+func TestSelfProbeTakesReloadedRules(t *testing.T) {
+	p := probe("oms-self", "cpu")
+	gw, write := gt.StartFile(t, gateway.Options{}, p)
+	write(gt.Config(gw.Addr, p) + `
+rules:
+  - name: history-series-seen
+    match: "watchfloor/gateway/self/history/#/series"
+    warning: {when: value < 0}
+`)
+	reload(t, gw)
+	path := gt.DataviewPath(config.SelfProbe, "gateway", "self", "history")
+	gt.Eventually(t, "the rule judging the gateway's own history dataview", func() bool {
+		var dv struct {
+			Headlines []struct{ Name, Severity, Rule string }
+		}
+		code, body := gw.Admin(t).Do(t, http.MethodGet, "/api/v1/dataviews/"+path, nil)
+		if code != http.StatusOK || json.Unmarshal(body, &dv) != nil {
+			return false
+		}
+		for _, h := range dv.Headlines {
+			if h.Name == "series" {
+				return h.Rule == "history-series-seen" && h.Severity == "ok"
+			}
+		}
+		return false
+	})
+}
