@@ -72,6 +72,11 @@ func (a *probeActor) record() {
 	full := x != nil && (x.gen != a.exportGen || a.labelsGen != a.exportLabels)
 	if x != nil {
 		a.exportGen, a.exportLabels = x.gen, a.labelsGen
+	} else if a.exportGen != 0 {
+		// Every target went (a reload): their writers have stopped, and
+		// what the cells kept for them goes too.
+		a.exportGen = 0
+		a.dropExports()
 	}
 	for i := range a.ch.Dataviews {
 		d := &a.ch.Dataviews[i]
@@ -269,6 +274,19 @@ func forgetExports(dv *Dataview) {
 	for _, r := range dv.rows {
 		if r != nil {
 			forgetAll(r.exp)
+		}
+	}
+}
+
+// dropExports lets go of every live cell's export state, whose writers
+// have stopped: nothing is left to tell.
+func (a *probeActor) dropExports() {
+	for _, dv := range a.dvs {
+		dv.headExp = nil
+		for _, r := range dv.rows {
+			if r != nil {
+				r.exp = nil
+			}
 		}
 	}
 }
