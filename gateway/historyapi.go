@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/watchfloor/watchfloor/dashboard"
 	"github.com/watchfloor/watchfloor/gateway/access"
+	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/gateway/history"
 	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
@@ -128,7 +129,7 @@ func (g *Gateway) getHistory(c *echo.Context) error {
 	maxSeries := g.cfg.History.MaxSeries
 	g.mu.RUnlock()
 	if maxSeries == 0 {
-		maxSeries = defaultMaxSeries
+		maxSeries = config.DefaultMaxSeries // a configuration built in code
 	}
 	now := g.clock.Now()
 	q, err := parseHistoryQuery(c, now, g.hist.Longest())
@@ -146,10 +147,6 @@ func (g *Gateway) getHistory(c *echo.Context) error {
 	}
 	return c.Blob(http.StatusOK, "application/json", encodeHistory(views, q))
 }
-
-// defaultMaxSeries caps a query when the configuration was built in code
-// without one.
-const defaultMaxSeries = 500
 
 func (g *Gateway) mayMatch(pats []*rules.Pattern, p samplers.DataviewPath) bool {
 	for _, pat := range pats {

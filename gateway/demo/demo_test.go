@@ -14,7 +14,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -190,9 +189,9 @@ func TestDemoExportsToVictoriaMetrics(t *testing.T) {
 // a warning, and nothing else: the demo runs and records, and leaves no
 // temporary directory.
 func TestDemoRunsWithoutAVictoriaMetricsThatFails(t *testing.T) {
-	bin, err := exec.LookPath("false")
-	if err != nil {
-		t.Skip("no false(1) to stand for a victoria-metrics that fails")
+	bin := filepath.Join(t.TempDir(), "victoria-metrics")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
 	}
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)

@@ -224,9 +224,6 @@ type Row struct {
 	gone     bool // dropped from its view by a sweep; an append puts it back
 }
 
-// Path is the view's dataview path.
-func (v *View) Path() samplers.DataviewPath { return v.path }
-
 // Begin locks the view and starts recording a sample of its dataview
 // taken at t (Unix ms): Add appends values changed by it, until End. A t
 // equal to the view's last sample continues that sample. A sample before
