@@ -490,53 +490,87 @@ func (s *Series) size() int {
 // cells that stopped changing and the dataviews that went.
 func (s *Store) Sweep(now time.Time) {
 	t := now.UnixMilli()
+	// Each view is swept under its own lock alone, so that writers and
+	// readers of the others go on; the store's lock is taken only to
+	// drop the views left empty, which are checked again under it.
+	s.mu.RLock()
+	views := make([]*View, 0, len(s.views))
+	for _, v := range s.views {
+		views = append(views, v)
+	}
+	s.mu.RUnlock()
 	var bytes, held int64
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for key, v := range s.views {
-		v.mu.Lock()
-		used := make([]bool, len(v.cols.names))
-		usedHeads := make([]bool, len(v.heads.names))
-		v.each(func(r *Row) {
-			n := 0
-			for col, ser := range r.series {
-				if ser == nil {
-					continue
-				}
-				if ser.expire(t) {
-					r.series[col] = nil
-					s.series.Add(-1)
-					continue
-				}
-				if r.headline {
-					usedHeads[col] = true
-				} else {
-					used[col] = true
-				}
-				n++
-				bytes += int64(ser.size())
-				held += int64(ser.points())
-			}
-			if n == 0 {
-				r.gone, r.series = true, nil
-				if r.headline {
-					v.head = nil
-				} else {
-					delete(v.rows, r.name)
-				}
-			}
-		})
-		v.renumber(used, usedHeads)
-		v.samples.expire(t)
-		bytes += int64(v.samples.size())
-		if len(v.rows) == 0 && v.head == nil && len(v.samples.chunks) == 0 && (!v.samples.hasFirst || v.samples.first.t < t-v.keep) {
-			v.gone = true
-			delete(s.views, key)
+	var empty []*View
+	for _, v := range views {
+		b, h, e := v.sweep(t)
+		bytes, held = bytes+b, held+h
+		if e {
+			empty = append(empty, v)
 		}
-		v.mu.Unlock()
+	}
+	if len(empty) > 0 {
+		s.mu.Lock()
+		for _, v := range empty {
+			v.mu.Lock()
+			if s.views[v.key] == v && v.empty(t) {
+				v.gone = true
+				delete(s.views, v.key)
+			}
+			v.mu.Unlock()
+		}
+		s.mu.Unlock()
 	}
 	s.bytes.Store(bytes)
 	s.held.Store(held)
+}
+
+// sweep drops what the window left behind in v as of t (Unix ms) and
+// returns the bytes and points it holds, and whether nothing is left.
+func (v *View) sweep(t int64) (bytes, held int64, empty bool) {
+	s := v.store
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	used := make([]bool, len(v.cols.names))
+	usedHeads := make([]bool, len(v.heads.names))
+	v.each(func(r *Row) {
+		n := 0
+		for col, ser := range r.series {
+			if ser == nil {
+				continue
+			}
+			if ser.expire(t) {
+				r.series[col] = nil
+				s.series.Add(-1)
+				continue
+			}
+			if r.headline {
+				usedHeads[col] = true
+			} else {
+				used[col] = true
+			}
+			n++
+			bytes += int64(ser.size())
+			held += int64(ser.points())
+		}
+		if n == 0 {
+			r.gone, r.series = true, nil
+			if r.headline {
+				v.head = nil
+			} else {
+				delete(v.rows, r.name)
+			}
+		}
+	})
+	v.renumber(used, usedHeads)
+	v.samples.expire(t)
+	bytes += int64(v.samples.size())
+	return bytes, held, v.empty(t)
+}
+
+// empty reports whether v holds nothing as of t: no row, and no sample
+// within its window. The caller holds v.mu.
+func (v *View) empty(t int64) bool {
+	return len(v.rows) == 0 && v.head == nil && len(v.samples.chunks) == 0 && (!v.samples.hasFirst || v.samples.first.t < t-v.keep)
 }
 
 // renumber numbers the columns again, leaving out those no series uses,
