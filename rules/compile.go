@@ -9,6 +9,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"text/template"
 	"time"
 	"unicode/utf8"
 
@@ -123,8 +124,17 @@ func cloneDef(d *Def) Def {
 		v := *d.ProbeDown
 		c.ProbeDown = &v
 	}
+	if d.Incident != nil {
+		v := *d.Incident
+		v.Notify = slices.Clone(d.Incident.Notify)
+		c.Incident = &v
+	}
 	return c
 }
+
+// Incident returns what the rule says about incidents, nil if it opens
+// none. The caller must not change it.
+func (r *Rule) Incident() *IncidentDef { return r.def.Incident }
 
 // Severity is what a staleness, absence or probe rule gives.
 func (r *Rule) Severity() Severity { return r.severity }
@@ -453,6 +463,24 @@ func compileRule(d *Def) (*Rule, Errors) {
 		for i, row := range d.Rows {
 			if row == "" {
 				fail(fmt.Sprintf("rows[%d]", i), "a row name is not empty")
+			}
+		}
+	}
+	if inc := d.Incident; inc != nil {
+		switch {
+		case inc.Open == OK:
+			fail("incident.open", "an incident opens at warning or critical; ok is no problem")
+		case inc.Open > Critical:
+			fail("incident.open", "%v is not a severity: warning or critical", inc.Open)
+		}
+		if inc.Title != "" {
+			if _, err := template.New("title").Parse(inc.Title); err != nil {
+				fail("incident.title", "%v", err)
+			}
+		}
+		for i, n := range inc.Notify {
+			if n == "" {
+				fail(fmt.Sprintf("incident.notify[%d]", i), "an action's name is not empty")
 			}
 		}
 	}

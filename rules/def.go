@@ -46,6 +46,55 @@ type Def struct {
 	ProbeDown *Duration `json:"probe_down,omitempty"`
 	// Severity is what a staleness, absence or probe rule gives.
 	Severity Severity `json:"severity,omitempty"`
+
+	// Incident, if set, makes the rule open an incident when it gives
+	// Incident.Open or worse.
+	Incident *IncidentDef `json:"incident,omitempty"`
+}
+
+// IncidentDef says when a rule opens an incident, and how it goes on.
+type IncidentDef struct {
+	// Open is the least severity that opens one: warning or critical
+	// (the default).
+	Open Severity `json:"open,omitempty"`
+	// Client is the entity attribute whose value is the incident's client
+	// (default "client"; an entity without it has none).
+	Client string `json:"client,omitempty"`
+	// Manual: the incident waits for a person to resolve it when the cell
+	// returns to ok, instead of resolving itself.
+	Manual bool `json:"manual,omitempty"`
+	// Impact marks the incident as impacting its client from the start,
+	// so client updates fall due at once.
+	Impact bool `json:"impact,omitempty"`
+	// Escalation names the escalation policy its incidents follow (the
+	// incidents section's default when empty).
+	Escalation string `json:"escalation,omitempty"`
+	// Notify names actions told of its incidents' changes, beyond those
+	// every incident tells.
+	Notify []string `json:"notify,omitempty"`
+	// Title is the incident's title, a text/template over the signal
+	// (default: the rule's description, or its name, and the path).
+	Title string `json:"title,omitempty"`
+}
+
+// DefaultIncidentClient is the entity attribute that names an incident's
+// client when a rule does not say.
+const DefaultIncidentClient = "client"
+
+// OpenAt is the least severity that opens an incident.
+func (d *IncidentDef) OpenAt() Severity {
+	if d.Open == Undefined {
+		return Critical
+	}
+	return d.Open
+}
+
+// ClientAttr is the entity attribute that names the incident's client.
+func (d *IncidentDef) ClientAttr() string {
+	if d.Client == "" {
+		return DefaultIncidentClient
+	}
+	return d.Client
 }
 
 // LevelDef is one level of a cell rule.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/watchfloor/watchfloor/gateway/access"
+	"github.com/watchfloor/watchfloor/gateway/incident"
 	"github.com/watchfloor/watchfloor/rules"
 )
 
@@ -75,7 +76,24 @@ type Config struct {
 	// RemoteWrite where every change is sent for the long term.
 	History     History
 	RemoteWrite []RemoteWrite
+	// Incidents say how incidents open, escalate and keep clients told;
+	// Actions what the gateway does when they change, and ActionDirs the
+	// directories command actions may run programs from.
+	Incidents  Incidents
+	Actions    []Action
+	ActionDirs []string
 }
+
+// Incidents is the configuration's incidents section.
+type Incidents struct {
+	Policy incident.Policy
+	// Retention is how long a closed incident is kept.
+	Retention time.Duration
+}
+
+// DefaultIncidentRetention is how long closed incidents are kept when the
+// configuration does not say.
+const DefaultIncidentRetention = 90 * 24 * time.Hour
 
 // Role defines a role, or redefines a default one, in the configuration.
 type Role struct {
