@@ -37,8 +37,11 @@ type Incident struct {
 	// Client is the client it concerns: the value of the entity
 	// attribute the rule names, or the raiser's.
 	Client string `json:"client,omitempty"`
-	Title  string `json:"title"`
-	State  State  `json:"state"`
+	// Attrs are its entity's attributes when it opened (a client raising
+	// one, the client's scope), which decide who sees it.
+	Attrs map[string]string `json:"attrs,omitempty"`
+	Title string            `json:"title"`
+	State State             `json:"state"`
 	// Severity is the cell's now (ok once it has recovered); Peak the
 	// worst it has been.
 	Severity rules.Severity `json:"severity"`
@@ -65,14 +68,22 @@ type Incident struct {
 	// NextUpdate is when the client is next due an update, while the
 	// incident is open and impacts a client; LastUpdate when one was last
 	// recorded.
-	NextUpdate time.Time  `json:"nextUpdate,omitzero"`
-	LastUpdate time.Time  `json:"lastUpdate,omitzero"`
+	NextUpdate time.Time `json:"nextUpdate,omitzero"`
+	LastUpdate time.Time `json:"lastUpdate,omitzero"`
+	// UpdateLate: NextUpdate has passed with no update recorded.
+	UpdateLate bool       `json:"updateLate,omitempty"`
 	Escalation Escalation `json:"escalation,omitzero"`
 	// Notify names the actions told of its changes, beyond the policy's.
 	Notify []string `json:"notify,omitempty"`
 	Report Report   `json:"report,omitzero"`
 	// Drafts are the notices drafted and not yet sent, by kind.
 	Drafts map[NoticeKind]Notice `json:"drafts,omitempty"`
+	// Alerted: people have been alerted to it (a snoozed cell's incident
+	// may open silently), so its resolution is announced too.
+	Alerted bool `json:"alerted,omitempty"`
+	// Alerts counts the times it alerted everyone: a dashboard alerts
+	// again when it grows, acknowledged or not.
+	Alerts int `json:"alerts,omitempty"`
 	// Events is the length of its timeline.
 	Events int `json:"events"`
 }
@@ -119,9 +130,11 @@ type Impact struct {
 
 // Escalation is how far an incident has escalated: Level levels of its
 // policy have fired (the last at At), and the next fires at Next, while
-// the incident stays critical and unacknowledged.
+// the incident stays critical and unacknowledged; Since is when it became
+// critical, from which the levels count.
 type Escalation struct {
 	Policy string    `json:"policy,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
 	Level  int       `json:"level,omitempty"`
 	At     time.Time `json:"at,omitzero"`
 	Next   time.Time `json:"next,omitzero"`

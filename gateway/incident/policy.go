@@ -84,8 +84,10 @@ type Signal struct {
 	Headline bool
 	Probe    string
 	Entity   string
-	// Client is the value of the rule's client attribute on the entity.
+	// Client is the value of the rule's client attribute on the entity;
+	// Attrs are the entity's attributes.
 	Client string
+	Attrs  map[string]string
 	// Old and New are the path's severity before and after; Worst the
 	// worst it was in between (a short spike coalesced away still opens
 	// an incident).
