@@ -43,6 +43,27 @@ const (
 
 	AuditConfigReload       = "config.reload"
 	AuditConfigReloadFailed = "config.reload.failed"
+
+	// People's commands on incidents, with the incident's ID as Target.
+	AuditIncidentRaise    = "incident.raise"
+	AuditIncidentAck      = "incident.ack"
+	AuditIncidentUnack    = "incident.unack"
+	AuditIncidentAssign   = "incident.assign"
+	AuditIncidentComment  = "incident.comment"
+	AuditIncidentSnooze   = "incident.snooze"
+	AuditIncidentUnsnooze = "incident.unsnooze"
+	AuditIncidentImpact   = "incident.impact"
+	AuditIncidentResolve  = "incident.resolve"
+	AuditIncidentClose    = "incident.close"
+	AuditIncidentUpdate   = "incident.update" // a client update recorded
+	AuditIncidentNotice   = "incident.notice" // a notice to the client edited or sent
+	AuditIncidentReport   = "incident.report"
+
+	// Snoozes of cells, with the cell's path as Target.
+	AuditCellSnooze   = "cell.snooze"
+	AuditCellUnsnooze = "cell.unsnooze"
+
+	AuditBackup = "backup" // a copy of the store taken while it runs
 )
 
 // Audit is one entry of the audit log: who did what to what, from where,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -18,6 +20,9 @@ type backend interface {
 	// update runs fn in a read-write transaction, committed (and, for a
 	// file, fsynced) if fn returns nil and discarded otherwise.
 	update(fn func(tx txn) error) error
+	// save writes a consistent copy of every key to w, in buntdb's file
+	// format, while writes wait.
+	save(w io.Writer) error
 	close() error
 }
 
@@ -37,17 +42,38 @@ type txn interface {
 }
 
 // bunt is a buntdb database.
-type bunt struct{ db *buntdb.DB }
+type bunt struct {
+	db *buntdb.DB
+	// mu keeps close from running during a save, and closed a save from
+	// running after it: buntdb's Save does not check that the database
+	// is open, and would read the trees Close releases.
+	mu     sync.RWMutex
+	closed bool
+}
 
-func (b bunt) view(fn func(tx txn) error) error {
+func (b *bunt) view(fn func(tx txn) error) error {
 	return closedErr(b.db.View(func(tx *buntdb.Tx) error { return fn(buntTx{tx}) }))
 }
 
-func (b bunt) update(fn func(tx txn) error) error {
+func (b *bunt) update(fn func(tx txn) error) error {
 	return closedErr(b.db.Update(func(tx *buntdb.Tx) error { return fn(buntTx{tx}) }))
 }
 
-func (b bunt) close() error { return closedErr(b.db.Close()) }
+func (b *bunt) save(w io.Writer) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return ErrClosed
+	}
+	return b.db.Save(w)
+}
+
+func (b *bunt) close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	return closedErr(b.db.Close())
+}
 
 func closedErr(err error) error {
 	if errors.Is(err, buntdb.ErrDatabaseClosed) {
@@ -160,6 +186,10 @@ func (m *memory) update(fn func(tx txn) error) error {
 	}
 	maps.Copy(m.keys, tx.writes)
 	return nil
+}
+
+func (m *memory) save(io.Writer) error {
+	return fmt.Errorf("a memory store keeps nothing to back up: %w", ErrInvalid)
 }
 
 func (m *memory) close() error {

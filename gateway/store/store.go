@@ -1,8 +1,8 @@
 // Package store keeps what the gateway must not lose at a restart, in one
 // buntdb file: the rules authored through the API, each with every version
 // it has had; the users managed at run time, their sessions and the kiosk
-// links; and the audit log. Incidents and acknowledgements join it with
-// their issues.
+// links; the incidents with their timelines, and the snoozes of cells; and
+// the audit log.
 //
 // Every committed write is fsynced before the call returns (buntdb's
 // SyncPolicy Always), so what the API confirms survives a crash of the
@@ -14,7 +14,7 @@
 //
 // # Keys
 //
-//	meta:schema               the schema version, "2"
+//	meta:schema               the schema version, "3"
 //	rule:<name>:head          {"version": N, "deleted": bool}: the rule's current version
 //	rule:<name>:v:<00000001>  one version of the rule (RuleVersion as JSON)
 //	user:<name>               a user managed at run time (User as JSON)
@@ -23,24 +23,43 @@
 //	audit:<ns>:<seq>          one audit entry (Audit): ns the entry's time in Unix
 //	                          nanoseconds, 20 digits; seq 8 digits, apart entries
 //	                          of the same nanosecond
+//	incident:<day>:<n>        an incident (incident.Incident), day and n from its ID:
+//	                          INC-20261201-0042 is incident:20261201:000042
+//	incev:<day>:<n>:<seq>     one event on its timeline (incident.Event), seq 8 digits
+//	incidx:state:<state>:<day>:<n>
+//	                          "": the incident is in that state (open, resolved, closed)
+//	incidx:client:<client>:<day>:<n>
+//	                          "": the incident concerns that client, query-escaped
+//	                          (url.QueryEscape) so that no ':' is inside
+//	snooze:<path>             a cell's snooze (incident.Snooze), the path query-escaped;
+//	                          an incident's own snooze is in the incident
+//	note:<ns>:<seq>           a note one shift leaves the next (Note), keyed by time
+//	                          like audit entries
 //
 // A rule's name is a rules.Def name (letters, digits, '.', '_', '-'), so a
 // ':' never appears inside one. Audit keys sort by time, so the log is read
 // newest first by walking its keys backwards, and retention deletes from
-// the front. No secret is stored: sessions and kiosk links are found by
-// the hash of the secret their holder presents, and passwords are kept as
+// the front. An incident's number is zero-padded to 6 digits in its keys
+// (so a day has at most 999,999), and they sort by day and number: the
+// newest first walking backwards, and a day's highest number is its last.
+// The incidx: keys index incidents for the list queries; the transactions
+// that write an incident write and delete them, so they never disagree
+// with it. No secret is stored: sessions and kiosk links are found by the
+// hash of the secret their holder presents, and passwords are kept as
 // their argon2id or bcrypt hashes.
 //
 // Schema 1 had rules only; schema 2 adds users, sessions, kiosks and the
-// audit log under new prefixes, so migrating from 1 changes no key.
+// audit log under new prefixes, and schema 3 incidents, their events and
+// indexes, cells' snoozes and handover notes, so neither migration changes
+// a key.
 //
 // # Audit entries ride with the change
 //
-// Every method that changes users, sessions, kiosks or rules takes the
-// audit entries describing the change and writes them in the same
-// transaction: the change and its record are committed together or not at
-// all. Record writes an entry on its own, for what changes nothing here
-// (a failed login, a config reload).
+// Every method that changes users, sessions, kiosks, rules, incidents or
+// snoozes takes the audit entries describing the change and writes them
+// in the same transaction: the change and its record are committed
+// together or not at all. Record writes an entry on its own, for what
+// changes nothing here (a failed login, a config reload, a backup).
 //
 // A Store is safe for concurrent use. Each write is one transaction: it
 // happens whole or not at all.
@@ -59,7 +78,7 @@ import (
 )
 
 // SchemaVersion is the version of the key layout this build writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 const keySchema = "meta:schema"
 
@@ -69,34 +88,44 @@ var migrations = []func(tx txn) error{
 	// 1 → 2: users, sessions, kiosks and the audit log come under new
 	// prefixes; no key of schema 1 changes. A schema 1 file holds none
 	// under them, and one that does was not written by Watchfloor.
-	func(tx txn) error {
-		for _, p := range []string{userPrefix, sessionPrefix, kioskPrefix, auditPrefix} {
-			var found string
-			if err := tx.ascend(p, func(k, _ string) bool { found = k; return false }); err != nil {
-				return err
-			}
-			if found != "" {
-				return fmt.Errorf("schema 1 has no %s keys, but the file holds %q", p, found)
-			}
+	func(tx txn) error { return noKeys(tx, 1, userPrefix, sessionPrefix, kioskPrefix, auditPrefix) },
+	// 2 → 3: incidents, their events and indexes, and cells' snoozes come
+	// under new prefixes, in the same way.
+	func(tx txn) error { return noKeys(tx, 2, incidentPrefix, eventPrefix, indexPrefix, snoozePrefix, notePrefix) },
+}
+
+// noKeys checks that a store of schema v holds no key under the prefixes
+// a later schema introduces.
+func noKeys(tx txn, v int, prefixes ...string) error {
+	for _, p := range prefixes {
+		var found string
+		if err := tx.ascend(p, func(k, _ string) bool { found = k; return false }); err != nil {
+			return err
 		}
-		return nil
-	},
+		if found != "" {
+			return fmt.Errorf("schema %d has no %s keys, but the file holds %q", v, p, found)
+		}
+	}
+	return nil
 }
 
 // Errors a Store's methods return, tested with errors.Is; the errors
 // returned wrap them with the rule and version at fault.
 var (
-	// ErrNotFound: no such rule, version, user, session or kiosk.
+	// ErrNotFound: no such rule, version, user, session, kiosk or
+	// incident.
 	ErrNotFound = errors.New("not found")
 	// ErrExists: a rule or user by that name exists already.
 	ErrExists = errors.New("exists")
 	// ErrConflict: the rule is not at the version the caller expected;
-	// someone else changed it first.
+	// someone else changed it first. Or an event takes a place on an
+	// incident's timeline that another event has.
 	ErrConflict = errors.New("version conflict")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
 	// ErrInvalid: the argument cannot be stored or used as given, such as
-	// an audit cursor that no query returned.
+	// an audit cursor that no query returned, or an incident ID of the
+	// wrong form.
 	ErrInvalid = errors.New("invalid")
 )
 
@@ -114,6 +143,9 @@ type Store struct {
 // it open: a second is refused, as two writers would corrupt it.
 func Open(path string) (*Store, error) {
 	lock, err := lockFile(path + ".lock")
+	if errors.Is(err, errLocked) {
+		return nil, fmt.Errorf("open store %s: in use by another gateway (%w)", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -132,7 +164,7 @@ func Open(path string) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{kv: bunt{db}, path: path, lock: lock}
+	s := &Store{kv: &bunt{db: db}, path: path, lock: lock}
 	if err := s.kv.update(migrate); err != nil {
 		db.Close()
 		lock.Close()
@@ -141,8 +173,12 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
+// errLocked: another process holds the lock file.
+var errLocked = errors.New("its lock file is held")
+
 // lockFile takes an exclusive lock on the file at path, creating it; the
-// lock goes when the file is closed, or the process ends.
+// lock goes when the file is closed, or the process ends. A lock held
+// already is errLocked.
 func lockFile(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -151,7 +187,7 @@ func lockFile(path string) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errors.New("in use by another gateway (its lock file is held)")
+			return nil, errLocked
 		}
 		return nil, err
 	}
@@ -188,28 +224,13 @@ func (s *Store) Close() error {
 // migrate brings the schema to SchemaVersion, or refuses a store it does
 // not know.
 func migrate(tx txn) error {
-	text, ok, err := tx.get(keySchema)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		empty := true
-		if err := tx.ascend("", func(string, string) bool { empty = false; return false }); err != nil {
-			return err
-		}
-		if !empty {
-			return errors.New("the file holds data but no schema version: it is not a Watchfloor store")
-		}
-		return tx.set(keySchema, strconv.Itoa(SchemaVersion))
-	}
-	v, err := strconv.Atoi(strings.TrimSpace(text))
+	v, err := schema(tx)
 	switch {
-	case err != nil || v < 1:
-		return fmt.Errorf("the schema version is %q, not a version this or any Watchfloor writes", text)
-	case v > SchemaVersion:
-		return fmt.Errorf("written by a newer Watchfloor (schema %d); this one knows up to %d", v, SchemaVersion)
-	}
-	if v == SchemaVersion {
+	case err != nil:
+		return err
+	case v == 0:
+		return tx.set(keySchema, strconv.Itoa(SchemaVersion))
+	case v == SchemaVersion:
 		return nil
 	}
 	for ; v < SchemaVersion; v++ {
@@ -218,4 +239,32 @@ func migrate(tx txn) error {
 		}
 	}
 	return tx.set(keySchema, strconv.Itoa(SchemaVersion))
+}
+
+// schema returns the store's schema version, 0 for a store with no key
+// at all, or why it is not a store this build can use: a newer schema,
+// or no Watchfloor store.
+func schema(tx txn) (int, error) {
+	text, ok, err := tx.get(keySchema)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		empty := true
+		if err := tx.ascend("", func(string, string) bool { empty = false; return false }); err != nil {
+			return 0, err
+		}
+		if !empty {
+			return 0, errors.New("the file holds data but no schema version: it is not a Watchfloor store")
+		}
+		return 0, nil
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(text))
+	switch {
+	case err != nil || v < 1:
+		return 0, fmt.Errorf("the schema version is %q, not a version this or any Watchfloor writes", text)
+	case v > SchemaVersion:
+		return 0, fmt.Errorf("written by a newer Watchfloor (schema %d); this one knows up to %d", v, SchemaVersion)
+	}
+	return v, nil
 }

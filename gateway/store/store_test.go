@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -223,6 +224,52 @@ func TestHistoryAndChanges(t *testing.T) {
 	})
 }
 
+// TestIncidentChanges checks that a version's change summary lists what
+// it changes in the rule's incident settings, field by field.
+func TestIncidentChanges(t *testing.T) {
+	s := store.OpenMemory()
+	defer s.Close()
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+	v1 := cpuRule("value > 90")
+	create(t, s, v1, at(1))
+
+	v2 := cpuRule("value > 90")
+	v2.Incident = &rules.IncidentDef{Open: rules.Critical, Notify: []string{"desk-hook"}}
+	v3 := cpuRule("value > 90")
+	v3.Incident = &rules.IncidentDef{Open: rules.Warning, Client: "customer", Manual: true, Impact: true,
+		Escalation: "desk", Notify: []string{"desk-hook", "pager"}, Title: "{{.Rule}} on {{.Entity}}"}
+	v4 := cpuRule("value > 95")
+	v4.Incident = &rules.IncidentDef{Notify: []string{}}
+	steps := []struct {
+		def    rules.Def
+		change string
+	}{
+		{v2, "incident added"},
+		{v3, "incident.open: critical → warning; incident.client: (none) → customer; incident.manual: false → true; " +
+			"incident.impact: false → true; incident.escalation: (none) → desk; incident.notify: [desk-hook] → [desk-hook, pager]; " +
+			"incident.title: (none) → {{.Rule}} on {{.Entity}}"},
+		{v4, "critical.when: value > 90 → value > 95; incident.open: warning → (none); incident.client: customer → (none); " +
+			"incident.manual: true → false; incident.impact: true → false; incident.escalation: desk → (none); " +
+			"incident.notify: [desk-hook, pager] → (none); incident.title: {{.Rule}} on {{.Entity}} → (none)"},
+		{cpuRule("value > 95"), "incident removed"},
+	}
+	for i, st := range steps {
+		update(t, s, st.def, at(i+2), i+1)
+	}
+	hist, err := s.History("cpu-high")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != len(steps)+1 {
+		t.Fatalf("history has %d versions, want %d", len(hist), len(steps)+1)
+	}
+	for i, st := range steps {
+		if got := hist[i+1].Change; got != st.change {
+			t.Errorf("version %d: %q\nwant %q", i+2, got, st.change)
+		}
+	}
+}
+
 // A name that was deleted can be created again: its versions go on from
 // the deletion, and its history stays.
 func TestCreateAfterDelete(t *testing.T) {
@@ -409,8 +456,14 @@ func TestSchema(t *testing.T) {
 	}
 	f("a new file", "")
 	f("schema 1", "", "meta:schema", "1")
-	f("a newer schema", "written by a newer Watchfloor (schema 99); this one knows up to 2", "meta:schema", "99")
+	f("a newer schema", "written by a newer Watchfloor (schema 99); this one knows up to 3", "meta:schema", "99")
+	f("the next schema", "written by a newer Watchfloor (schema 4); this one knows up to 3", "meta:schema", "4")
 	f("schema 2", "", "meta:schema", "2")
+	f("schema 3", "", "meta:schema", "3")
+	f("schema 2 with keys schema 3 introduces", `migrate schema 2 to 3: schema 2 has no incident: keys, but the file holds "incident:20261201:000001"`,
+		"meta:schema", "2", "incident:20261201:000001", "{}")
+	f("schema 1 with keys schema 3 introduces", `migrate schema 2 to 3: schema 2 has no snooze: keys, but the file holds "snooze:a%2Fb"`,
+		"meta:schema", "1", "snooze:a%2Fb", "{}")
 	f("schema 1 with keys schema 2 introduces", `migrate schema 1 to 2: schema 1 has no user: keys, but the file holds "user:alice"`,
 		"meta:schema", "1", "user:alice", "{}")
 	f("a schema that is not a number", `the schema version is "one"`, "meta:schema", "one")
@@ -428,8 +481,8 @@ func TestSchemaWritten(t *testing.T) {
 	var v string
 	db.View(func(tx *buntdb.Tx) error { v, err = tx.Get("meta:schema"); return err })
 	db.Close()
-	if err != nil || v != "2" {
-		t.Errorf("meta:schema = %q, %v; want 2", v, err)
+	if want := strconv.Itoa(store.SchemaVersion); err != nil || v != want {
+		t.Errorf("meta:schema = %q, %v; want %s", v, err, want)
 	}
 	waitBuntStopped(t)
 }
