@@ -91,7 +91,9 @@ var migrations = []func(tx txn) error{
 	func(tx txn) error { return noKeys(tx, 1, userPrefix, sessionPrefix, kioskPrefix, auditPrefix) },
 	// 2 → 3: incidents, their events and indexes, and cells' snoozes come
 	// under new prefixes, in the same way.
-	func(tx txn) error { return noKeys(tx, 2, incidentPrefix, eventPrefix, indexPrefix, snoozePrefix, notePrefix) },
+	func(tx txn) error {
+		return noKeys(tx, 2, incidentPrefix, eventPrefix, indexPrefix, snoozePrefix, notePrefix)
+	},
 }
 
 // noKeys checks that a store of schema v holds no key under the prefixes
