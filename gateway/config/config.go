@@ -322,9 +322,11 @@ func Parse(file string, data []byte) (*Config, error) {
 // built in code. Its errors name fields but have no lines. Parse fills in
 // defaults before validating; Validate does not, so c.Listen must be set,
 // every interval must be at least samplers.MinInterval, and every limit,
-// the sessions' timeouts, the audit log's retention and the history
-// window must be set (DefaultLimits, DefaultSessions, DefaultAudit and
-// DefaultHistory have the defaults).
+// the sessions' timeouts, the audit log's retention, the history window
+// and each action's timeout, backoffs (and an email's tls, an
+// Alertmanager's resend) must be set (DefaultLimits, DefaultSessions,
+// DefaultAudit, DefaultHistory and the Default constants of actions have
+// the defaults). The incidents section's zero durations are its defaults.
 func (c *Config) Validate() error {
 	v := &validator{file: c.File}
 	v.check(c)

@@ -29,42 +29,42 @@ func TestParse(t *testing.T) {
 		{
 			name: "empty file takes defaults",
 			yaml: "allow_insecure_http: true\n",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: ":7039", AllowInsecureHTTP: true},
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: ":7039", AllowInsecureHTTP: true},
 		},
 		{
 			name: "loopback needs no tls",
 			yaml: "listen: 127.0.0.1:7039",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: "127.0.0.1:7039"},
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: "127.0.0.1:7039"},
 		},
 		{
 			name: "localhost needs no tls",
 			yaml: "listen: localhost:7039",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: "localhost:7039"},
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: "localhost:7039"},
 		},
 		{
 			name: "IPv6 loopback needs no tls",
 			yaml: `listen: "[::1]:0"`,
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: "[::1]:0"},
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: "[::1]:0"},
 		},
 		{
 			name: "tls on every interface",
 			yaml: "tls: {cert_file: c.pem, key_file: k.pem}",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: ":7039", TLS: &config.TLS{CertFile: "c.pem", KeyFile: "k.pem"}},
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: ":7039", TLS: &config.TLS{CertFile: "c.pem", KeyFile: "k.pem"}},
 		},
 		{
 			name: "host name with tls",
 			yaml: "listen: gw.example.com:443\ntls: {cert_file: c.pem, key_file: k.pem}",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: "gw.example.com:443", TLS: &config.TLS{CertFile: "c.pem", KeyFile: "k.pem"}},
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: "gw.example.com:443", TLS: &config.TLS{CertFile: "c.pem", KeyFile: "k.pem"}},
 		},
 		{
 			name: "explicit opt-out",
 			yaml: "listen: 10.0.0.1:7039\nallow_insecure_http: True",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: "10.0.0.1:7039", AllowInsecureHTTP: true},
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: "10.0.0.1:7039", AllowInsecureHTTP: true},
 		},
 		{
 			name: "sampler defaults",
 			yaml: "listen: 127.0.0.1:1\nsamplers: [{name: s, type: test}, {name: t, type: test, interval: 0s, params: ~}]",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: "127.0.0.1:1", Samplers: []config.Sampler{
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: "127.0.0.1:1", Samplers: []config.Sampler{
 				{Name: "s", Type: "test", Interval: samplers.DefaultInterval},
 				{Name: "t", Type: "test", Interval: samplers.DefaultInterval},
 			}},
@@ -72,7 +72,7 @@ func TestParse(t *testing.T) {
 		{
 			name: "interval at the floor",
 			yaml: "listen: 127.0.0.1:1\nsamplers: [{name: s, type: test, interval: 100ms, params: {}}]",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: "127.0.0.1:1", Samplers: []config.Sampler{
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: "127.0.0.1:1", Samplers: []config.Sampler{
 				{Name: "s", Type: "test", Interval: 100 * time.Millisecond, Params: []byte(`{}`)},
 			}},
 		},
@@ -94,7 +94,7 @@ samplers:
       html: "<&>"
       list: [1, [], {}]
 `,
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Limits: config.DefaultLimits(), Listen: "127.0.0.1:1", Samplers: []config.Sampler{{
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Limits: config.DefaultLimits(), Listen: "127.0.0.1:1", Samplers: []config.Sampler{{
 				Name: "s", Type: "test-any", Interval: time.Second,
 				Params: []byte(`{"int":16,"big":18446744073709551615,"float":1500,"bool":true,"null":null,"str":"007",` +
 					`"plain":"007x","date":"2001-12-14","html":"\u003c\u0026\u003e","list":[1,[],{}]}`),
@@ -109,7 +109,7 @@ entities:
     probe: 1.10
     attributes: {tier: 007, on: yes, empty: , "with space": "a/b"}
 `,
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(),
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(),
 				Listen: "127.0.0.1:1",
 				Limits: config.DefaultLimits(),
 				Probes: []config.Probe{{Name: "1.10", TokenSHA256: token1}},
@@ -124,7 +124,7 @@ public_url: https://Watchfloor.example.com:8443/ops/
 allowed_hosts: [watchfloor, 10.1.2.3, "fd00::1", wf.example.com.]
 limits: {max_dataviews: 1_000, max_rows: 2e5, max_cells: 0x100000, max_columns: ~}
 `,
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(),
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(),
 				Listen:       "127.0.0.1:7039",
 				PublicURL:    "https://Watchfloor.example.com:8443/ops/",
 				AllowedHosts: []string{"watchfloor", "10.1.2.3", "fd00::1", "wf.example.com."},
@@ -134,14 +134,14 @@ limits: {max_dataviews: 1_000, max_rows: 2e5, max_cells: 0x100000, max_columns: 
 		{
 			name: "limits at their largest",
 			yaml: "listen: 127.0.0.1:1\nlimits: {max_dataviews: 1e6, max_columns: 65536, max_headlines: 65536, max_rows: 1e7, max_cells: 1e9}",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Listen: "127.0.0.1:1", Limits: config.Limits{
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Listen: "127.0.0.1:1", Limits: config.Limits{
 				MaxDataviews: 1_000_000, MaxColumns: 65536, MaxHeadlines: 65536, MaxRows: 10_000_000, MaxCells: 1_000_000_000,
 			}},
 		},
 		{
 			name: "empty limits take the defaults",
 			yaml: "listen: 127.0.0.1:1\nlimits:\npublic_url:\nallowed_hosts:\n",
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Listen: "127.0.0.1:1", Limits: config.DefaultLimits()},
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(), Listen: "127.0.0.1:1", Limits: config.DefaultLimits()},
 		},
 		{
 			name: "aliases",
@@ -152,7 +152,7 @@ entities:
   - {name: e1, probe: *p, attributes: &a {region: emea}, samplers: &list [*s, s2]}
   - {name: e2, probe: *p, attributes: *a, samplers: *list}
 `,
-			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(),
+			want: &config.Config{Sessions: config.DefaultSessions(), Audit: config.DefaultAudit(), History: config.DefaultHistory(), Incidents: config.DefaultIncidents(),
 				Listen: "127.0.0.1:1",
 				Limits: config.DefaultLimits(),
 				Probes: []config.Probe{{Name: "p1", TokenSHA256: token1}},

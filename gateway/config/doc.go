@@ -2,7 +2,8 @@
 // how people reach it, what it holds for each probe, the probes allowed to
 // connect, the samplers they run, the managed entities those samplers
 // watch, and who may do what: roles, users, sessions, metrics scrapers and
-// the audit log.
+// the audit log; and how incidents are handled, and the actions that tell
+// people and systems of them.
 //
 // # The file
 //
@@ -42,6 +43,7 @@
 //	    where: {environment: production}
 //	    critical: {when: value > 90, for: 30s}
 //	    warning: {when: value > 75}
+//	    incident: {open: critical, escalation: desk, notify: [desk-hook]}
 //	roles:
 //	  night-operator:
 //	    extends: [operator]
@@ -61,6 +63,24 @@
 //	  public_on_loopback: true
 //	audit:
 //	  retention: 9600h
+//	incidents:
+//	  notify: [alertmanager]
+//	  default_escalation: desk
+//	  escalations:
+//	    desk:
+//	      - {after: 10m, notify: [mail-manager]}
+//	  clients:
+//	    acme: {update_every: 15m, via: mail-acme}
+//	action_dirs: [/etc/watchfloor/actions]
+//	actions:
+//	  - name: desk-hook
+//	    webhook: {url: "https://desk.example/hook"}
+//	  - name: mail-manager
+//	    email: {smtp: "mail.example:587", from: watchfloor@example.com, to: [manager@example.com]}
+//	  - name: mail-acme
+//	    email: {smtp: "mail.example:587", from: desk@example.com, to: [ops@acme.example]}
+//	  - name: alertmanager
+//	    alertmanager: {urls: ["http://127.0.0.1:9093"]}
 //
 // Top-level keys:
 //
@@ -119,6 +139,12 @@
 //     character where the value's text stands in the file as written (a
 //     plain or quoted value on one line, a literal block), and at the
 //     value otherwise, with the place in the text in the message.
+//     incident says when the rule opens an incident: open (warning or
+//     critical, default critical), client (the entity attribute naming
+//     the client, default client), manual and impact (true or false),
+//     escalation (a policy of the incidents section), notify (actions
+//     beyond the section's) and title (a Go text/template over the
+//     signal, checked by running it as the template of notices is).
 //     docs/rules.md is the authors' reference.
 //   - roles: roles the file defines, or default roles it redefines, by
 //     name; see Roles and users below.
@@ -135,6 +161,12 @@
 //     connecting from a loopback address scrape.
 //   - audit: retention, how long audit entries are kept, a Go duration;
 //     default 9600h (400 days), at least 24h.
+//   - incidents: how incidents reopen, escalate and keep their clients
+//     told; see Incidents below.
+//   - action_dirs: the directories, absolute paths, command actions may
+//     run programs from.
+//   - actions: what the gateway does when an incident changes; see
+//     Actions below.
 //
 // Probe, sampler, entity, role and user names must be present and not
 // empty, and are unique among their kind (entity names across all probes). They may hold
@@ -167,6 +199,62 @@
 // Parse fills in the defaults; Config.Validate, for configurations built
 // in code, fills in nothing, so such a Config starts from DefaultLimits,
 // DefaultSessions and DefaultAudit.
+//
+// # Incidents
+//
+// The incidents section's keys are all optional; durations are Go
+// durations, more than zero:
+//
+//   - reopen_window: a resolved incident whose cell turns bad again within
+//     this long reopens, instead of a new one opening; default 10m.
+//   - retention: how long closed incidents are kept; default 2160h (90
+//     days).
+//   - notify: actions told of every incident's changes.
+//   - update_every: how often a client an incident impacts is updated,
+//     for clients not listed; default 15m.
+//   - snooze_warning: how soon before it expires a snooze is listed as
+//     about to; default 15m. max_snooze: the longest a snooze may last;
+//     default 168h.
+//   - escalations: policies by name (named as actions are), each a list
+//     of levels {after, notify}: after how long critical and
+//     unacknowledged the level fires, later for each level than the one
+//     before, and the actions it runs (none: it marks the incident and
+//     alerts the dashboards again). default_escalation names the
+//     policy for incidents whose rule names none, and for raised ones.
+//   - clients: by name, update_every (default the section's) and via, the
+//     action that sends the client its notices (without one, notices are
+//     sent by hand).
+//   - templates: the notices drafted for clients, problem, update and
+//     resolved, each a subject and a body: Go text/templates over the
+//     incident (.ID, .Title, .Client, .Severity, .Opened, .Resolved,
+//     .Value, .Entity, .Report.Cause, …). A kind not given has the
+//     default (DefaultTemplates). Each is run over an empty incident when
+//     the file is read, so a misspelt field, or one not always set
+//     (.Ack.By: write {{with .Ack}}{{.By}}{{end}}), is an error then.
+//
+// # Actions
+//
+// Each action has a name, unique, of letters, digits, '.', '_' and '-' as
+// a rule's; timeout (default 10s) for one attempt; retries (default 3)
+// after a failed one, waiting from min_backoff (default 1s) doubling to
+// max_backoff (default 1m); rate_limit {count, per}, the most messages per
+// period (default none); and exactly one of:
+//
+//   - webhook: url (absolute http:// or https://, without credentials),
+//     headers, bearer_token_file, ca_file.
+//   - email: smtp (host:port), tls (starttls, the default; tls; or none,
+//     for a server on loopback only), username with password_file,
+//     ca_file, from and to (at least one), each a mail address.
+//   - alertmanager: urls (at least one), resend (default 1m), watchdog (0s,
+//     the default, for none), labels, bearer_token_file, ca_file.
+//   - command: path, absolute and under one of action_dirs, and args.
+//
+// Every action named anywhere (incidents.notify, an escalation level, a
+// client's via, a rule's incident.notify) must be defined, and each
+// escalation policy named (default_escalation, a rule's
+// incident.escalation) too. Secrets are read from files, which are
+// opened when the gateway starts or reloads, not when the file is read.
+// docs/actions.md says what each kind of action sends.
 //
 // # Roles and users
 //

@@ -69,6 +69,7 @@ func FuzzParseRule(f *testing.F) {
 		"name: cpu\nmatch: \"*/*/cpu/cpu/*/u\"\ncritical:\n  when: |\n    value > 90\n      && vlaue\n",
 		"name: s\nmatch: '*/*/c/c'\nstale: 1m\nseverity: warning\nwhere: {a: [x, y]}\n",
 		`{"name": "x", "match": "*", "probe_down": "0s", "severity": "critical", "warning": {"when": "text == \"a\\tb\" && bad"}}`,
+		"name: r\nmatch: '*/*/c/c/*/v'\ncritical: {when: value < 1}\nincident:\n  open: warning\n  notify: [hook]\n  title: |\n    {{.Rule}} on\n    {{.Entity}}\n",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -7,15 +7,18 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/incident"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
 // FuzzParse checks that Parse never panics, that every error it reports is
 // placed in the file it was given (line and column from 1), and that a
 // configuration it accepts validates again (its rules compile) and
-// survives being written out and read back.
+// survives being written out and read back, its incidents section and
+// actions included; its notices draft, and each action does one thing.
 func FuzzParse(f *testing.F) {
 	files, err := filepath.Glob("testdata/*.yaml")
 	if err != nil {
@@ -63,6 +66,27 @@ func FuzzParse(f *testing.F) {
 		for _, e := range c.Entities {
 			if _, ok := c.Probe(e.Probe); !ok {
 				t.Fatalf("entity %q on unknown probe %q", e.Name, e.Probe)
+			}
+		}
+		p := c.Incidents.Policy
+		if p.ReopenWindow <= 0 || p.UpdateEvery <= 0 || p.SnoozeWarning <= 0 || p.MaxSnooze <= 0 || c.Incidents.Retention <= 0 {
+			t.Fatalf("incidents section with a zero duration: %+v", c.Incidents)
+		}
+		book := incident.NewBook(p, "", 0)
+		for _, kind := range incident.NoticeKinds {
+			if _, err := book.Draft(&incident.Incident{}, kind, time.Time{}); err != nil {
+				t.Fatalf("the %s notice does not draft: %v", kind, err)
+			}
+		}
+		for _, a := range c.Actions {
+			kinds := 0
+			for _, set := range []bool{a.Webhook != nil, a.Email != nil, a.Alertmanager != nil, a.Command != nil} {
+				if set {
+					kinds++
+				}
+			}
+			if kinds != 1 || a.Timeout <= 0 || a.MinBackoff <= 0 || a.MaxBackoff < a.MinBackoff {
+				t.Fatalf("action %q accepted as %s", a.Name, describe(a))
 			}
 		}
 
@@ -156,9 +180,83 @@ func marshal(t *testing.T, c *config.Config) []byte {
 		}
 		top["remote_write"] = targets
 	}
+	top["incidents"] = incidents(c.Incidents)
+	if c.ActionDirs != nil {
+		top["action_dirs"] = c.ActionDirs
+	}
+	if c.Actions != nil {
+		top["actions"] = actions(c.Actions)
+	}
 	out, err := json.MarshalIndent(top, "", "  ")
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// incidents writes the incidents section, every key given: Parse has
+// filled in the defaults.
+func incidents(in config.Incidents) map[string]any {
+	type obj = map[string]any
+	p := in.Policy
+	o := obj{"reopen_window": p.ReopenWindow.String(), "retention": in.Retention.String(),
+		"update_every": p.UpdateEvery.String(), "snooze_warning": p.SnoozeWarning.String(),
+		"max_snooze": p.MaxSnooze.String(), "default_escalation": p.Default}
+	if p.Notify != nil {
+		o["notify"] = p.Notify
+	}
+	if p.Escalations != nil {
+		escs := obj{}
+		for name, e := range p.Escalations {
+			var levels []obj
+			for _, l := range e.Levels {
+				levels = append(levels, obj{"after": l.After.String(), "notify": l.Notify})
+			}
+			escs[name] = levels
+		}
+		o["escalations"] = escs
+	}
+	if p.Clients != nil {
+		clients := obj{}
+		for name, c := range p.Clients {
+			clients[name] = obj{"update_every": c.UpdateEvery.String(), "via": c.Via}
+		}
+		o["clients"] = clients
+	}
+	templates := obj{}
+	for kind, tp := range p.Templates {
+		templates[string(kind)] = obj{"subject": tp.Subject, "body": tp.Body}
+	}
+	o["templates"] = templates
+	return o
+}
+
+// actions writes the actions, every setting given.
+func actions(as []config.Action) []map[string]any {
+	type obj = map[string]any
+	var out []obj
+	for _, a := range as {
+		o := obj{"name": a.Name, "timeout": a.Timeout.String(), "retries": a.Retries,
+			"min_backoff": a.MinBackoff.String(), "max_backoff": a.MaxBackoff.String()}
+		if a.RateLimit != 0 {
+			o["rate_limit"] = obj{"count": a.RateLimit, "per": a.RatePer.String()}
+		}
+		switch {
+		case a.Webhook != nil:
+			w := a.Webhook
+			o["webhook"] = obj{"url": w.URL, "headers": w.Headers, "bearer_token_file": w.BearerTokenFile, "ca_file": w.CAFile}
+		case a.Email != nil:
+			e := a.Email
+			o["email"] = obj{"smtp": e.SMTP, "tls": e.TLS, "username": e.Username, "password_file": e.PasswordFile,
+				"ca_file": e.CAFile, "from": e.From, "to": e.To}
+		case a.Alertmanager != nil:
+			am := a.Alertmanager
+			o["alertmanager"] = obj{"urls": am.URLs, "resend": am.Resend.String(), "watchdog": am.Watchdog.String(),
+				"labels": am.Labels, "bearer_token_file": am.BearerTokenFile, "ca_file": am.CAFile}
+		case a.Command != nil:
+			o["command"] = obj{"path": a.Command.Path, "args": a.Command.Args}
+		}
+		out = append(out, o)
 	}
 	return out
 }

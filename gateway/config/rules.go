@@ -7,6 +7,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+	"github.com/watchfloor/watchfloor/gateway/incident"
 	"github.com/watchfloor/watchfloor/rules"
 )
 
@@ -33,20 +34,43 @@ func ruleDef(v value) rules.Def {
 		}),
 		optional("for", setDuration(&d.For)),
 		optional("probe_down", func(v value) { d.ProbeDown = new(rules.Duration); setDuration(d.ProbeDown)(v) }),
-		optional("severity", func(v value) {
-			s, ok := v.str()
-			if !ok {
-				return
-			}
-			sev, err := rules.ParseSeverity(s)
-			if err != nil || sev == rules.Undefined {
-				v.fail("must be warning or critical, not %q", s)
-				return
-			}
-			d.Severity = sev
-		}),
+		optional("severity", setSeverity(&d.Severity)),
+		optional("incident", func(v value) { d.Incident = incidentDef(v) }),
 	)
 	return d
+}
+
+// setSeverity returns a decode function that sets *dst to the value,
+// warning or critical.
+func setSeverity(dst *rules.Severity) func(value) {
+	return func(v value) {
+		s, ok := v.str()
+		if !ok {
+			return
+		}
+		sev, err := rules.ParseSeverity(s)
+		if err != nil || sev == rules.Undefined {
+			v.fail("must be warning or critical, not %q", s)
+			return
+		}
+		*dst = sev
+	}
+}
+
+// incidentDef decodes what a rule says about incidents. It is not nil
+// even when broken: the rule is meant to open them.
+func incidentDef(v value) *rules.IncidentDef {
+	inc := &rules.IncidentDef{}
+	v.object(
+		optional("open", setSeverity(&inc.Open)),
+		optional("client", setStr(&inc.Client)),
+		optional("manual", setBool(&inc.Manual)),
+		optional("impact", setBool(&inc.Impact)),
+		optional("escalation", setStr(&inc.Escalation)),
+		optional("notify", func(v value) { inc.Notify = strs(v) }),
+		optional("title", setText(&inc.Title)),
+	)
+	return inc
 }
 
 // levelDef decodes one level of a cell rule. It is not nil even when
@@ -150,7 +174,28 @@ func (v *validator) rules(defs []rules.Def) {
 			v.errorf(prefix+".name", "rule %q is already defined (%s)", e.Name, index("rules", j))
 			continue
 		}
+		if e.Field == "incident.title" {
+			continue // incidentTitle places it at its line
+		}
 		v.ruleError(prefix, e)
+	}
+	for i, d := range defs {
+		v.incidentTitle(index("rules", i), d)
+	}
+}
+
+// incidentTitle checks a rule's incident title as rules.Compile does,
+// placing an error at its line, and also that it runs: against a signal
+// with nothing in it but the rule's name and incident settings, so that a
+// misspelt field is found now rather than giving every incident the
+// fallback title. prefix is the rule's field, "" when the rule is the
+// whole document.
+func (v *validator) incidentTitle(prefix string, d rules.Def) {
+	if d.Incident == nil || d.Incident.Title == "" {
+		return
+	}
+	if err := runTemplate("title", d.Incident.Title, incident.Signal{Rule: d.Name, Open: d.Incident}); err != nil {
+		v.templateError(ruleField(prefix, "incident.title"), d.Incident.Title, err)
 	}
 }
 
@@ -225,8 +270,11 @@ func ParseRuleAs(file string, data []byte, name string) (rules.Def, error) {
 	if !v.skipped("") {
 		_, errs := rules.CompileOne(def)
 		for _, e := range errs {
-			v.ruleError("", e)
+			if e.Field != "incident.title" { // incidentTitle places it at its line
+				v.ruleError("", e)
+			}
 		}
+		v.incidentTitle("", def)
 	}
 	if err := append(d.errs, v.errs...).err(); err != nil {
 		return rules.Def{}, err

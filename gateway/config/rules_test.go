@@ -136,12 +136,15 @@ func TestValidateRules(t *testing.T) {
 }
 
 func TestParseRule(t *testing.T) {
-	def, err := config.ParseRule("rule.json", []byte(`{"name": "cpu", "match": "*/*/cpu/cpu/*/utilisation", "where": {"system": "OMS"}, "critical": {"when": "value > 90", "for": "30s"}}`))
+	def, err := config.ParseRule("rule.json", []byte(`{"name": "cpu", "match": "*/*/cpu/cpu/*/utilisation", "where": {"system": "OMS"}, "critical": {"when": "value > 90", "for": "30s"},
+		"incident": {"open": "warning", "client": "customer", "manual": true, "impact": false, "escalation": "desk", "notify": ["desk-hook"], "title": "{{.Rule}} on {{.Entity}}"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := rules.Def{Name: "cpu", Match: "*/*/cpu/cpu/*/utilisation", Where: map[string]rules.Values{"system": {"OMS"}},
-		Critical: &rules.LevelDef{When: "value > 90", For: rules.Duration(30 * time.Second)}}
+		Critical: &rules.LevelDef{When: "value > 90", For: rules.Duration(30 * time.Second)},
+		Incident: &rules.IncidentDef{Open: rules.Warning, Client: "customer", Manual: true, Escalation: "desk",
+			Notify: []string{"desk-hook"}, Title: "{{.Rule}} on {{.Entity}}"}}
 	if !reflect.DeepEqual(def, want) {
 		t.Errorf("ParseRule = %+v, want %+v", def, want)
 	}
@@ -158,6 +161,16 @@ func TestParseRule(t *testing.T) {
 			"rule.yaml:1:26: match: a cell rule's pattern selects paths of 6 segments (probe/entity/sampler/dataview/row/column), but \"*/*/cpu\" cannot match one\n" +
 				"rule.yaml:1:59: critical.when: unknown name valeu"},
 		{"a second document", "name: a\nmatch: '*'\nprobe_down: 1s\nseverity: critical\n---\nname: b\n", "rule.yaml:5:1: a second YAML document: the rule is one document"},
+		// Alone, a rule's escalation and actions are names the API
+		// checks against the running configuration.
+		{"incident", "name: cpu\nmatch: \"*/*/cpu/cpu/*/u\"\ncritical: {when: value > 1}\nincident:\n  open: ok\n  escalation: nowhere\n" +
+			"  notify: [nothing, \"\"]\n  title: |\n    {{.Rule}}\n    {{.Rul}}\n  titel: x\n",
+			"rule.yaml:5:9: incident.open: an incident opens at warning or critical; ok is no problem\n" +
+				"rule.yaml:7:21: incident.notify[1]: an action's name is not empty\n" +
+				"rule.yaml:10:7: incident.title: <.Rul>: can't evaluate field Rul in type incident.Signal\n" +
+				"rule.yaml:11:3: incident.titel: unknown key (known: open, client, manual, impact, escalation, notify, title)"},
+		{"incident title that does not parse", "name: cpu\nmatch: \"*/*/cpu/cpu/*/u\"\ncritical: {when: value > 1}\nincident:\n  title: |\n    {{.Rule}}\n    {{if}}\n",
+			"rule.yaml:7:5: incident.title: missing value for if"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 // decodeConfig decodes the configuration's root, filling in defaults.
 func decodeConfig(root value) *Config {
 	c := &Config{File: root.d.file, Listen: DefaultListen, Limits: DefaultLimits(),
-		Sessions: DefaultSessions(), Audit: DefaultAudit(), History: DefaultHistory()}
+		Sessions: DefaultSessions(), Audit: DefaultAudit(), History: DefaultHistory(), Incidents: DefaultIncidents()}
 	if root.kind == null {
 		return c
 	}
@@ -91,6 +91,13 @@ func decodeConfig(root value) *Config {
 		optional("remote_write", func(v value) {
 			for _, r := range v.items() {
 				c.RemoteWrite = append(c.RemoteWrite, remoteWrite(r))
+			}
+		}),
+		optional("incidents", func(v value) { incidents(v, &c.Incidents) }),
+		optional("action_dirs", func(v value) { c.ActionDirs = strs(v) }),
+		optional("actions", func(v value) {
+			for _, a := range v.items() {
+				c.Actions = append(c.Actions, action(a))
 			}
 		}),
 	)

@@ -32,7 +32,7 @@ func TestTokenPlaces(t *testing.T) {
 		inputs[file] = string(data)
 	}
 	for name, src := range inputs {
-		lines := strings.FieldsFunc(strings.ReplaceAll(src, "\r\n", "\n"), func(r rune) bool { return r == '\n' })
+		lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
 		tokens := lexer.Tokenize(src)
 		fixTagColumns(tokens)
 		for _, tk := range tokens {

@@ -47,10 +47,11 @@ func TestParseAccess(t *testing.T) {
 				Scope: access.Scope{Attribute: "region", Values: []string{"emea", "apac"}}, PasswordHash: bcryptHash},
 			{Name: "007", Roles: []string{"admin"}},
 		},
-		Sessions: config.Sessions{IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 720 * time.Hour},
-		Metrics:  config.Metrics{BearerTokenSHA256: metricsTok, PublicOnLoopback: true},
-		Audit:    config.Audit{Retention: 24 * time.Hour},
-		History:  config.DefaultHistory(),
+		Sessions:  config.Sessions{IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 720 * time.Hour},
+		Metrics:   config.Metrics{BearerTokenSHA256: metricsTok, PublicOnLoopback: true},
+		Audit:     config.Audit{Retention: 24 * time.Hour},
+		History:   config.DefaultHistory(),
+		Incidents: config.DefaultIncidents(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load =\n%s\nwant\n%s", dump(c), dump(want))

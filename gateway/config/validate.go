@@ -16,10 +16,10 @@ import (
 )
 
 // validator checks the rules that span fields: names, references, the
-// listen address, sampler parameters, roles and users. It works on a
-// decoded Config, so Parse and Validate share it; Parse gives it the places
-// of the fields and the fields that failed to decode (already reported,
-// and not to be judged again).
+// listen address, sampler parameters, roles and users, incidents and
+// actions. It works on a decoded Config, so Parse and Validate share it;
+// Parse gives it the places of the fields and the fields that failed to
+// decode (already reported, and not to be judged again).
 type validator struct {
 	file  string
 	errs  Errors
@@ -117,6 +117,8 @@ func (v *validator) check(c *Config) {
 	v.rules(c.Rules)
 	v.access(c, tokens)
 	v.history(&c.History, c.RemoteWrite)
+	v.incidents(c)
+	v.actionRefs(c, v.actions(c))
 }
 
 // nonEmpty reports whether s is non-empty, recording an error if not.

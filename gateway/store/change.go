@@ -3,6 +3,7 @@ package store
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,6 +87,28 @@ func diff(a, b rules.Def) []string {
 	text("probe_down", durp(a.ProbeDown), durp(b.ProbeDown))
 	if a.Severity != b.Severity {
 		text("severity", sev(a.Severity), sev(b.Severity))
+	}
+	switch x, y := a.Incident, b.Incident; {
+	case x == nil && y == nil:
+	case x == nil:
+		out = append(out, "incident added")
+	case y == nil:
+		out = append(out, "incident removed")
+	default:
+		// An empty list of actions is no actions, as an absent one is.
+		names := func(vs []string) string {
+			if len(vs) == 0 {
+				return ""
+			}
+			return list(vs)
+		}
+		text("incident.open", sev(x.Open), sev(y.Open))
+		text("incident.client", x.Client, y.Client)
+		text("incident.manual", strconv.FormatBool(x.Manual), strconv.FormatBool(y.Manual))
+		text("incident.impact", strconv.FormatBool(x.Impact), strconv.FormatBool(y.Impact))
+		text("incident.escalation", x.Escalation, y.Escalation)
+		text("incident.notify", names(x.Notify), names(y.Notify))
+		text("incident.title", x.Title, y.Title)
 	}
 	return out
 }
