@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/watchfloor/watchfloor/dashboard"
 	"github.com/watchfloor/watchfloor/gateway/access"
+	"github.com/watchfloor/watchfloor/gateway/actions"
 	"github.com/watchfloor/watchfloor/gateway/auth"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/gateway/history"
@@ -60,6 +61,9 @@ type Options struct {
 	// Nil means an in-memory store that keeps nothing across a restart,
 	// with a warning logged.
 	Store *store.Store
+	// ControlSocket, if set, is the Unix socket Run answers `gateway
+	// backup` on (ControlSocket(the store's file), by convention).
+	ControlSocket string
 }
 
 // Gateway is one running gateway. Create it with New and run it with Run.
@@ -82,6 +86,7 @@ type Gateway struct {
 	auth       *auth.Service
 	hist       *history.Store
 	exports    exports
+	desk       *desk
 	ln         net.Listener
 	ctx        context.Context // set by Run; the actors' and connections' parent
 
@@ -222,8 +227,9 @@ func New(opts Options) (*Gateway, error) {
 	hubOpts.Now = g.clock.Now
 	hubOpts.Authorizer = viewers{t: g.tree, granting: func(p access.Permission) []string { return g.auth.RolesGranting(p) }}
 	hubOpts.CheckOrigin = guard.CheckOrigin
-	hubOpts.StateTopics = []string{treeTopic}
-	g.hub = dashboard.NewHub(source{g.tree}, hubOpts)
+	hubOpts.StateTopics = []string{treeTopic, incidentsTopic}
+	g.desk = newDesk(g, set)
+	g.hub = dashboard.NewHub(source{g.tree, g.desk}, hubOpts)
 	if _, err := g.buildAuth(opts.Config); err != nil {
 		return nil, err
 	}
@@ -232,6 +238,15 @@ func New(opts Options) (*Gateway, error) {
 		Secure: opts.Config.TLS != nil, Ended: g.endSessions, Connected: g.connectedSessions,
 	})
 	if err != nil {
+		return nil, err
+	}
+	acts, err := actions.New(actions.Options{Actions: opts.Config.Actions, AllowExec: opts.Config.ActionDirs,
+		Logger: opts.Logger, Metrics: set, Now: g.clock.Now, QueueSize: actionQueue, Done: g.desk.actionDone})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: actions: %w", err)
+	}
+	g.desk.acts = acts
+	if err := g.desk.load(opts.Config.Incidents.Policy, g.clock.Now()); err != nil {
 		return nil, err
 	}
 	apiRules, err := g.storedRules(opts.Config.Rules)
@@ -292,8 +307,8 @@ func (v viewers) Subscribe(principal any, topic string) (string, error) {
 	if !v.mayView(id) {
 		return "", fmt.Errorf("%s may not view %s", id.Name, topic)
 	}
-	if topic == treeTopic {
-		return treeVariant(id.Scope), nil
+	if topic == treeTopic || topic == incidentsTopic {
+		return stateVariant(topic, id.Scope), nil
 	}
 	if id.Scope.Whole() {
 		return topic, nil
@@ -328,6 +343,36 @@ func (g *Gateway) connectedSessions() []string {
 		}
 	})
 	return ids
+}
+
+// runCtx is the context Run serves under, or a done one before Run.
+func (g *Gateway) runCtx() context.Context {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.ctx == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx
+	}
+	return g.ctx
+}
+
+// publicURL is the URL people reach the gateway at, for links in
+// messages: the configuration's public_url, or the listen address.
+func (g *Gateway) publicURL() string {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.cfg.PublicURL != "" {
+		return strings.TrimSuffix(g.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if g.tls != nil {
+		scheme = "https"
+	}
+	if g.ln != nil {
+		return scheme + "://" + g.ln.Addr().String()
+	}
+	return ""
 }
 
 // OnceLink returns a path that logs the named user in once, within ttl:
@@ -409,6 +454,33 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.sweepHistory(ctx)
 	}()
 	selfDone := g.startSelf(ctx, cfg)
+	deskDone := make(chan struct{})
+	go func() {
+		defer close(deskDone)
+		g.desk.run(ctx)
+	}()
+	actsDone := make(chan struct{})
+	go func() {
+		defer close(actsDone)
+		g.desk.acts.Run(ctx)
+	}()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		g.sweepIncidents(ctx)
+	}()
+	controlDone := make(chan struct{})
+	go func() {
+		defer close(controlDone)
+		if g.opts.ControlSocket == "" {
+			return
+		}
+		// Without it, backups wait for the gateway to stop; it still
+		// serves.
+		if err := g.serveControl(ctx, g.opts.ControlSocket); err != nil {
+			g.log.Error("no backups while running", "err", err)
+		}
+	}()
 
 	srv := &http.Server{
 		Handler:           g.echo,
@@ -452,6 +524,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	<-authDone
 	<-histDone
 	<-selfDone
+	<-deskDone
+	<-actsDone
+	<-sweepDone
+	<-controlDone
 	g.wg.Wait()
 	g.connWG.Wait()
 	g.stopExport()
@@ -616,6 +692,14 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 	}
 	if err := g.configureExport(runCtx, cfg); err != nil {
 		return err
+	}
+	if cfg != g.cfg {
+		if err := g.desk.acts.Configure(cfg.Actions, cfg.ActionDirs); err != nil {
+			return fmt.Errorf("actions: %w", err)
+		}
+		if err := g.desk.setPolicy(runCtx, cfg.Incidents.Policy); err != nil {
+			return err
+		}
 	}
 	g.mu.Lock()
 	if g.ctx == nil || g.stopping {

@@ -152,7 +152,7 @@ func (a *probeActor) cellTransition(row *rowState, col int32, cell *cellState, o
 	if a.g.trans.wanted.Load() {
 		info := a.in.info(row, int(col))
 		a.g.trans.put(Transition{Path: info.Path.Cell(info.Row, info.Column).String(), Headline: info.Headline,
-			Kind: rules.CellRule, Old: old, New: cell.sev, Rule: cell.ruleName(), Value: cell.raw, Time: now})
+			Attrs: info.Attrs, Kind: rules.CellRule, Old: old, New: cell.sev, Rule: cell.ruleName(), Value: cell.raw, Time: now})
 	}
 }
 

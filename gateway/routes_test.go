@@ -101,6 +101,29 @@ var permissions = map[string]access.Permission{
 	"GET /api/v1/audit":                 access.ReadAudit,
 	"GET /debug/pprof/profile":          access.Debug,
 	"GET /debug/pprof/*":                access.Debug,
+
+	"GET /api/v1/incidents":                   access.View,
+	"POST /api/v1/incidents":                  access.RaiseIncident,
+	"GET /api/v1/incidents/:id":               access.View,
+	"GET /api/v1/incidents/:id/report":        access.ReadReports,
+	"PUT /api/v1/incidents/:id/report":        access.ReadReports,
+	"POST /api/v1/incidents/:id/ack":          access.Acknowledge,
+	"POST /api/v1/incidents/:id/unack":        access.Acknowledge,
+	"POST /api/v1/incidents/:id/assign":       access.Assign,
+	"POST /api/v1/incidents/:id/comments":     access.Comment,
+	"POST /api/v1/incidents/:id/snooze":       access.Snooze,
+	"POST /api/v1/incidents/:id/unsnooze":     access.Snooze,
+	"POST /api/v1/incidents/:id/impact":       access.RecordClientUpdate,
+	"POST /api/v1/incidents/:id/updates":      access.RecordClientUpdate,
+	"POST /api/v1/incidents/:id/drafts/:kind": access.SendClientNotice,
+	"POST /api/v1/incidents/:id/notices":      access.SendClientNotice,
+	"POST /api/v1/incidents/:id/resolve":      access.ResolveIncidents,
+	"POST /api/v1/incidents/:id/close":        access.ResolveIncidents,
+	"GET /api/v1/snoozes":                     access.View,
+	"POST /api/v1/snoozes":                    access.Snooze,
+	"DELETE /api/v1/snoozes":                  access.Snooze,
+	"GET /api/v1/handover":                    access.View,
+	"POST /api/v1/handover/notes":             access.Comment,
 }
 
 // scoped are the routes that filter by the caller's scope, so a client
@@ -108,6 +131,8 @@ var permissions = map[string]access.Permission{
 var scoped = []string{
 	"GET /ws/dashboard", "GET /api/v1/me", "POST /api/v1/me/password", "GET /api/v1/probes", "GET /api/v1/tree",
 	"GET /api/v1/dataviews", "GET /api/v1/dataviews/*", "GET /api/v1/history", "GET /*",
+	"GET /api/v1/incidents", "POST /api/v1/incidents", "GET /api/v1/incidents/:id", "GET /api/v1/incidents/:id/report",
+	"GET /api/v1/snoozes", "GET /api/v1/handover",
 }
 
 // concrete is the request the matrix sends for a route: parameters
@@ -127,7 +152,7 @@ func concrete(r access.Route) string {
 	case "/api/v1/history":
 		return "/api/v1/history?path=nowhere/*/*/*/*/*"
 	}
-	for _, param := range []string{":name", ":id", ":secret"} {
+	for _, param := range []string{":name", ":id", ":secret", ":kind"} {
 		p = strings.ReplaceAll(p, param, "nobody-has-this")
 	}
 	return p

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/incident"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
@@ -70,7 +72,8 @@ func (g *Gateway) feedSelf(ctx context.Context, a *probeActor) {
 }
 
 // selfBatch is the gateway's own dataviews at now: "history" (the
-// in-memory window) and "remote-write" (a row per target).
+// in-memory window), "remote-write" (a row per target), "incidents",
+// "actions" (a row per action) and "probes".
 func (g *Gateway) selfBatch(now time.Time) *protocol.Batch {
 	at := now.UnixNano()
 	num := func(n int64) samplers.Cell { return samplers.Int(n) }
@@ -98,5 +101,86 @@ func (g *Gateway) selfBatch(now time.Time) *protocol.Batch {
 	}
 	rw.Headlines = []string{"targets", "dropped"}
 	rw.HeadValues = []samplers.Cell{samplers.Text(strconv.Itoa(len(rw.Rows))), num(dropped)}
-	return &protocol.Batch{Flags: protocol.SnapshotStart | protocol.SnapshotEnd, Declares: []protocol.Declare{hist, rw}}
+	return &protocol.Batch{Flags: protocol.SnapshotStart | protocol.SnapshotEnd,
+		Declares: []protocol.Declare{hist, rw, g.selfIncidents(at, now), g.selfActions(at), g.selfProbes(at)}}
+}
+
+// selfIncidents is the "incidents" dataview: how many are open, waiting
+// on people, and how the desk keeps up (transitions waiting, writes that
+// failed).
+func (g *Gateway) selfIncidents(at int64, now time.Time) protocol.Declare {
+	var open, unacked, critical, escalated, overdue, snoozed int64
+	incs, cells := g.desk.liveIncidents(func(inc *incident.Incident) bool { return inc.State == incident.Open })
+	for i := range incs {
+		inc := &incs[i]
+		open++
+		if inc.Ack == nil && inc.Severity > rules.OK {
+			unacked++
+		}
+		if inc.Severity == rules.Critical {
+			critical++
+		}
+		if inc.Escalation.Level > 0 {
+			escalated++
+		}
+		if inc.UpdateOverdue(now) {
+			overdue++
+		}
+		if inc.Snooze != nil {
+			snoozed++
+		}
+	}
+	m := &g.desk.m
+	return protocol.Declare{
+		ID: 3, SamplerID: selfID, Name: "incidents", SampleTime: at,
+		Headlines: []string{"open", "unacknowledged", "critical", "escalated", "clientUpdatesOverdue", "snoozed", "cellsSnoozed",
+			"transitionsPending", "writeFailures", "transitionsLost"},
+		HeadValues: []samplers.Cell{samplers.Int(open), samplers.Int(unacked), samplers.Int(critical), samplers.Int(escalated),
+			samplers.Int(overdue), samplers.Int(snoozed), samplers.Int(int64(len(cells))), samplers.Int(int64(g.trans.q.Len())),
+			samplers.Int(int64(m.writeFailures.Get())), samplers.Int(int64(m.lostTransitions.Get()))},
+	}
+}
+
+// selfActions is the "actions" dataview: a row per action, with what it
+// sent, what failed and what waits.
+func (g *Gateway) selfActions(at int64) protocol.Declare {
+	d := protocol.Declare{
+		ID: 4, SamplerID: selfID, Name: "actions", SampleTime: at,
+		Columns:   []string{"type", "sent", "failed", "dropped", "retries", "queued", "lastSuccess", "lastError", "lastErrorAt"},
+		Headlines: []string{"actions", "failed", "dropped", "queued"},
+	}
+	var failed, dropped, queued int64
+	for i, st := range g.desk.acts.Stats() {
+		failed += int64(st.Failed)
+		dropped += int64(st.Dropped)
+		queued += int64(st.Queued)
+		d.Rows = append(d.Rows, protocol.RowDecl{Index: uint32(i), Name: st.Name, Cells: []samplers.Cell{
+			samplers.Text(st.Type), samplers.Int(int64(st.Sent)), samplers.Int(int64(st.Failed)), samplers.Int(int64(st.Dropped)),
+			samplers.Int(int64(st.Retries)), samplers.Int(int64(st.Queued)), samplers.Text(rfc3339Time(st.LastSuccess)),
+			samplers.Text(st.LastError), samplers.Text(rfc3339Time(st.LastErrorAt)),
+		}})
+	}
+	d.HeadValues = []samplers.Cell{samplers.Int(int64(len(d.Rows))), samplers.Int(failed), samplers.Int(dropped), samplers.Int(queued)}
+	return d
+}
+
+// selfProbes is the "probes" dataview: how many probes are configured,
+// connected and down.
+func (g *Gateway) selfProbes(at int64) protocol.Declare {
+	g.mu.RLock()
+	configured := int64(len(g.actors))
+	g.mu.RUnlock()
+	connected := int64(g.connectedProbes())
+	return protocol.Declare{
+		ID: 5, SamplerID: selfID, Name: "probes", SampleTime: at,
+		Headlines:  []string{"configured", "connected", "down"},
+		HeadValues: []samplers.Cell{samplers.Int(configured), samplers.Int(connected), samplers.Int(configured - connected)},
+	}
+}
+
+func rfc3339Time(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

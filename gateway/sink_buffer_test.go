@@ -20,7 +20,7 @@ import (
 // actor's dashboard sink holding a buffer that size afterwards.
 func TestDashboardSinkBufferBounded(t *testing.T) {
 	a, _, sid, clock := testActor(t, testLimits)
-	hub := dashboard.NewHub(source{a.g.tree}, dashboard.Options{Logger: slog.New(slog.DiscardHandler), StateTopics: []string{treeTopic}})
+	hub := dashboard.NewHub(source{t: a.g.tree}, dashboard.Options{Logger: slog.New(slog.DiscardHandler), StateTopics: []string{treeTopic}})
 	sink := newDashboardSink(hub)
 	a.consumers = []Consumer{sink}
 	srv := httptest.NewServer(hub)

@@ -19,11 +19,17 @@ const treeTopic = "tree"
 // each dataview's snapshot. Each probe's actor publishes a change before
 // it releases the probe's lock, and the snapshots are taken under that
 // lock (read), so a snapshot never holds what has not been published.
-type source struct{ t *tree }
+type source struct {
+	t *tree
+	d *desk
+}
 
 func (s source) Snapshot(topic string) ([]byte, bool) {
-	if base, variant, _ := strings.Cut(topic, "?"); base == treeTopic {
+	switch base, variant, _ := strings.Cut(topic, "?"); base {
+	case treeTopic:
 		return encodeTree(s.t, treeTopic, variantScope(variant)), true
+	case incidentsTopic:
+		return s.d.encode(variantScope(variant), nil), true
 	}
 	key, ok := strings.CutPrefix(topic, dashboard.DataviewPrefix)
 	if !ok {
@@ -41,25 +47,30 @@ func (s source) Snapshot(topic string) ([]byte, bool) {
 }
 
 func (s source) Delta(topic string, keys []string) []byte {
-	_, variant, _ := strings.Cut(topic, "?")
+	base, variant, _ := strings.Cut(topic, "?")
+	if base == incidentsTopic {
+		return s.d.encode(variantScope(variant), keys)
+	}
 	return encodeTreeDelta(s.t, keys, variantScope(variant))
 }
 
-// A scoped viewer watches a variant of the tree topic, "tree?" and its
-// scope as a query string ("tree?client=acme"), shared by every viewer
-// with that scope: the hub computes each variant's frames once.
+// A scoped viewer watches a variant of a state topic (the tree, the
+// incidents): the topic, "?" and its scope as a query string
+// ("tree?client=acme"), shared by every viewer with that scope: the hub
+// computes each variant's frames once.
 
-// treeVariant returns the tree topic a caller with scope watches.
-func treeVariant(sc access.Scope) string {
+// stateVariant returns the variant of a state topic a caller with scope
+// watches.
+func stateVariant(topic string, sc access.Scope) string {
 	if sc.Whole() {
-		return treeTopic
+		return topic
 	}
 	vs := slices.Sorted(slices.Values(sc.Values))
-	return treeTopic + "?" + url.Values{sc.Attribute: vs}.Encode()
+	return topic + "?" + url.Values{sc.Attribute: vs}.Encode()
 }
 
 // variantScope is the scope of a tree variant; "" is the whole estate. A
-// malformed variant, which treeVariant never makes, sees nothing.
+// malformed variant, which stateVariant never makes, sees nothing.
 func variantScope(variant string) access.Scope {
 	if variant == "" {
 		return access.Scope{}

@@ -18,6 +18,12 @@ type Transition struct {
 	Headline bool
 	Kind     rules.Kind
 	Old, New rules.Severity
+	// Worst is the worst severity the path had from Old to New: a spike
+	// coalesced away between two Takes still shows.
+	Worst rules.Severity
+	// Attrs are the entity's attributes (nil for a probe's finding); the
+	// map is never changed.
+	Attrs map[string]string
 	// Rule is the rule that set New (for a cell that lost its rules, "").
 	Rule string
 	// Value is the cell's value, or the finding's reason.
@@ -54,15 +60,17 @@ func (g *Gateway) Transitions() *Transitions {
 }
 
 func (t *Transitions) put(tr Transition) {
+	tr.Worst = max(tr.Old, tr.New)
 	if !t.q.Put(tr.Path, tr, mergeTransition) {
 		t.lost.Store(true)
 	}
 }
 
-// mergeTransition keeps a path's first old severity and takes the rest
-// from the latest transition.
+// mergeTransition keeps a path's first old severity and its worst, and
+// takes the rest from the latest transition.
 func mergeTransition(old *Transition, tr Transition) {
 	tr.Old = old.Old
+	tr.Worst = max(old.Worst, tr.Worst)
 	*old = tr
 }
 

@@ -284,3 +284,51 @@ func (t *tree) remove(dv *Dataview) {
 		delete(t.dataviews, dv.key)
 	}
 }
+
+// attrsOf returns the attributes of the named entity on the named probe,
+// nil if there is none. The map is never changed.
+func (t *tree) attrsOf(probe, entity string) map[string]string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	p := t.probes[probe]
+	if p == nil {
+		return nil
+	}
+	for _, e := range p.entities {
+		if e.name == entity {
+			if e.attrs == nil {
+				return map[string]string{}
+			}
+			return e.attrs
+		}
+	}
+	return nil
+}
+
+// cellSeverity returns the severity of the cell at an encoded path now
+// (Undefined if there is no such cell).
+func (t *tree) cellSeverity(path string) rules.Severity {
+	cp, err := samplers.ParseCellPath(path)
+	if err != nil {
+		return rules.Undefined
+	}
+	dv := t.get(cp.DataviewPath.String())
+	if dv == nil {
+		return rules.Undefined
+	}
+	p := dv.sampler.entity.probe
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if cp.Headline {
+		if i := slices.Index(dv.headlines, cp.Column); i >= 0 && i < len(dv.head) {
+			return dv.head[i].sev
+		}
+		return rules.Undefined
+	}
+	ri, ok := dv.rowIndex[cp.Row]
+	col := slices.Index(dv.columns, cp.Column)
+	if !ok || col < 0 || int(ri) >= len(dv.rows) || dv.rows[ri] == nil || col >= len(dv.rows[ri].cells) {
+		return rules.Undefined
+	}
+	return dv.rows[ri].cells[col].sev
+}

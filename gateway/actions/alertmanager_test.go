@@ -1,22 +1,16 @@
 package actions
 
 import (
-	"bufio"
 	"encoding/json"
 	"maps"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/watchfloor/watchfloor/gateway/config"
-	"github.com/watchfloor/watchfloor/gateway/internal/tooltest"
+	"github.com/watchfloor/watchfloor/gateway/internal/tsdbtest"
 	"github.com/watchfloor/watchfloor/rules"
 )
 
@@ -24,60 +18,7 @@ import (
 // loopback port until the test ends, and returns its URL.
 func startAlertmanager(t *testing.T) string {
 	t.Helper()
-	bin := tooltest.Tool(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "alertmanager.yml")
-	err := os.WriteFile(conf, []byte("route:\n  receiver: \"null\"\n  group_wait: 100ms\nreceivers:\n  - name: \"null\"\n"), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-
-	cmd := exec.Command(bin, "--config.file="+conf, "--storage.path="+filepath.Join(dir, "data"),
-		"--cluster.listen-address=", "--web.listen-address="+addr)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	listening := make(chan struct{})
-	read := make(chan struct{})
-	var mu sync.Mutex
-	var logged []string
-	go func() {
-		defer close(read)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			mu.Lock()
-			logged = append(logged, sc.Text())
-			mu.Unlock()
-			if strings.Contains(sc.Text(), `msg="Listening on"`) {
-				close(listening)
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-read
-		_ = cmd.Wait()
-	})
-	select {
-	case <-listening:
-	case <-read:
-		t.Fatalf("alertmanager exited:\n%s", strings.Join(logged, "\n"))
-	case <-time.After(wait):
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("alertmanager not listening after %v:\n%s", wait, strings.Join(logged, "\n"))
-	}
-	return "http://" + addr
+	return "http://" + tsdbtest.StartAlertmanager(t).Addr()
 }
 
 // gettable is an alert as Alertmanager's GET /api/v2/alerts reports it.

@@ -92,6 +92,7 @@ type Gateway struct {
 
 	adminMu sync.Mutex
 	admin   *Session
+	stop    func()
 }
 
 // URL returns the gateway's base URL, http://Addr.
@@ -156,13 +157,22 @@ func Start(t testing.TB, opts gateway.Options, probes ...Probe) *Gateway {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- gw.Run(ctx) }()
-	t.Cleanup(func() {
+	g := &Gateway{Gateway: gw, Addr: opts.Listener.Addr().String(), File: opts.ConfigFile}
+	g.stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("gateway run: %v", err)
 		}
 	})
-	return &Gateway{Gateway: gw, Addr: opts.Listener.Addr().String(), File: opts.ConfigFile}
+	t.Cleanup(g.stop)
+	return g
+}
+
+// Stop stops the gateway before the test ends and waits for it, as a
+// test of a restart needs.
+func (g *Gateway) Stop(t testing.TB) {
+	t.Helper()
+	g.stop()
 }
 
 // StartFile runs a gateway whose configuration is a file, as reloads need,

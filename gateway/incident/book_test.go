@@ -517,8 +517,8 @@ func TestLifecycle(t *testing.T) {
 				t.Fatalf("%+v", inc)
 			}
 		}},
-		{"numbers continue the day's and restart on a new day", func(t *testing.T, b *Book, c *clock) {
-			b = NewBook(desk(), "20261201", 41)
+		{"numbers continue the day's and restart on a new day", func(t *testing.T, _ *Book, c *clock) {
+			b := NewBook(desk(), "20261201", 41)
 			ch := only(t, b.Signal(sig(c.at(0), rules.OK, rules.Critical, opens(rules.Critical))))
 			if ch.Incident.ID != "INC-20261201-0042" {
 				t.Fatal(ch.Incident.ID)

@@ -343,3 +343,25 @@ func CheckSeries(t testing.TB, got, want map[string][]Point) {
 		}
 	}
 }
+
+// StartAlertmanager starts Debian's prometheus-alertmanager on a free
+// loopback port, alone (clustering off), with fresh storage and a route
+// to a receiver that sends nothing: what it holds is read from its API.
+func StartAlertmanager(t testing.TB) *Server {
+	t.Helper()
+	bin := tooltest.Tool(t, "prometheus-alertmanager", "prometheus-alertmanager")
+	dir := t.TempDir()
+	config := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(config, []byte("route:\n  receiver: \"null\"\n  group_wait: 100ms\nreceivers:\n  - name: \"null\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := FreeAddr(t)
+	s := newServer(t, bin, []string{
+		"--config.file=" + config,
+		"--storage.path=" + filepath.Join(dir, "data"),
+		"--cluster.listen-address=",
+		"--web.listen-address=" + addr,
+	}, addr, "/-/ready")
+	s.Start()
+	return s
+}
