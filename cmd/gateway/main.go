@@ -6,6 +6,8 @@
 //	gateway check FILE             validate a configuration and its rules, offline
 //	gateway test-rules [-v] FILE   run the unit tests of rules in FILE (docs/rule-tests.md)
 //	gateway user add|passwd|disable|enable|list|hash   manage people in the database (docs/access.md)
+//	gateway backup [--data FILE] OUT   copy the database consistently, while the gateway runs or not
+//	gateway restore [--data FILE] IN   put a backup back into a stopped gateway's database
 //
 // In demo mode, Debian's victoria-metrics, if installed, runs beside the
 // gateway on loopback and takes its history (--no-victoria-metrics: not).
@@ -51,6 +53,8 @@ func run(args []string) int {
 			return testRules(args[1:], os.Stdout, os.Stderr)
 		case "user":
 			return user(args[1:], os.Stdin, os.Stdout, os.Stderr)
+		case "backup", "restore":
+			return backup(args[0], args[1:], os.Stdout, os.Stderr)
 		}
 	}
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
@@ -125,7 +129,8 @@ func run(args []string) int {
 		return 1
 	}
 	defer st.Close()
-	gw, err := gateway.New(gateway.Options{Config: cfg, ConfigFile: *cfgFile, Logger: log, Store: st})
+	gw, err := gateway.New(gateway.Options{Config: cfg, ConfigFile: *cfgFile, Logger: log, Store: st,
+		ControlSocket: gateway.ControlSocket(*data)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		return 1
@@ -168,6 +173,8 @@ func printDemo(s demo.Started, hint bool) {
 	case hint:
 		fmt.Println("(to keep it longer, with charts: apt-get install victoria-metrics, and the demo runs it)")
 	}
+	fmt.Printf("Incidents: %s/api/v1/incidents?state=open (one opens within seconds, for client %s)\n", s.URL, demo.Client)
+	fmt.Printf("The demo's pager: tail -f %s\n", s.PagerLog)
 }
 
 // newToken prints a fresh probe token and the hash that goes in the
