@@ -74,6 +74,8 @@ type Started struct {
 	// when there is none.
 	VictoriaMetrics    string
 	VictoriaMetricsPID int
+	// PagerLog is the file the demo's pager writes each message to.
+	PagerLog string
 }
 
 // History is the URL of the last five minutes of this machine's CPU
@@ -103,6 +105,10 @@ func DefaultStore() string {
 	return filepath.Join(dir, "watchfloor", "demo.db")
 }
 
+// Client is the client the demo's entity serves: its incidents are
+// the client's, with updates due and notices drafted.
+const Client = "acme-trading"
+
 // defaultRules are the demo's rules, examples for every sampler it runs.
 //
 //go:embed rules.yaml
@@ -111,9 +117,10 @@ var defaultRules string
 // Config returns the demo's gateway configuration for a probe named probe
 // with the given token: one entity for this machine running the sample
 // configuration of every registered sampler type, the default rules, an
-// in-memory history, and export to the remote-write URL remoteWrite
-// unless it is "".
-func Config(listen, probe, token, remoteWrite string) (*config.Config, error) {
+// in-memory history, incidents for the entity's client told to the
+// pager whose script is in the directory pager, and export to the
+// remote-write URL remoteWrite unless it is "".
+func Config(listen, probe, token, remoteWrite, pager string) (*config.Config, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\n", listen)
 	fmt.Fprintf(&b, "probes:\n  - name: %q\n    token_sha256: %q\n", probe, config.HashToken(token))
@@ -127,8 +134,8 @@ func Config(listen, probe, token, remoteWrite string) (*config.Config, error) {
 		b.WriteString(indentItem(t.SampleConfig))
 		names = append(names, typ)
 	}
-	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo}\n    samplers: [%s]\n",
-		probe, probe, strings.Join(names, ", "))
+	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo, client: %s}\n    samplers: [%s]\n",
+		probe, probe, Client, strings.Join(names, ", "))
 	// The demo's administrator has no password: the one-time link Run
 	// prints logs them in. A local Prometheus may scrape /metrics.
 	fmt.Fprintf(&b, "users:\n  - name: %s\n    roles: [admin]\nmetrics:\n  public_on_loopback: true\n", demoAdmin)
@@ -141,6 +148,22 @@ func Config(listen, probe, token, remoteWrite string) (*config.Config, error) {
     - match: "*/*/memory/memory/physical/usedPercent"
       window: 1h
 `)
+	// The demo's client is due an update every few minutes, so that a
+	// newcomer sees one fall due; an unacknowledged critical incident
+	// escalates after two minutes, and again after ten. The pager hears
+	// of it all.
+	b.WriteString(pagerConfig(pager))
+	fmt.Fprintf(&b, `incidents:
+  reopen_window: 5m
+  notify: [%[1]s]
+  default_escalation: desk
+  escalations:
+    desk:
+      - {after: 2m, notify: [%[1]s]}
+      - {after: 10m, notify: [%[1]s]}
+  clients:
+    %[2]s: {update_every: 3m}
+`, pagerAction, Client)
 	if remoteWrite != "" {
 		fmt.Fprintf(&b, "remote_write:\n  - url: %q\n    name: %s\n", remoteWrite, victoriaTarget)
 	}
@@ -216,7 +239,13 @@ func Run(ctx context.Context, opts Options) error {
 			opts.Logger.Warn("VictoriaMetrics did not start; the demo runs without exporting its history", "err", err)
 		}
 	}
-	cfg, err := Config(addr, probe, token, writeURL)
+	pager, removePager, err := newPager()
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("demo pager: %w", err)
+	}
+	defer removePager()
+	cfg, err := Config(addr, probe, token, writeURL, pager)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("demo configuration: %w", err)
@@ -231,10 +260,14 @@ func Run(ctx context.Context, opts Options) error {
 			ln.Close()
 			return fmt.Errorf("demo store: %w", err)
 		}
-		opts.Logger.Info("rules authored through the API are kept", "store", opts.Store)
+		opts.Logger.Info("rules authored through the API and incidents are kept", "store", opts.Store)
 	}
 	defer st.Close()
-	gw, err := gateway.New(gateway.Options{Config: cfg, Listener: ln, Logger: opts.Logger, Store: st})
+	var control string
+	if opts.Store != "" {
+		control = gateway.ControlSocket(opts.Store)
+	}
+	gw, err := gateway.New(gateway.Options{Config: cfg, Listener: ln, Logger: opts.Logger, Store: st, ControlSocket: control})
 	if err != nil {
 		ln.Close()
 		return err
@@ -262,7 +295,7 @@ func Run(ctx context.Context, opts Options) error {
 			<-probeDone
 			return err
 		}
-		started := Started{Link: "http://" + addr + link, URL: "http://" + addr, Probe: probe}
+		started := Started{Link: "http://" + addr + link, URL: "http://" + addr, Probe: probe, PagerLog: filepath.Join(pager, pagerLog)}
 		if vm != nil {
 			started.VictoriaMetrics, started.VictoriaMetricsPID = vm.url(), vm.pid()
 		}

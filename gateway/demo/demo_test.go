@@ -25,6 +25,7 @@ import (
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/gateway/demo"
 	"github.com/watchfloor/watchfloor/gateway/gatewaytest"
+	"github.com/watchfloor/watchfloor/gateway/incident"
 	"github.com/watchfloor/watchfloor/gateway/internal/tsdbtest"
 	"github.com/watchfloor/watchfloor/samplers"
 )
@@ -35,7 +36,7 @@ import (
 func TestConfigParses(t *testing.T) {
 	const write = "http://127.0.0.1:8428/api/v1/write"
 	for _, remote := range []string{"", write} {
-		cfg, err := demo.Config("127.0.0.1:7039", "srv1", "token", remote)
+		cfg, err := demo.Config("127.0.0.1:7039", "srv1", "token", remote, t.TempDir())
 		if err != nil {
 			t.Fatalf("remote write %q: %v", remote, err)
 		}
@@ -372,4 +373,39 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Within ten seconds of start, the demo has a real incident open for its
+// client, opened by its deliberately tripped rule, with the client's
+// problem notice drafted and an update due; the pager hears of it.
+func TestDemoOpensAnIncident(t *testing.T) {
+	start := time.Now()
+	s, _ := runDemo(t, demo.Options{})
+	c := logInHTTP(t, s.Link)
+	var list struct {
+		Incidents []incident.Incident `json:"incidents"`
+	}
+	var inc incident.Incident
+	deadline := start.Add(10 * time.Second)
+	for {
+		getJSON(t, c, s.URL+"/api/v1/incidents?state=open", &list)
+		if len(list.Incidents) > 0 {
+			inc = list.Incidents[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no incident open 10 s after the demo started")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if inc.Rule != "demo-memory-over-1-percent" || inc.Client != demo.Client || inc.Impact == nil || inc.NextUpdate.IsZero() {
+		t.Fatalf("the demo's incident: %+v", inc)
+	}
+	if d := inc.Drafts[incident.ProblemNotice]; !strings.Contains(d.Body, inc.ID) {
+		t.Fatalf("its problem notice: %+v", d)
+	}
+	tsdbtest.WaitFor(t, "the pager's line for "+inc.ID, func() bool {
+		b, _ := os.ReadFile(s.PagerLog)
+		return strings.Contains(string(b), "opened") && strings.Contains(string(b), inc.ID)
+	})
 }
