@@ -33,9 +33,9 @@ fuzz:
 	@set -e; for t in netprobe/protocol:FuzzBatchDecode netprobe/protocol:FuzzConfigDecode \
 		netprobe/protocol:FuzzHelloDecode netprobe/protocol:FuzzValue samplers:FuzzPathRoundTrip \
 		samplers:FuzzParseCellPath gateway/config:FuzzParse gateway/config:FuzzParseRule gateway/config:FuzzParseRuleTests \
-		gateway:FuzzApply gateway:FuzzRulesBody gateway:FuzzHistoryQuery gateway/access:FuzzHostname \
+		gateway:FuzzApply gateway:FuzzRulesBody gateway:FuzzHistoryQuery gateway:FuzzIncidentBodies gateway/access:FuzzHostname \
 		gateway/history/chunk:FuzzRoundTrip gateway/history/chunk:FuzzDecode \
-		gateway/auth:FuzzLoginBody gateway/auth:FuzzSessionCookie \
+		gateway/auth:FuzzLoginBody gateway/auth:FuzzSessionCookie gateway/store:FuzzParseID \
 		rules:FuzzParsePattern rules:FuzzCompile rules:FuzzJudge; do \
 		echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$${t%%:*}; \
 	done
