@@ -58,12 +58,11 @@ type reportPoint struct {
 }
 
 func (g *Gateway) incidentReport(c *echo.Context) error {
-	id := c.Param("id")
-	inc, err := g.store.Incident(id)
-	if err != nil || !sees(access.IdentityOf(c).Scope, &inc) {
-		return echo.NewHTTPError(http.StatusNotFound, "no incident "+id)
+	inc, err := g.visibleIncident(c)
+	if err != nil {
+		return err
 	}
-	tl, err := g.store.Timeline(id)
+	tl, err := g.store.Timeline(inc.ID)
 	if err != nil {
 		return g.incidentFail(c, err)
 	}

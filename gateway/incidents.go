@@ -147,9 +147,13 @@ func (d *desk) run(ctx context.Context) {
 		d.mu.Unlock()
 	}()
 	var batch coalesce.Map[string, Transition]
+	var pause time.Time // after a tick's changes could not be stored, when to try again
 	for {
 		timer.Stop()
 		if next := d.book.Next(); !next.IsZero() {
+			if next.Before(pause) {
+				next = pause
+			}
 			timer.Reset(max(next.Sub(d.g.clock.Now()), 0))
 		}
 		select {
@@ -170,7 +174,11 @@ func (d *desk) run(ctx context.Context) {
 			d.command(c)
 		case <-timer.C():
 			now := d.g.clock.Now()
-			d.commit(d.book.Tick(now), nil, now)
+			pause = time.Time{}
+			if d.commit(d.book.Tick(now), nil, now) != nil {
+				// Undone, so still due: not again at once.
+				pause = now.Add(time.Second)
+			}
 		}
 		if d.retry.Len() > 0 && !d.retrying {
 			d.retrying = true
@@ -561,6 +569,10 @@ func (d *desk) encode(sc access.Scope, keys []string) []byte {
 	}
 	d.mu.RUnlock()
 	f.Snoozes = d.visibleSnoozes(f.Snoozes, sc)
+	if !sc.Whole() {
+		// A path is as much another client's as its snooze.
+		f.Unsnoozed = slices.DeleteFunc(f.Unsnoozed, func(path string) bool { return !d.g.tree.entitySees(dataviewOf(path), sc) })
+	}
 	return marshal(f)
 }
 

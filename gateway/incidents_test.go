@@ -70,13 +70,13 @@ incidents:
 // incidentRig is a gateway under test with a raw probe feeding both
 // entities' orders dataviews.
 type incidentRig struct {
-	t     *testing.T
+	t     testing.TB
 	gw    *gt.Gateway
 	probe *gt.RawProbe
 	seq   map[string]bool // entity → its dataview declared
 }
 
-func startIncidents(t *testing.T, opts gateway.Options, extra, inIncidents string) *incidentRig {
+func startIncidents(t testing.TB, opts gateway.Options, extra, inIncidents string) *incidentRig {
 	t.Helper()
 	p := gt.Probe{Name: "venue", Token: "venue-token-0123456789abcdef"}
 	if opts.Listener == nil {
@@ -91,7 +91,7 @@ func startIncidents(t *testing.T, opts gateway.Options, extra, inIncidents strin
 	return &incidentRig{t: t, gw: gw, probe: connectVenue(t, gw, p), seq: map[string]bool{}}
 }
 
-func connectVenue(t *testing.T, gw *gt.Gateway, p gt.Probe) *gt.RawProbe {
+func connectVenue(t testing.TB, gw *gt.Gateway, p gt.Probe) *gt.RawProbe {
 	t.Helper()
 	return gt.DialRawProbe(t, gw.Addr, p.Name, p.Token)
 }
@@ -368,25 +368,16 @@ func TestIncidentClientScope(t *testing.T) {
 // once.
 func TestIncidentSurvivesRestart(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "watchfloor.db")
-	st, err := store.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := gt.OpenStore(t, file)
 	ln := gt.Listen(t)
 	addr := ln.Addr().String()
 	r := startIncidents(t, gateway.Options{Store: st, Listener: ln}, "", "")
 	r.latency("router-acme", 90)
 	inc := r.waitIncident("the incident", "?state=open", func(incident.Incident) bool { return true })
 	r.gw.Stop(t)
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
+	gt.CloseStore(t, st)
 
-	st2, err := store.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st2.Close() })
+	st2 := gt.OpenStore(t, file)
 	ln2, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

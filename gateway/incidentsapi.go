@@ -214,7 +214,7 @@ func (s snoozeBody) spec(now time.Time) (incident.SnoozeSpec, error) {
 		}
 		sp.Until = t
 	default:
-		return sp, echo.NewHTTPError(http.StatusBadRequest, "a snooze expires: give for (a duration) or until (a time)")
+		return sp, fmt.Errorf("%w: a snooze expires: give for (a duration) or until (a time)", incident.ErrInvalid)
 	}
 	return sp, nil
 }
@@ -248,7 +248,7 @@ func (g *Gateway) impactIncident(c *echo.Context) error {
 		return err
 	}
 	if body.Impacted == nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "say whether it impacts the client: impacted true or false")
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "say whether it impacts the client: impacted true or false")
 	}
 	return g.incidentCmd(c, store.AuditIncidentImpact, strconv.FormatBool(*body.Impacted), func(b *incident.Book, id string, now time.Time) (incident.Change, error) {
 		return b.MarkImpact(id, who(c), *body.Impacted, body.Description, now)
@@ -369,16 +369,20 @@ func (g *Gateway) raiseIncident(c *echo.Context) error {
 			r.Client = attrs[rules.DefaultIncidentClient]
 		}
 	}
-	if !sc.Whole() {
+	switch {
+	case !sc.Whole():
+		// A scoped caller's incident is its own: its client is the one
+		// its entity, or its scope, names, whatever the body says.
 		if len(sc.Values) != 1 && r.Attrs == nil {
 			return echo.NewHTTPError(http.StatusBadRequest, "name the entity it is about: your scope covers several "+sc.Attribute+"s")
 		}
 		if r.Attrs == nil {
 			r.Attrs = map[string]string{sc.Attribute: sc.Values[0]}
 		}
-		if sc.Attribute == rules.DefaultIncidentClient {
-			r.Client = r.Attrs[sc.Attribute]
-		}
+		r.Client = r.Attrs[rules.DefaultIncidentClient]
+	case r.Attrs == nil && r.Client != "":
+		// About no entity, for a client: the client's people see it.
+		r.Attrs = map[string]string{rules.DefaultIncidentClient: r.Client}
 	}
 	changes, err := g.desk.do(c.Request().Context(), nil, func(b *incident.Book, now time.Time) ([]incident.Change, []store.Audit, error) {
 		ch, err := b.Raise(r, who(c), now)
@@ -407,12 +411,26 @@ type incidentJSON struct {
 	Timeline []incident.Event `json:"timeline,omitempty"`
 }
 
-func (g *Gateway) getIncident(c *echo.Context) error {
+// visibleIncident reads the incident named in the path: one that does not
+// exist, or that the caller's scope does not see, is not found.
+func (g *Gateway) visibleIncident(c *echo.Context) (incident.Incident, error) {
 	id := c.Param("id")
 	inc, err := g.store.Incident(id)
-	if err != nil || !sees(access.IdentityOf(c).Scope, &inc) {
-		return echo.NewHTTPError(http.StatusNotFound, "no incident "+id)
+	switch {
+	case errors.Is(err, store.ErrNotFound), err == nil && !sees(access.IdentityOf(c).Scope, &inc):
+		return inc, echo.NewHTTPError(http.StatusNotFound, "no incident "+id)
+	case err != nil:
+		return inc, g.incidentFail(c, err)
 	}
+	return inc, nil
+}
+
+func (g *Gateway) getIncident(c *echo.Context) error {
+	inc, err := g.visibleIncident(c)
+	if err != nil {
+		return err
+	}
+	id := inc.ID
 	tl, err := g.store.Timeline(id)
 	if err != nil {
 		return g.incidentFail(c, err)
@@ -428,21 +446,57 @@ func (g *Gateway) listIncidents(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sc := access.IdentityOf(c).Scope
-	list, next, err := g.store.Incidents(q)
+	list, next, err := g.visibleIncidents(q, access.IdentityOf(c).Scope)
 	if err != nil {
 		return g.incidentFail(c, err)
 	}
 	out := struct {
 		Incidents []incident.Incident `json:"incidents"`
 		Next      string              `json:"next,omitempty"`
-	}{Incidents: []incident.Incident{}, Next: next}
-	for i := range list {
-		if sees(sc, &list[i]) {
-			out.Incidents = append(out.Incidents, list[i])
-		}
-	}
+	}{Incidents: list, Next: next}
 	return replyJSON(c, http.StatusOK, out)
+}
+
+// visibleIncidents is a page of the incidents q selects that a caller
+// with scope sees, and the cursor after it. A scoped caller's page is
+// filled from as many of the store's pages as it takes, and its cursor is
+// its own last incident: never one it does not see.
+func (g *Gateway) visibleIncidents(q store.IncidentQuery, sc access.Scope) ([]incident.Incident, string, error) {
+	if sc.Whole() {
+		list, next, err := g.store.Incidents(q)
+		if list == nil {
+			list = []incident.Incident{}
+		}
+		return list, next, err
+	}
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = store.DefaultIncidentLimit
+	case limit > store.MaxIncidentLimit:
+		limit = store.MaxIncidentLimit
+	}
+	q.Limit = store.MaxIncidentLimit
+	out := []incident.Incident{}
+	for {
+		list, next, err := g.store.Incidents(q)
+		if err != nil {
+			return nil, "", err
+		}
+		for i := range list {
+			if !sees(sc, &list[i]) {
+				continue
+			}
+			if len(out) == limit {
+				return out, out[limit-1].ID, nil // there is one more
+			}
+			out = append(out, list[i])
+		}
+		if next == "" {
+			return out, "", nil
+		}
+		q.Cursor = next
+	}
 }
 
 func incidentQuery(c *echo.Context) (store.IncidentQuery, error) {

@@ -184,6 +184,12 @@ func (b *Book) Reset(id string, stored *Incident) {
 	}
 	if stored != nil && stored.State != Closed {
 		inc := stored.clone()
+		if cur := b.byKey[key(inc.Rule, inc.Path)]; cur != nil && cur.ID != inc.ID {
+			// A newer incident follows the cell: this one is held for
+			// its commands only, as Adopt holds one.
+			b.live[inc.ID] = &inc
+			return
+		}
 		b.hold(&inc)
 	}
 }
@@ -275,14 +281,16 @@ func (ch *change) event(e Event) {
 }
 
 // tell queues an effect for the policy's and the incident's actions.
-// A snoozed incident tells nobody; one that never alerted does not
-// announce that it changed or ended.
+// A snoozed incident tells nobody, but of its end once it has alerted:
+// what heard it fire (an Alertmanager that resends it) must hear it is
+// over. One that never alerted does not announce that it changed or
+// ended.
 func (ch *change) tell(event string, alert bool, at time.Time) {
 	inc := ch.inc
-	if ch.b.silenced(inc, at) {
+	if !alert && !inc.Alerted {
 		return
 	}
-	if !alert && !inc.Alerted {
+	if ch.b.silenced(inc, at) && (alert || inc.State == Open) {
 		return
 	}
 	if alert {
@@ -347,6 +355,15 @@ func (b *Book) Signal(s Signal) []Change {
 		return out
 	}
 	inc := b.byKey[key(s.Rule, s.Path)]
+	if inc != nil && inc.State == Resolved && !s.Time.Before(inc.ReopenUntil) {
+		// Its window is over though no Tick has let it go yet: a
+		// recurrence is a new incident.
+		ch := b.begin(inc)
+		ch.c.Forget = true
+		b.forget(inc)
+		add(ch.done())
+		inc = nil
+	}
 	worst := max(s.Worst, s.New)
 	switch {
 	case inc == nil:
@@ -355,7 +372,7 @@ func (b *Book) Signal(s Signal) []Change {
 		}
 	case inc.State == Open:
 		add(b.follow(inc, s))
-	case inc.State == Resolved && s.Time.Before(inc.ReopenUntil) && worst >= openAt(s.Open, inc):
+	case inc.State == Resolved && worst >= openAt(s.Open, inc):
 		add(b.reopen(inc, s, worst))
 	}
 	return out
@@ -397,12 +414,14 @@ func (b *Book) snoozeChanged(s Signal) []Change {
 }
 
 func (b *Book) nextID(t time.Time) string {
-	day := t.UTC().Format("20060102")
-	if day != b.day {
+	// A time before the day of the last number (transitions of several
+	// actors, and raises, meet around midnight in any order) takes that
+	// day's next number: going back would give out its numbers again.
+	if day := t.UTC().Format("20060102"); day > b.day {
 		b.day, b.number = day, 0
 	}
 	b.number++
-	return fmt.Sprintf("INC-%s-%04d", day, b.number)
+	return fmt.Sprintf("INC-%s-%04d", b.day, b.number)
 }
 
 func (b *Book) open(s Signal, worst rules.Severity) Change {
@@ -502,7 +521,7 @@ func (ch *change) recover(t time.Time, why string) {
 	inc := ch.inc
 	inc.Severity = rules.OK
 	ch.endSnoozeOnChange(t, rules.OK)
-	inc.Escalation.Next = time.Time{}
+	inc.Escalation.Next, inc.Escalation.Since = time.Time{}, time.Time{}
 	if inc.Manual {
 		inc.Recovered = t
 		ch.event(Event{Time: t, Kind: EvRecovered, Severity: rules.OK, Value: inc.Value,
@@ -526,7 +545,7 @@ func (ch *change) resolve(t time.Time, who, text string) {
 	inc.Resolved = t
 	inc.NextUpdate = time.Time{}
 	inc.UpdateLate = false
-	inc.Escalation.Next = time.Time{}
+	inc.Escalation.Next, inc.Escalation.Since = time.Time{}, time.Time{}
 	if inc.Rule != "" && inc.RaisedBy == "" {
 		inc.ReopenUntil = t.Add(ch.b.policy.ReopenWindow)
 	}
@@ -734,6 +753,26 @@ func (ch *change) escalate(now time.Time) {
 	ch.escalateFrom(now)
 }
 
+// silencedUntil is when the incident's snooze and its cell's end, the
+// later of the two; zero if neither is snoozed.
+func (b *Book) silencedUntil(inc *Incident) time.Time {
+	var until time.Time
+	if inc.Snooze != nil {
+		until = inc.Snooze.Until
+	}
+	if s := b.snoozes[inc.Path]; s != nil && inc.Path != "" {
+		until = later(until, s.Until)
+	}
+	return until
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // Next returns the earliest deadline among the held incidents and
 // snoozes, or the zero time if there is none: when to call Tick.
 func (b *Book) Next() time.Time {
@@ -750,7 +789,11 @@ func (b *Book) Next() time.Time {
 		if inc.Snooze != nil {
 			at(inc.Snooze.Until)
 		}
-		at(inc.Escalation.Next)
+		if esc := inc.Escalation.Next; !esc.IsZero() {
+			// A snoozed incident escalates when its snooze ends, at the
+			// earliest: Tick skips it until then.
+			at(later(esc, b.silencedUntil(inc)))
+		}
 		if !inc.UpdateLate {
 			at(inc.NextUpdate)
 		}

@@ -71,7 +71,10 @@ func (b *Book) Unacknowledge(id, who, comment string, now time.Time) (Change, er
 	if err != nil {
 		return Change{}, err
 	}
-	if inc.Ack == nil {
+	switch {
+	case inc.State == Closed:
+		return Change{}, fmt.Errorf("%w: %s is closed", ErrState, id)
+	case inc.Ack == nil:
 		return Change{}, fmt.Errorf("%w: %s is not acknowledged", ErrState, id)
 	}
 	if err := checkText("the comment", comment, false); err != nil {
