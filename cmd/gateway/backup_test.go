@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -101,18 +100,5 @@ func stopProcess(t *testing.T, cmd *exec.Cmd) {
 
 // raise raises an incident, true if the API confirmed it.
 func raise(ctx context.Context, s *gt.Session, addr, title string, out *incident.Incident) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/api/v1/incidents",
-		strings.NewReader(fmt.Sprintf(`{"title": %q}`, title)))
-	if err != nil {
-		return false
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.Client.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	return resp.StatusCode == http.StatusCreated && decode(resp, out)
+	return call(ctx, s, http.MethodPost, "http://"+addr+"/api/v1/incidents", map[string]string{"title": title}, http.StatusCreated, out)
 }
-
-func decode(resp *http.Response, out any) bool { return json.NewDecoder(resp.Body).Decode(out) == nil }

@@ -142,7 +142,7 @@ func ackOpen(ctx context.Context, s *gt.Session, addr string, round int) []confi
 	var list struct {
 		Incidents []incident.Incident `json:"incidents"`
 	}
-	if !call(ctx, s, http.MethodGet, "http://"+addr+"/api/v1/incidents?state=open", nil, &list) {
+	if !call(ctx, s, http.MethodGet, "http://"+addr+"/api/v1/incidents?state=open", nil, http.StatusOK, &list) {
 		return nil
 	}
 	var out []confirmedAck
@@ -152,16 +152,16 @@ func ackOpen(ctx context.Context, s *gt.Session, addr string, round int) []confi
 		}
 		comment := fmt.Sprintf("round %d, %d", round, rand.Int64())
 		var got incident.Incident
-		if call(ctx, s, http.MethodPost, "http://"+addr+"/api/v1/incidents/"+inc.ID+"/ack", map[string]string{"comment": comment}, &got) {
+		if call(ctx, s, http.MethodPost, "http://"+addr+"/api/v1/incidents/"+inc.ID+"/ack", map[string]string{"comment": comment}, http.StatusOK, &got) {
 			out = append(out, confirmedAck{id: inc.ID, comment: comment})
 		}
 	}
 	return out
 }
 
-// call makes a request and decodes a 200's JSON into out; false for
-// anything else.
-func call(ctx context.Context, s *gt.Session, method, url string, body, out any) bool {
+// call makes a request and decodes the JSON of an answer with status want
+// into out; false for anything else, a gateway gone included.
+func call(ctx context.Context, s *gt.Session, method, url string, body any, want int, out any) bool {
 	var r *bytes.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -179,7 +179,7 @@ func call(ctx context.Context, s *gt.Session, method, url string, body, out any)
 		return false
 	}
 	defer resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(out) == nil
+	return resp.StatusCode == want && json.NewDecoder(resp.Body).Decode(out) == nil
 }
 
 // check asserts, against a gateway just restarted, that every confirmed

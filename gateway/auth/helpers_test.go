@@ -3,14 +3,12 @@ package auth_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +23,7 @@ import (
 	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/gateway/auth"
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/gatewaytest"
 	"github.com/watchfloor/watchfloor/gateway/store"
 )
 
@@ -355,29 +354,8 @@ func (e *env) counter(name string) string {
 	return ""
 }
 
-// waitBuntStopped waits until no buntdb database's background goroutine
-// runs: each ends on its next one-second tick after its database closed.
-func waitBuntStopped(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		if !strings.Contains(string(buf), "buntdb.(*DB).backgroundManager") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("buntdb's background goroutine still runs 20s after Close")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // closeStore closes a file store and waits for buntdb to stop.
 func closeStore(t *testing.T, st *store.Store) {
 	t.Helper()
-	if err := st.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
-		t.Errorf("close the store: %v", err)
-	}
-	waitBuntStopped(t)
+	gatewaytest.CloseStore(t, st)
 }

@@ -264,13 +264,24 @@ func (s *Store) Expire(olderThan time.Time) (int, error) {
 	if olderThan.UnixNano() <= 0 {
 		return 0, nil
 	}
-	cut := auditTimePrefix(olderThan.UnixNano())
+	n, err := s.expireBefore(auditPrefix, auditTimePrefix(olderThan.UnixNano()))
+	if err != nil {
+		return n, fmt.Errorf("expire audit entries before %v: %w", olderThan.UTC(), err)
+	}
+	return n, nil
+}
+
+// expireBefore deletes the keys with prefix that sort below cut, oldest
+// first, in transactions of at most expireBatch keys, and returns how
+// many it deleted. It stops at the first failure, keeping what it had
+// deleted.
+func (s *Store) expireBefore(prefix, cut string) (int, error) {
 	total := 0
 	for {
 		n := 0
 		err := s.kv.update(func(tx txn) error {
 			var keys []string
-			if err := tx.ascend(auditPrefix, func(k, _ string) bool {
+			if err := tx.ascend(prefix, func(k, _ string) bool {
 				if k >= cut {
 					return false
 				}
@@ -288,7 +299,7 @@ func (s *Store) Expire(olderThan time.Time) (int, error) {
 			return nil
 		})
 		if err != nil {
-			return total, fmt.Errorf("expire audit entries before %v: %w", olderThan.UTC(), err)
+			return total, err
 		}
 		total += n
 		if n < expireBatch {

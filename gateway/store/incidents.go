@@ -307,21 +307,7 @@ func (s *Store) Timeline(id string) ([]incident.Event, error) {
 }
 
 func readTimeline(tx txn, r ref) ([]incident.Event, error) {
-	var out []incident.Event
-	var bad error
-	err := tx.ascend(eventsPrefix(r), func(k, v string) bool {
-		var e incident.Event
-		if err := json.Unmarshal([]byte(v), &e); err != nil {
-			bad = fmt.Errorf("read %s: %w", k, err)
-			return false
-		}
-		out = append(out, e)
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, bad
+	return decodeAll[incident.Event](tx, eventsPrefix(r), "")
 }
 
 // refsUnder returns the refs of the index keys under prefix, in order.
@@ -722,21 +708,9 @@ func (s *Store) DeleteSnooze(path string, audit ...Audit) error {
 // Snoozes returns the snoozes of cells, sorted by path.
 func (s *Store) Snoozes() ([]incident.Snooze, error) {
 	var out []incident.Snooze
-	err := s.kv.view(func(tx txn) error {
-		var bad error
-		err := tx.ascend(snoozePrefix, func(k, v string) bool {
-			var sn incident.Snooze
-			if err := json.Unmarshal([]byte(v), &sn); err != nil {
-				bad = fmt.Errorf("read %s: %w", k, err)
-				return false
-			}
-			out = append(out, sn)
-			return true
-		})
-		if err != nil {
-			return err
-		}
-		return bad
+	err := s.kv.view(func(tx txn) (err error) {
+		out, err = decodeAll[incident.Snooze](tx, snoozePrefix, "")
+		return err
 	})
 	slices.SortFunc(out, func(a, b incident.Snooze) int { return strings.Compare(a.Target, b.Target) })
 	return out, err

@@ -39,23 +39,8 @@ func (s *Store) PutNote(n Note, audit ...Audit) error {
 func (s *Store) Notes(since time.Time) ([]Note, error) {
 	from := fmt.Sprintf("%s%020d:", notePrefix, max(since.UnixNano(), 0))
 	var out []Note
-	err := s.kv.view(func(tx txn) error {
-		var derr error
-		err := tx.ascend(notePrefix, func(k, v string) bool {
-			if k < from {
-				return true
-			}
-			var n Note
-			if derr = json.Unmarshal([]byte(v), &n); derr != nil {
-				derr = fmt.Errorf("decode %s: %w", k, derr)
-				return false
-			}
-			out = append(out, n)
-			return true
-		})
-		if derr != nil {
-			return derr
-		}
+	err := s.kv.view(func(tx txn) (err error) {
+		out, err = decodeAll[Note](tx, notePrefix, from)
 		return err
 	})
 	return out, err
@@ -63,26 +48,32 @@ func (s *Store) Notes(since time.Time) ([]Note, error) {
 
 // ExpireNotes deletes the notes left before olderThan, returning how many.
 func (s *Store) ExpireNotes(olderThan time.Time) (int, error) {
-	below := fmt.Sprintf("%s%020d:", notePrefix, max(olderThan.UnixNano(), 0))
-	n := 0
-	err := s.kv.update(func(tx txn) error {
-		var keys []string
-		if err := tx.ascend(notePrefix, func(k, _ string) bool {
-			if k >= below {
-				return false
-			}
-			keys = append(keys, k)
+	n, err := s.expireBefore(notePrefix, fmt.Sprintf("%s%020d:", notePrefix, max(olderThan.UnixNano(), 0)))
+	if err != nil {
+		return n, fmt.Errorf("expire handover notes before %v: %w", olderThan.UTC(), err)
+	}
+	return n, nil
+}
+
+// decodeAll decodes, as JSON, the value of every key with prefix that
+// sorts at from or after it, in key order.
+func decodeAll[T any](tx txn, prefix, from string) ([]T, error) {
+	var out []T
+	var bad error
+	err := tx.ascend(prefix, func(k, v string) bool {
+		if k < from {
 			return true
-		}); err != nil {
-			return err
 		}
-		for _, k := range keys {
-			if err := tx.delete(k); err != nil {
-				return err
-			}
+		var x T
+		if err := json.Unmarshal([]byte(v), &x); err != nil {
+			bad = fmt.Errorf("read %s: %w", k, err)
+			return false
 		}
-		n = len(keys)
-		return nil
+		out = append(out, x)
+		return true
 	})
-	return n, err
+	if err != nil {
+		return nil, err
+	}
+	return out, bad
 }
