@@ -119,7 +119,7 @@ func (d *desk) load(p incident.Policy, now time.Time) error {
 		return fmt.Errorf("gateway: incidents: %w", err)
 	}
 	d.book = incident.NewBook(p, day, last)
-	d.book.Load(incs, sns)
+	d.book.Load(incs, sns, now)
 	d.mu.Lock()
 	for _, inc := range d.book.Incidents() {
 		d.live[inc.ID] = &inc
@@ -284,6 +284,8 @@ func (d *desk) commit(changes []incident.Change, audit []store.Audit, now time.T
 	var cells []incident.Change
 	for _, c := range changes {
 		switch {
+		case c.Incident != nil && len(c.Events) == 0:
+			// Let go, unchanged: stored as it is.
 		case c.Incident != nil:
 			i, ok := at[c.Incident.ID]
 			if !ok {
@@ -298,6 +300,7 @@ func (d *desk) commit(changes []incident.Change, audit []store.Audit, now time.T
 		}
 	}
 	if len(writes) == 0 && len(cells) == 0 {
+		d.publish(changes, now) // incidents let go, if any: nothing to store
 		return nil
 	}
 	var ch store.IncidentChanges

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/watchfloor/watchfloor/gateway"
 	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
@@ -149,5 +150,25 @@ func TestRaisedIncidentsBelongToTheirClient(t *testing.T) {
 	}
 	if got := r.list(gt.Login(t, r.gw.URL(), globex.Name), ""); len(got) != 0 {
 		t.Fatalf("globex sees %+v", got)
+	}
+}
+
+// A resolved incident whose reopen window passes leaves the live
+// incidents: dashboards are told it is removed, and it stays stored.
+func TestIncidentLeavesTheWallAfterItsWindow(t *testing.T) {
+	clock := gt.NewManualClock(time.Now())
+	r := startIncidents(t, gateway.Options{Clock: clock}, "", "")
+	d := r.gw.Dashboard(t)
+	d.Subscribe("incidents")
+	r.latency("router-acme", 90)
+	inc := r.waitIncident("the incident", "?state=open", func(incident.Incident) bool { return true })
+	r.latency("router-acme", 10)
+	nextIncident(d, "the resolution", inc.ID, func(i incident.Incident) bool { return i.State == incident.Resolved })
+	clock.Advance(2 * time.Minute) // the rig's reopen window is 1m
+	d.Next("the incident removed from the topic", func(f gt.Frame) bool {
+		return f.Topic == "incidents" && slices.Contains(f.Removed, inc.ID)
+	})
+	if got := r.get(r.gw.Admin(t), inc.ID); got.State != incident.Resolved {
+		t.Fatalf("stored as %s", got.State)
 	}
 }

@@ -115,12 +115,14 @@ func (b *Book) SetPolicy(p Policy) {
 func (b *Book) Policy() Policy { return b.policy }
 
 // Load takes incidents and cells' snoozes as the store kept them, at a
-// start: open and resolved incidents are held again, so that their cells
-// update them rather than open new ones.
-func (b *Book) Load(incs []Incident, snoozes []Snooze) {
+// start at now: open incidents, and resolved ones still in their reopen
+// window, are held again, so that their cells update them rather than
+// open new ones.
+func (b *Book) Load(incs []Incident, snoozes []Snooze, now time.Time) {
 	for i := range incs {
-		if incs[i].State == Closed {
-			continue
+		switch st := incs[i].State; {
+		case st == Closed, st == Resolved && !now.Before(incs[i].ReopenUntil):
+			continue // nothing would reopen it: not held
 		}
 		inc := incs[i]
 		b.hold(&inc)

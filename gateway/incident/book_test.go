@@ -533,7 +533,7 @@ func TestLifecycle(t *testing.T) {
 			ch := only(t, b.Signal(sig(c.at(0), rules.OK, rules.Critical, opens(rules.Critical))))
 			stored := *ch.Incident
 			b2 := NewBook(desk(), "20261201", 1)
-			b2.Load([]Incident{stored}, nil)
+			b2.Load([]Incident{stored}, nil, c.now)
 			// The probe reconnects with the cell still critical: nothing new.
 			if cs := b2.Signal(sig(c.at(time.Minute), rules.Undefined, rules.Critical, opens(rules.Critical))); len(cs) != 0 {
 				t.Fatalf("a duplicate: %+v", cs)
