@@ -585,6 +585,11 @@ func (v value) str() (string, bool) {
 	case scalar:
 		return v.text(), true
 	}
+	if v.kind == mapping && v.node != nil && strings.Contains(v.node.String(), "://") {
+		// [http://host:9093] is a list of one mapping to YAML.
+		v.mustBe(`a string (a URL in a list or mapping written with brackets or braces needs quotes: "http://…")`)
+		return "", false
+	}
 	v.mustBe("a string")
 	return "", false
 }

@@ -265,3 +265,16 @@ func TestValidateIncidents(t *testing.T) {
 		t.Errorf("Validate:\n%v\nwant\n%s", err, want)
 	}
 }
+
+// A URL written bare in a bracketed list is a mapping to YAML
+// ("http": "//host:9093"); the error says to quote it, at the URL.
+func TestUnquotedURLInAFlowList(t *testing.T) {
+	yaml := "listen: \"127.0.0.1:7039\"\nactions:\n  - name: am\n    alertmanager: {urls: [http://127.0.0.1:9093]}\n"
+	_, err := config.Parse("am.yaml", []byte(yaml))
+	if err == nil || !strings.Contains(err.Error(), `am.yaml:4:27: actions[0].alertmanager.urls[0]: must be a string (a URL in a list or mapping written with brackets or braces needs quotes: "http://…")`) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := config.Parse("am.yaml", []byte(strings.Replace(yaml, "[http://127.0.0.1:9093]", `["http://127.0.0.1:9093"]`, 1))); err != nil {
+		t.Fatalf("quoted: %v", err)
+	}
+}
