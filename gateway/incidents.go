@@ -38,6 +38,9 @@ type desk struct {
 	book *incident.Book // run's alone
 	acts *actions.Dispatcher
 	cmds chan deskCmd
+	// failed carries notices whose action gave up, from the actions'
+	// goroutines to run, which records them on their incidents.
+	failed chan failedNotice
 
 	// retry holds transitions whose changes could not be stored, tried
 	// again with the next ones: run's alone.
@@ -76,7 +79,7 @@ type deskReply struct {
 func newDesk(g *Gateway, set *metrics.Set) *desk {
 	g.Transitions()
 	d := &desk{
-		g: g, log: g.log, cmds: make(chan deskCmd),
+		g: g, log: g.log, cmds: make(chan deskCmd), failed: make(chan failedNotice, maxFailedNotices),
 		live: make(map[string]*incident.Incident), gone: make(map[string]*incident.Incident),
 		snoozes: make(map[string]incident.Snooze),
 	}
@@ -172,6 +175,8 @@ func (d *desk) run(ctx context.Context) {
 			d.transitions(&empty)
 		case c := <-d.cmds:
 			d.command(c)
+		case f := <-d.failed:
+			d.noticeFailed(f)
 		case <-timer.C():
 			now := d.g.clock.Now()
 			pause = time.Time{}
@@ -481,8 +486,40 @@ func (d *desk) hasAction(name string) bool { return d.acts.Has(name) }
 // actionDone logs an action that failed for good: the action's counters,
 // on the gateway's own dataview, say how often.
 func (d *desk) actionDone(action string, m actions.Message, err error) {
-	if err != nil {
-		d.log.Warn("incidents: an action failed", "action", action, "event", m.Event, "incident", m.Incident.ID, "err", err)
+	if err == nil {
+		return
+	}
+	d.log.Warn("incidents: an action failed", "action", action, "event", m.Event, "incident", m.Incident.ID, "err", err)
+	if m.Event != actions.NoticeEvent || m.Notice == nil {
+		return
+	}
+	select {
+	case d.failed <- failedNotice{id: m.Incident.ID, notice: *m.Notice, reason: err.Error()}:
+	default:
+		d.log.Error("incidents: too many failed notices waiting; this one is only logged", "incident", m.Incident.ID, "action", action)
+	}
+}
+
+// maxFailedNotices bounds the failed notices waiting for the desk.
+const maxFailedNotices = 1000
+
+// failedNotice is a notice whose action gave up.
+type failedNotice struct {
+	id     string
+	notice incident.Notice
+	reason string
+}
+
+// noticeFailed records a failed notice on its incident.
+func (d *desk) noticeFailed(f failedNotice) {
+	c := deskCmd{ids: []string{f.id}, reply: make(chan deskReply, 1),
+		do: func(b *incident.Book, now time.Time) ([]incident.Change, []store.Audit, error) {
+			ch, err := b.NoticeFailed(f.id, f.notice, f.reason, now)
+			return []incident.Change{ch}, nil, err
+		}}
+	d.command(c)
+	if r := <-c.reply; r.err != nil {
+		d.log.Error("incidents: record a failed notice", "incident", f.id, "err", r.err)
 	}
 }
 

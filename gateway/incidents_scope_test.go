@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -170,5 +172,43 @@ func TestIncidentLeavesTheWallAfterItsWindow(t *testing.T) {
 	})
 	if got := r.get(r.gw.Admin(t), inc.ID); got.State != incident.Resolved {
 		t.Fatalf("stored as %s", got.State)
+	}
+}
+
+// A notice whose action gives up is on the incident's timeline, is a
+// draft again, and the client's update is due again: the client was not
+// told.
+func TestFailedNoticeIsRecorded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	r := startIncidents(t, gateway.Options{}, fmt.Sprintf(`actions:
+  - name: mail-acme
+    retries: 0
+    webhook: {url: "http://%s/notices"}
+`, dead), "    globex: {update_every: 15m, via: mail-acme}\n")
+	r.latency("router-globex", 90)
+	inc := r.waitIncident("globex's incident", "?state=open", func(incident.Incident) bool { return true })
+	ms := gt.Login(t, r.gw.URL(), maria.Name)
+	if code, body := ms.Do(t, http.MethodPost, "/api/v1/incidents/"+inc.ID+"/impact", map[string]any{"impacted": true}); code != http.StatusOK {
+		t.Fatalf("impact: %d %s", code, body)
+	}
+	code, sent := r.post(ms, "/api/v1/incidents/"+inc.ID+"/notices", map[string]string{"kind": "problem", "subject": "Orders slow", "body": "We are on it."})
+	if code != http.StatusOK || sent.NextUpdate.IsZero() || sent.LastUpdate.IsZero() {
+		t.Fatalf("send: %d %+v", code, sent)
+	}
+	var got timelined
+	gt.Eventually(t, "the failed notice on the timeline", func() bool {
+		got = r.get(ms, inc.ID)
+		return slices.Contains(kindsOf(got.Timeline), incident.EvNoticeFailed)
+	})
+	if d, ok := got.Drafts[incident.ProblemNotice]; !ok || d.Body != "We are on it." || !d.Sent.IsZero() {
+		t.Fatalf("the problem notice is not a draft again: %+v", got.Drafts)
+	}
+	if !got.NextUpdate.Before(sent.NextUpdate) {
+		t.Fatalf("the update is not due again: next %v, was %v", got.NextUpdate, sent.NextUpdate)
 	}
 }

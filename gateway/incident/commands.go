@@ -358,6 +358,33 @@ func (b *Book) SendNotice(id, who string, n Notice, now time.Time) (Change, erro
 	return ch.done(), nil
 }
 
+// NoticeFailed records that a notice sent through an action did not
+// reach the client (the action gave up, for reason): the notice is a
+// draft again, to send another way, and a problem or update notice no
+// longer counts as the client's update, which is due now.
+func (b *Book) NoticeFailed(id string, n Notice, reason string, now time.Time) (Change, error) {
+	inc, err := b.find(id)
+	if err != nil {
+		return Change{}, err
+	}
+	if !validKind(n.Kind) {
+		return Change{}, fmt.Errorf("%w: %q is not a notice (problem, update or resolved)", ErrInvalid, n.Kind)
+	}
+	ch := b.begin(inc)
+	failed := n
+	n.Sent, n.By = time.Time{}, ""
+	if inc.Drafts == nil {
+		inc.Drafts = make(map[NoticeKind]Notice)
+	}
+	inc.Drafts[n.Kind] = n
+	if n.Kind != ResolvedNotice && inc.State == Open && inc.Impact != nil {
+		inc.NextUpdate, inc.UpdateLate = now, false
+	}
+	ch.event(Event{Time: now, Kind: EvNoticeFailed, Notice: &failed,
+		Text: "the " + string(n.Kind) + " notice through " + n.Via + " did not reach the client: " + reason + "; it is a draft again"})
+	return ch.done(), nil
+}
+
 // Resolve ends an open incident by a person's word, whatever its cell
 // says now.
 func (b *Book) Resolve(id, who, text string, now time.Time) (Change, error) {

@@ -199,6 +199,7 @@ const (
 	EvUpdateRecorded EventKind = "update-recorded"
 	EvNoticeDrafted  EventKind = "notice-drafted"
 	EvNoticeSent     EventKind = "notice-sent"
+	EvNoticeFailed   EventKind = "notice-failed" // its action gave up: the client was not told
 	EvEscalated      EventKind = "escalated"
 	EvReport         EventKind = "report"
 )
