@@ -237,26 +237,37 @@ func install(b *testing.B, a *probeActor, defs []rules.Def) {
 // columns), one batch per op, with 1,000 threshold rules matching each
 // cell once: values that stay ok ("steady"), values that cross a
 // threshold at every update ("flapping": every update is a transition),
-// and rules with a `for` of an hour, so that every cell has a pending
-// timer ("pending"). "none" is the same updates without rules.
+// the same with rules that open incidents ("flapping-incidents": every
+// transition goes to the incidents' queue, which nothing takes here, so
+// that it stays full and refuses as a slow desk's would), and rules with
+// a `for` of an hour, so that every cell has a pending timer
+// ("pending"). "none" is the same updates without rules.
 func BenchmarkApplyEvaluate(b *testing.B) {
 	const dvs, rows, cols = 100, 100, 10
 	low, high := samplers.Number(1.5, 2), samplers.Number(950.5, 2)
 	for _, c := range []struct {
-		name   string
-		rules  int
-		forDur time.Duration
-		values [2]samplers.Cell
+		name      string
+		rules     int
+		forDur    time.Duration
+		values    [2]samplers.Cell
+		incidents bool
 	}{
-		{"none", 0, 0, [2]samplers.Cell{low, samplers.Number(2.5, 2)}},
-		{"steady", 1000, 0, [2]samplers.Cell{low, samplers.Number(2.5, 2)}},
-		{"flapping", 1000, 0, [2]samplers.Cell{low, high}},
-		{"pending", 1000, time.Hour, [2]samplers.Cell{high, samplers.Number(951.5, 2)}},
+		{"none", 0, 0, [2]samplers.Cell{low, samplers.Number(2.5, 2)}, false},
+		{"steady", 1000, 0, [2]samplers.Cell{low, samplers.Number(2.5, 2)}, false},
+		{"flapping", 1000, 0, [2]samplers.Cell{low, high}, false},
+		{"flapping-incidents", 1000, 0, [2]samplers.Cell{low, high}, true},
+		{"pending", 1000, time.Hour, [2]samplers.Cell{high, samplers.Number(951.5, 2)}, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			a := benchActor(b)
 			if c.rules > 0 {
-				install(b, a, thresholdRules(c.rules, dvs, c.forDur))
+				defs := thresholdRules(c.rules, dvs, c.forDur)
+				for i := range defs {
+					if c.incidents {
+						defs[i].Incident = &rules.IncidentDef{}
+					}
+				}
+				install(b, a, defs)
 			}
 			if err := a.do(declareBatch(a, dvs, rows, cols)); err != nil {
 				b.Fatal(err)

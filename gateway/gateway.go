@@ -754,6 +754,7 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 	g.authTable = auth
 	if set != nil {
 		g.rules.cur.Store(set) // new actors start with it
+		g.desk.refreshEvery(set)
 	}
 	type cfgUpdate struct {
 		a   *probeActor

@@ -392,6 +392,7 @@ func (d *desk) publish(changes []incident.Change, now time.Time) {
 		}
 	}
 	d.mu.Unlock()
+	d.refreshEvery(d.g.rules.current())
 	d.g.hub.Touch(incidentsTopic, slices.Compact(keys)...)
 	if d.acts == nil {
 		return
@@ -409,6 +410,30 @@ func (d *desk) publish(changes []incident.Change, now time.Time) {
 			d.acts.Send(e.Notify, m)
 		}
 	}
+}
+
+// refreshEvery tells the actors whether the desk needs every cell's
+// transitions, not only those of rules that open incidents: while a
+// cell's snooze may end at a change of severity, or an open incident's
+// rule, under set, no longer opens incidents (it was edited), the
+// transitions of cells whose rules open none still matter. Called after
+// each stored change and whenever a rule set is installed, before the
+// actors judge by it.
+func (d *desk) refreshEvery(set *rules.Set) {
+	d.mu.RLock()
+	every := len(d.snoozes) > 0
+	for _, inc := range d.live {
+		if every {
+			break
+		}
+		if inc.State != incident.Open || inc.Rule == "" || inc.RaisedBy != "" {
+			continue
+		}
+		r, ok := set.Rule(inc.Rule)
+		every = !ok || r.Incident() == nil
+	}
+	d.mu.RUnlock()
+	d.g.trans.every.Store(every)
 }
 
 // errDeskStopped: the desk is not running, so a command cannot be taken.

@@ -212,3 +212,36 @@ func TestFailedNoticeIsRecorded(t *testing.T) {
 		t.Fatalf("the update is not due again: next %v, was %v", got.NextUpdate, sent.NextUpdate)
 	}
 }
+
+// A rule edited so that it no longer opens incidents leaves its open
+// incident following the cell all the same: the cell recovering resolves
+// it, though its rule's transitions are no longer the desk's otherwise.
+func TestIncidentOfARuleEditedAwayStillResolves(t *testing.T) {
+	r := startRig(t, gateway.Options{}, func(yaml string) string {
+		return strings.Replace(yaml, "    incident: {open: warning, impact: true}\n", "", 1)
+	}, "", "")
+	admin := r.gw.Admin(t)
+	rule := map[string]any{"name": "latency-api", "match": "venue/router-acme/orders/orders/*/latency",
+		"critical": map[string]string{"when": "value > 200"}, "incident": map[string]string{"open": "critical"}}
+	if code, body := admin.Do(t, http.MethodPost, "/api/v1/rules", rule); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	r.latency("router-acme", 250)
+	inc := r.waitIncident("the API rule's incident", "?state=open", func(i incident.Incident) bool { return i.Rule == "latency-api" })
+	delete(rule, "incident")
+	code, body := admin.Send(t, http.MethodPut, "/api/v1/rules/latency-api", "application/json", mustJSON(t, rule))
+	if code != http.StatusOK {
+		t.Fatalf("edit: %d %s", code, body)
+	}
+	r.latency("router-acme", 10)
+	r.waitIncident("the incident resolved", "", func(i incident.Incident) bool { return i.ID == inc.ID && i.State == incident.Resolved })
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -78,11 +78,18 @@ type incidentRig struct {
 
 func startIncidents(t testing.TB, opts gateway.Options, extra, inIncidents string) *incidentRig {
 	t.Helper()
+	return startRig(t, opts, func(yaml string) string { return yaml }, extra, inIncidents)
+}
+
+// startRig is startIncidents with the configuration passed through edit
+// first.
+func startRig(t testing.TB, opts gateway.Options, edit func(string) string, extra, inIncidents string) *incidentRig {
+	t.Helper()
 	p := gt.Probe{Name: "venue", Token: "venue-token-0123456789abcdef"}
 	if opts.Listener == nil {
 		opts.Listener = gt.Listen(t)
 	}
-	cfg, err := config.Parse("incidents.yaml", []byte(incidentYAML(opts.Listener.Addr().String(), p, extra, inIncidents)))
+	cfg, err := config.Parse("incidents.yaml", []byte(edit(incidentYAML(opts.Listener.Addr().String(), p, extra, inIncidents))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,10 @@ type cellRules struct {
 	rules.CellState
 	queuedAt int64 // Unix ns of its deadline in the heap; 0 if none
 	heapIdx  int   // where that deadline is in the heap
+	// path is the cell's path, built at its first transition for the
+	// incidents (a cell's path never changes): a cell that flaps costs
+	// its path once.
+	path string
 }
 
 // finding is what a dataview or probe rule found: a dataview not sampled,
@@ -142,16 +146,34 @@ func (a *probeActor) judge(i int, dv *Dataview, row *rowState, col int32, cell *
 		counts[old]--
 		counts[sev]++
 	}
-	a.cellTransition(row, col, cell, old, now)
+	a.cellTransition(row, col, cell, old, before, now)
 	return true
 }
 
-// cellTransition queues a cell's change of severity (from old) or rule.
-func (a *probeActor) cellTransition(row *rowState, col int32, cell *cellState, old rules.Severity, now time.Time) {
+// cellTransition queues a cell's change of severity (from old, set by
+// rule before) or rule, if the incidents need it: building a
+// transition's path costs more than judging the cell, so cells whose
+// rules open no incident skip it.
+func (a *probeActor) cellTransition(row *rowState, col int32, cell *cellState, old rules.Severity, before *rules.Rule, now time.Time) {
 	a.g.m.transitions.Inc()
-	if a.g.trans.wanted.Load() {
+	tr := a.g.trans
+	var after *rules.Rule
+	if cell.rs != nil {
+		after = cell.rs.Rule
+	}
+	if tr.wanted.Load() && (tr.opensIncidents(before) || tr.opensIncidents(after)) {
 		info := a.in.info(row, int(col))
-		a.g.trans.put(Transition{Path: info.Path.Cell(info.Row, info.Column).String(), Headline: info.Headline,
+		var path string
+		if cell.rs != nil {
+			path = cell.rs.path
+		}
+		if path == "" {
+			path = info.Path.Cell(info.Row, info.Column).String()
+			if cell.rs != nil {
+				cell.rs.path = path
+			}
+		}
+		a.g.trans.put(Transition{Path: path, Headline: info.Headline,
 			Attrs: info.Attrs, Kind: rules.CellRule, Old: old, New: cell.sev, Rule: cell.ruleName(), Value: cell.raw, Time: now})
 	}
 }
@@ -167,7 +189,11 @@ func (a *probeActor) removed(now time.Time) {
 		if c.sev != rules.Undefined {
 			old := c.sev
 			c.sev = rules.Undefined // counted out already, as it was
-			a.cellTransition(row, col, c, old, now)
+			var before *rules.Rule
+			if c.rs != nil {
+				before = c.rs.Rule
+			}
+			a.cellTransition(row, col, c, old, before, now)
 			c.sev = old
 		}
 	}

@@ -128,7 +128,7 @@ func TestFindingTransitionsKeepLatestState(t *testing.T) {
 func TestRemovedCellLeavesTransition(t *testing.T) {
 	a, _, sid, clock := testActor(t, testLimits)
 	tr := a.g.Transitions()
-	a.useRules(t, busy)
+	a.useRules(t, withIncident(busy))
 	now := clock.Now().UnixNano()
 	if err := a.do(snapshot(declare(1, sid, "d", now, "95", "10"))); err != nil {
 		t.Fatal(err)

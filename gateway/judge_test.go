@@ -297,10 +297,17 @@ func TestAttributeSelectors(t *testing.T) {
 	wantSev(t, a, "r0", rules.Warning, "acme")
 }
 
+// withIncident is d opening incidents: the transitions of its cells go
+// to the desk.
+func withIncident(d rules.Def) rules.Def {
+	d.Incident = &rules.IncidentDef{}
+	return d
+}
+
 func TestTransitionsCoalesceByCell(t *testing.T) {
 	a, _, sid, clock := testActor(t, testLimits)
 	tr := a.g.Transitions()
-	a.useRules(t, busy)
+	a.useRules(t, withIncident(busy))
 	now := clock.Now().UnixNano()
 	if err := a.do(snapshot(declare(1, sid, "d", now, "10"))); err != nil {
 		t.Fatal(err)
@@ -385,4 +392,41 @@ func TestAbsentRowsFor(t *testing.T) {
 		t.Fatalf("missing for 10 s: findings %v", fs)
 	}
 	checkCounts(t, a)
+}
+
+// A cell whose rule opens no incident costs the transitions queue
+// nothing, unless the desk needs every transition (a cell's snooze may
+// end at a change of severity); a rule that opens incidents queues its
+// cells' transitions.
+func TestTransitionsOnlyForIncidents(t *testing.T) {
+	a, _, sid, clock := testActor(t, testLimits)
+	tr := a.g.Transitions()
+	a.useRules(t, busy)
+	now := clock.Now().UnixNano()
+	if err := a.do(snapshot(declare(1, sid, "d", now, "95"))); err != nil {
+		t.Fatal(err)
+	}
+	var m coalesce.Map[string, Transition]
+	tr.Take(&m)
+	if m.Len() != 0 {
+		t.Fatalf("a rule opening no incident queued %d transitions", m.Len())
+	}
+	tr.every.Store(true)
+	if err := a.do(update(now+1, set(0, "10"))); err != nil {
+		t.Fatal(err)
+	}
+	tr.Take(&m)
+	if got, ok := m.Get("p/e/s/d/r0/v"); !ok || got.New != rules.OK {
+		t.Fatalf("with every set: %+v, %v", got, ok)
+	}
+	tr.every.Store(false)
+	m.Reset()
+	a.useRules(t, withIncident(busy))
+	if err := a.do(update(now+2, set(0, "96"))); err != nil {
+		t.Fatal(err)
+	}
+	tr.Take(&m)
+	if got, ok := m.Get("p/e/s/d/r0/v"); !ok || got.New != rules.Critical {
+		t.Fatalf("a rule opening incidents: %+v, %v", got, ok)
+	}
 }

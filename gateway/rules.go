@@ -64,6 +64,7 @@ func (g *Gateway) initRules(config, api []rules.Def) error {
 	}
 	g.rules.config, g.rules.api = config, api
 	g.rules.cur.Store(set)
+	g.desk.refreshEvery(set)
 	return nil
 }
 
@@ -73,6 +74,7 @@ func (g *Gateway) initRules(config, api []rules.Def) error {
 // change. The caller holds g.rules.mu.
 func (g *Gateway) installRules(set *rules.Set) {
 	g.rules.cur.Store(set)
+	g.desk.refreshEvery(set)
 	g.forgetRuleErrors(set)
 	g.mu.RLock()
 	actors := make([]*probeActor, 0, len(g.actors)+1)

@@ -44,7 +44,18 @@ const maxPendingTransitions = 100_000
 type Transitions struct {
 	q      *coalesce.Queue[string, Transition]
 	wanted atomic.Bool // a consumer has asked; until then nothing is queued
-	lost   atomic.Bool
+	// every: queue every cell's transitions, not only those of rules
+	// that open incidents, because an incident or a cell's snooze needs
+	// them (see desk.refreshEvery).
+	every atomic.Bool
+	lost  atomic.Bool
+}
+
+// opensIncidents reports whether a cell judged by r, before or after a
+// transition, concerns the incidents: the desk needs only those
+// transitions, unless every is set.
+func (t *Transitions) opensIncidents(r *rules.Rule) bool {
+	return t.every.Load() || (r != nil && r.Incident() != nil)
 }
 
 func newTransitions() *Transitions {
