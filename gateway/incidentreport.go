@@ -242,15 +242,21 @@ type handoverJSON struct {
 	Now   string `json:"now"`
 	// Next is the end of the next shift, which expiring snoozes are
 	// counted against.
-	Next       string              `json:"nextShiftEnds"`
-	Open       []incident.Incident `json:"open"`
-	Resolved   []incident.Incident `json:"resolved"`
-	Acked      []incident.Incident `json:"acknowledged"`
-	Snoozes    []snoozeJSON        `json:"snoozes"`
-	Expiring   []snoozeJSON        `json:"snoozesExpiringNextShift"`
-	UpdatesDue []incident.Incident `json:"clientUpdatesDue"`
-	Notes      []store.Note        `json:"notes"`
+	Next     string              `json:"nextShiftEnds"`
+	Open     []incident.Incident `json:"open"`
+	Resolved []incident.Incident `json:"resolved"`
+	// MoreResolved: more were resolved since than a handover lists
+	// (maxHandoverResolved); GET /api/v1/incidents pages through them.
+	MoreResolved bool                `json:"moreResolved,omitempty"`
+	Acked        []incident.Incident `json:"acknowledged"`
+	Snoozes      []snoozeJSON        `json:"snoozes"`
+	Expiring     []snoozeJSON        `json:"snoozesExpiringNextShift"`
+	UpdatesDue   []incident.Incident `json:"clientUpdatesDue"`
+	Notes        []store.Note        `json:"notes"`
 }
+
+// maxHandoverResolved bounds the resolved incidents a handover lists.
+const maxHandoverResolved = store.MaxIncidentLimit
 
 // shiftLength is how long the next shift is taken to be, for the
 // handover's expiring snoozes, unless the query says (shift=8h).
@@ -294,10 +300,12 @@ func (g *Gateway) handover(c *echo.Context) error {
 			}
 		}
 	}
-	resolved, _, err := g.store.Incidents(store.IncidentQuery{States: []incident.State{incident.Resolved, incident.Closed}, From: since, Limit: 1000})
+	resolved, more, err := g.store.Incidents(store.IncidentQuery{States: []incident.State{incident.Resolved, incident.Closed},
+		From: since, Limit: maxHandoverResolved})
 	if err != nil {
 		return g.incidentFail(c, err)
 	}
+	out.MoreResolved = more != ""
 	for i := range resolved {
 		if sees(sc, &resolved[i]) && !resolved[i].Resolved.Before(since) {
 			out.Resolved = append(out.Resolved, resolved[i])
