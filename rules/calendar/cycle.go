@@ -219,11 +219,9 @@ func (c *cycleCode) phaseOf(s segment) Phase {
 }
 
 func (c *cycleCode) startOf(r *resolver, s segment) int64 {
-	m := c.starts[s.i]
+	m := c.starts[s.i] // a day that is not a trading day has one start, i = 0
 	if _, trading, shift := c.dayShape(s.x); trading && c.eod >= 0 && s.i >= c.eod {
 		m -= shift
-	} else if !trading {
-		m = c.starts[0]
 	}
 	return r.at(s.x, m)
 }
@@ -278,7 +276,7 @@ func (w *WorkCycle) At(t time.Time) State {
 	first, lo := cur, d-horizonDays
 	for {
 		p := c.prev(first)
-		if c.uniform && p.x != first.x {
+		if c.uniform && p.x != first.x && st.Phase == c.phases[0] {
 			// Whole usual days between holidays change nothing: jump to
 			// the last special day before this one.
 			i := lastBefore(c.specials, first.x-1)
@@ -309,7 +307,7 @@ func (w *WorkCycle) At(t time.Time) State {
 	hi := d + horizonDays
 	nx := c.next(cur)
 	for nx.x <= hi {
-		if c.uniform && nx.i == 0 && c.phaseOf(nx) == st.Phase {
+		if c.uniform && nx.i == 0 && st.Phase == c.phases[0] {
 			i := firstFrom(c.specials, nx.x)
 			if i == len(c.specials) {
 				break

@@ -212,6 +212,11 @@ func (p *icsParser) event(ev icsEvent) error {
 	if start.timed && !early {
 		return nil
 	}
+	if start.timed {
+		if err := p.close(ds, start); err != nil {
+			return err
+		}
+	}
 	span := 1
 	if !start.timed {
 		if span, err = p.span(ev, start); err != nil {
@@ -259,15 +264,15 @@ func (ev icsEvent) mentions(words []string) bool {
 	return false
 }
 
-// icsTime is a DTSTART: a date, and for a timed value its clock in the
-// calendar's zone. raw is the date as written, before any conversion from
-// UTC, which is what a yearly rule repeats.
+// icsTime is a DATE or DATE-TIME value: a date, and for a timed value
+// its clock in the calendar's zone. raw is the date and time as written,
+// before any conversion from UTC, which is what a yearly rule repeats.
 type icsTime struct {
 	raw, date Date
 	timed     bool
-	clock     Clock
 	utc       bool
 	rawClock  [3]int // hour, minute, second as written
+	clock     Clock
 }
 
 // when reads a DATE or DATE-TIME property.
@@ -277,39 +282,45 @@ func (p *icsParser) when(prop icsProp) (icsTime, error) {
 		return icsTime{}, fmt.Errorf("line %d: %s: %s", prop.line, strings.ToUpper(prop.IANAToken), fmt.Sprintf(format, args...))
 	}
 	isDate := strings.EqualFold(param(prop, "VALUE"), "DATE")
-	if !digits(v, 0, 8) || (len(v) != 8 && (isDate || len(v) < 15 || v[8] != 'T' || !digits(v, 9, 15) || (len(v) == 16 && v[15] != 'Z') || len(v) > 16)) {
-		if isDate {
-			return fail("%q is not a date (YYYYMMDD)", v)
-		}
+	date := len(v) == 8 && digits(v, 0, 8)
+	dateTime := (len(v) == 15 || (len(v) == 16 && v[15] == 'Z')) && digits(v, 0, 8) && v[8] == 'T' && digits(v, 9, 15)
+	switch {
+	case isDate && !date:
+		return fail("%q is not a date (YYYYMMDD)", v)
+	case !date && !dateTime:
 		return fail("%q is not a date (YYYYMMDD) or a date-time (YYYYMMDDTHHMMSS, Z for UTC)", v)
 	}
 	var t icsTime
 	t.raw = Date{atoi(v[0:4]), time.Month(atoi(v[4:6])), atoi(v[6:8])}
 	if err := t.raw.valid(); err != nil {
-		return fail("%s", err)
+		return fail("%q: %s", v, err)
 	}
 	t.date = t.raw
-	if len(v) == 8 {
+	if date {
 		return t, nil
 	}
-	t.timed = true
-	t.utc = len(v) == 16
+	t.timed, t.utc = true, len(v) == 16
 	t.rawClock = [3]int{atoi(v[9:11]), atoi(v[11:13]), atoi(v[13:15])}
-	h, m, s := t.rawClock[0], t.rawClock[1], t.rawClock[2]
-	if h > 23 || m > 59 || s > 60 {
-		return fail("%q has no time %02d:%02d:%02d", v, h, m, s)
-	}
-	if s != 0 {
-		return fail("%q: a close is to the minute; %02d:%02d:%02d has seconds", v, h, m, s)
-	}
-	if tz := param(prop, "TZID"); tz != "" && tz != p.zone.String() {
-		return fail("TZID %q is not the calendar's zone %s", tz, p.zone)
+	h, m, sec := t.rawClock[0], t.rawClock[1], t.rawClock[2]
+	if h > 23 || m > 59 || sec > 60 {
+		return fail("%q has no time %02d:%02d:%02d", v, h, m, sec)
 	}
 	t.clock = Clock{h, m}
 	if t.utc {
 		t = p.fromUTC(t)
 	}
 	return t, nil
+}
+
+// close checks that a timed DTSTART can be a half day's close.
+func (p *icsParser) close(prop icsProp, t icsTime) error {
+	if t.rawClock[2] != 0 {
+		return fmt.Errorf("line %d: DTSTART: a close is to the minute; %02d:%02d:%02d has seconds", prop.line, t.rawClock[0], t.rawClock[1], t.rawClock[2])
+	}
+	if tz := param(prop, "TZID"); tz != "" && tz != p.zone.String() {
+		return fmt.Errorf("line %d: DTSTART: TZID %q is not the calendar's zone %s", prop.line, tz, p.zone)
+	}
+	return nil
 }
 
 // fromUTC sets t's date and clock from its raw date and time in UTC.
