@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -18,9 +19,10 @@ import (
 // open it may read the store file anyway, so the file system's permissions
 // (the socket is the owner's alone) are its authentication.
 //
-// A client writes one line, "backup", and reads the store's consistent
-// copy until the gateway closes the connection; a failure is a first line
-// "error: …".
+// A client writes one line, "backup", and reads a first line "ok <size>"
+// followed by the store's consistent copy of exactly size bytes: a copy
+// cut short (the gateway stopped, the connection broke) is told from a
+// whole one. A failure is a first line "error: …".
 
 // controlBackup is the one request the control socket answers.
 const controlBackup = "backup"
@@ -31,13 +33,8 @@ func ControlSocket(storeFile string) string { return storeFile + ".sock" }
 // serveControl listens on the control socket until ctx is done, serving
 // each connection on a goroutine of its own that it waits for.
 func (g *Gateway) serveControl(ctx context.Context, path string) error {
-	_ = os.Remove(path) // a socket a killed gateway left behind
-	ln, err := net.Listen("unix", path)
+	ln, err := listenControl(path)
 	if err != nil {
-		return fmt.Errorf("gateway: control socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
 		return fmt.Errorf("gateway: control socket: %w", err)
 	}
 	var wg sync.WaitGroup
@@ -62,6 +59,37 @@ func (g *Gateway) serveControl(ctx context.Context, path string) error {
 	}
 }
 
+// listenControl listens on a Unix socket at path that only the owner may
+// connect to: made under a random name beside it, made the owner's alone,
+// then renamed into place, so it is never open to others, whatever the
+// umask. A socket a killed gateway left at path is replaced; any other
+// file there is refused.
+func listenControl(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
+		return nil, fmt.Errorf("%s exists and is not a socket", path)
+	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, err
+	}
+	tmp := fmt.Sprintf("%s.%x", path, rnd)
+	ln, err := net.Listen("unix", tmp)
+	if err != nil {
+		return nil, err
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	err = os.Chmod(tmp, 0o600)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	return ln, nil
+}
+
 // control answers one connection to the control socket.
 func (g *Gateway) control(ctx context.Context, c net.Conn) {
 	defer c.Close()
@@ -78,24 +106,42 @@ func (g *Gateway) control(ctx context.Context, c net.Conn) {
 		return
 	}
 	start := time.Now()
-	cw := &countingWriter{w: c}
-	if err := g.store.Backup(cw); err != nil {
+	b, err := g.store.Snapshot()
+	if err != nil {
 		g.log.Error("backup through the control socket", "err", err)
-		if cw.n == 0 {
-			fmt.Fprintf(c, "error: %v\n", err)
-		}
+		fmt.Fprintf(c, "error: %v\n", err)
 		return
 	}
-	g.log.Info("backup through the control socket", "bytes", cw.n, "took", time.Since(start).Round(time.Millisecond))
+	if err := sendBackup(c, b, controlStall); err != nil {
+		g.log.Error("backup through the control socket", "err", err)
+		return
+	}
+	g.log.Info("backup through the control socket", "bytes", len(b), "took", time.Since(start).Round(time.Millisecond))
 }
 
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
+// controlChunk and controlStall bound how long a client may leave the
+// backup unread: each chunk must go within controlStall, or the
+// connection is cut, so that a client that never reads does not hold a
+// copy of the store in memory for ever.
+const (
+	controlChunk = 1 << 20
+	controlStall = 30 * time.Second
+)
 
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+// sendBackup writes the header line and b to c, a chunk at a time, each
+// within stall.
+func sendBackup(c net.Conn, b []byte, stall time.Duration) error {
+	_ = c.SetWriteDeadline(time.Now().Add(stall))
+	if _, err := fmt.Fprintf(c, "ok %d\n", len(b)); err != nil {
+		return err
+	}
+	for len(b) > 0 {
+		n := min(len(b), controlChunk)
+		_ = c.SetWriteDeadline(time.Now().Add(stall))
+		if _, err := c.Write(b[:n]); err != nil {
+			return fmt.Errorf("%d bytes unsent: %w", len(b), err)
+		}
+		b = b[n:]
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/watchfloor/watchfloor/gateway"
@@ -94,16 +95,40 @@ func backupThrough(c net.Conn, w io.Writer) error {
 		return err
 	}
 	r := bufio.NewReader(c)
-	head, _ := r.Peek(len("error: "))
-	if bytes.Equal(head, []byte("error: ")) {
-		line, _ := r.ReadString('\n')
-		return errors.New("the gateway says " + line[len("error: "):])
+	_ = c.SetReadDeadline(time.Now().Add(backupIdle)) // the copy is made before the answer
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("the gateway sent no answer (%w); see its log", err)
 	}
-	n, err := io.Copy(w, r)
-	if err == nil && n == 0 {
-		err = errors.New("the gateway sent nothing; see its log")
+	line = strings.TrimSuffix(line, "\n")
+	if msg, ok := strings.CutPrefix(line, "error: "); ok {
+		return errors.New("the gateway says " + msg)
 	}
-	return err
+	size, err := strconv.ParseInt(strings.TrimPrefix(line, "ok "), 10, 64)
+	if !strings.HasPrefix(line, "ok ") || err != nil || size <= 0 {
+		return fmt.Errorf("the gateway answered %q, not a backup", line)
+	}
+	n, err := io.CopyN(w, idleReader{c, r}, size)
+	if err != nil {
+		return fmt.Errorf("the backup is cut short at %d of %d bytes: %w", n, size, err)
+	}
+	return nil
+}
+
+// backupIdle is how long the backup may go without a byte from the
+// gateway before it is given up as hung.
+const backupIdle = 30 * time.Second
+
+// idleReader reads from r, buffered over c, giving up when c sends
+// nothing for backupIdle.
+type idleReader struct {
+	c net.Conn
+	r io.Reader
+}
+
+func (ir idleReader) Read(p []byte) (int, error) {
+	_ = ir.c.SetReadDeadline(time.Now().Add(backupIdle))
+	return ir.r.Read(p)
 }
 
 // writeAtomically writes a file through a temporary one beside it,

@@ -513,7 +513,7 @@ func (w *worker) deliver(ctx, stop context.Context, j *job) {
 	if attempt == nil {
 		return
 	}
-	if j.attempts == 0 && !w.admit(stop) {
+	if j.attempts == 0 && !w.admit(ctx, stop) {
 		w.held = j
 		return
 	}
@@ -544,7 +544,7 @@ func (w *worker) deliver(ctx, stop context.Context, j *job) {
 		wait := backoff(a.MinBackoff, a.MaxBackoff, j.attempts)
 		w.log.Warn("attempt failed; retrying", "incident", j.msg.Incident.ID, "event", j.msg.Event,
 			"attempt", j.attempts, "retry_in", wait, "err", err)
-		if !sleep(stop, wait) {
+		if !w.pause(ctx, stop, wait) {
 			w.held = j
 			return
 		}
@@ -606,7 +606,7 @@ func (w *worker) drain() int {
 
 // admit waits until the rate limit lets another message go, and records
 // it. It reports false if stop came first.
-func (w *worker) admit(stop context.Context) bool {
+func (w *worker) admit(ctx, stop context.Context) bool {
 	limit, per := w.spec.act.RateLimit, w.spec.act.RatePer
 	if limit <= 0 {
 		w.sends = nil
@@ -627,10 +627,41 @@ func (w *worker) admit(stop context.Context) bool {
 			w.sends[len(w.sends)-1] = now
 			return true
 		}
-		if !sleep(stop, wait) {
+		if !w.pause(ctx, stop, wait) {
 			return false
 		}
 	}
+}
+
+// pause waits for d, as sleep does, running the sender's periodic sending
+// when it falls due meanwhile: a message waiting for the rate limit or
+// backing off must not hold up an Alertmanager's resends and watchdog,
+// or the alerts lapse there. It reports false if stop came first.
+func (w *worker) pause(ctx, stop context.Context, d time.Duration) bool {
+	per, ok := w.spec.send.(periodic)
+	if !ok {
+		return sleep(stop, d)
+	}
+	end := time.NewTimer(d)
+	defer end.Stop()
+	for stop.Err() == nil {
+		wait := per.next(w.d.now())
+		if wait <= 0 {
+			w.tick(ctx, per)
+			continue
+		}
+		due := time.NewTimer(wait)
+		select {
+		case <-end.C:
+			due.Stop()
+			return true
+		case <-stop.Done():
+			due.Stop()
+			return false
+		case <-due.C:
+		}
+	}
+	return false
 }
 
 // tick runs the sender's periodic sending: one attempt, not retried, as

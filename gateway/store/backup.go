@@ -18,14 +18,24 @@ import (
 // waits for w. Restore puts a copy back. A memory store keeps nothing to
 // back up: ErrInvalid.
 func (s *Store) Backup(w io.Writer) error {
-	var buf bytes.Buffer
-	if err := s.kv.save(&buf); err != nil {
-		return fmt.Errorf("back up the store: %w", err)
+	b, err := s.Snapshot()
+	if err != nil {
+		return err
 	}
-	if _, err := buf.WriteTo(w); err != nil {
+	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("back up the store: %w", err)
 	}
 	return nil
+}
+
+// Snapshot returns the consistent copy Backup writes, whole, so that a
+// caller can tell its size before sending it.
+func (s *Store) Snapshot() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := s.kv.save(&buf); err != nil {
+		return nil, fmt.Errorf("back up the store: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // Restore replaces the store file at path with a backup read from r, for
