@@ -26,10 +26,6 @@ const watchdogName = "Watchdog"
 // Alertmanager without being sent again, as in Prometheus.
 const lifetimes = 4
 
-// builtinLabels are the labels an incident's alert gets of its own, which
-// an action's Labels may not replace.
-var builtinLabels = []string{"alertname", "incident", "severity", "probe", "entity", "client", "path"}
-
 // alertmanager forwards incidents to Alertmanagers as alerts, as
 // Prometheus does: each firing alert is sent again every resend, and
 // lasts lifetimes resends, so that Alertmanager resolves it itself if the
@@ -109,9 +105,9 @@ func newAlertmanager(c *config.AlertmanagerAction, f *files, now func() time.Tim
 	for _, name := range slices.Sorted(maps.Keys(c.Labels)) {
 		value := c.Labels[name]
 		switch {
-		case !labelName(name):
+		case !config.AlertLabelName(name):
 			fail("labels: %q is not a label name", name)
-		case slices.Contains(builtinLabels, name):
+		case slices.Contains(config.AlertLabels, name):
 			fail("labels: %s is set by the gateway", name)
 		case value == "":
 			fail("labels: %s is empty", name)
@@ -126,20 +122,6 @@ func newAlertmanager(c *config.AlertmanagerAction, f *files, now func() time.Tim
 		return nil, errs
 	}
 	return s, nil
-}
-
-// labelName reports whether s is a Prometheus label name, and not one
-// reserved for internal use.
-func labelName(s string) bool {
-	if s == "" || len(s) >= 2 && s[:2] == "__" {
-		return false
-	}
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *alertmanager) prepare(m Message, _ time.Time) (func(ctx context.Context) error, error) {

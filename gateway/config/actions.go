@@ -104,8 +104,23 @@ const maxActionName = 128
 // The ways an email action may protect its SMTP connection.
 var emailTLS = []string{"starttls", "tls", "none"}
 
-// labelName is what an Alertmanager label's name may hold.
-var labelName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// AlertLabels are the labels an incident's alert gets of its own, which
+// an Alertmanager action's labels may not replace.
+var AlertLabels = []string{"alertname", "incident", "severity", "probe", "entity", "client", "path"}
+
+// AlertLabelName reports whether s may name a label an action adds: a
+// Prometheus label name, and not one reserved for internal use ("__").
+func AlertLabelName(s string) bool {
+	if s == "" || strings.HasPrefix(s, "__") {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // action decodes one action, filling in the defaults. The kind given is
 // set even when broken, so that validation knows what the action was
@@ -309,8 +324,13 @@ func (v *validator) action(f string, a *Action, dirs map[string]string, known bo
 			v.errorf(af+".watchdog", "must not be negative")
 		}
 		for _, k := range slices.Sorted(maps.Keys(am.Labels)) {
-			if !labelName.MatchString(k) {
-				v.errorf(join(af+".labels", k), "%q is not a label name: letters, digits and '_', not starting with a digit", k)
+			switch {
+			case !AlertLabelName(k):
+				v.errorf(join(af+".labels", k), "%q is not a label name: letters, digits and '_', not starting with a digit or \"__\"", k)
+			case slices.Contains(AlertLabels, k):
+				v.errorf(join(af+".labels", k), "%s is set by the gateway on every alert (labels: %s)", k, strings.Join(AlertLabels, ", "))
+			case am.Labels[k] == "":
+				v.errorf(join(af+".labels", k), "a label needs a value")
 			}
 		}
 	case a.Command != nil:

@@ -278,3 +278,27 @@ func TestUnquotedURLInAFlowList(t *testing.T) {
 		t.Fatalf("quoted: %v", err)
 	}
 }
+
+// An Alertmanager action's labels are refused where they are written when
+// the gateway sets them itself, when they are reserved or when they are
+// empty, rather than when the actions start.
+func TestAlertmanagerLabelsChecked(t *testing.T) {
+	yaml := "listen: \"127.0.0.1:7039\"\nactions:\n  - name: am\n    alertmanager:\n      urls: [\"http://127.0.0.1:9093\"]\n" +
+		"      labels: {site: london, severity: high, __meta: x, team: \"\"}\n"
+	_, err := config.Parse("am.yaml", []byte(yaml))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		"actions[0].alertmanager.labels.severity: severity is set by the gateway",
+		`actions[0].alertmanager.labels.__meta: "__meta" is not a label name`,
+		"actions[0].alertmanager.labels.team: a label needs a value",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "labels.site") {
+		t.Errorf("site refused: %v", err)
+	}
+}
