@@ -82,6 +82,9 @@ type Config struct {
 	Incidents  Incidents
 	Actions    []Action
 	ActionDirs []string
+	// Calendars are the desks' clocks, and the schedules and work cycles
+	// of the systems watched.
+	Calendars Calendars
 }
 
 // Incidents is the configuration's incidents section.

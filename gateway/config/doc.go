@@ -256,6 +256,42 @@
 // opened when the gateway starts or reloads, not when the file is read.
 // docs/actions.md says what each kind of action sends.
 //
+// # Calendars
+//
+// The calendars section says when the systems watched trade and where
+// each is in its day, on its zone's wall clock (rules/calendar is the
+// model; docs/calendars.md the guide). Every key is optional:
+//
+//   - desks: the support desks' clocks, {name, zone}, for screens'
+//     headers; names unique.
+//   - holidays: holiday sets by name, each with file, an iCalendar file
+//     (calendar.ParseICS says what it reads), dates (YYYY-MM-DD: name)
+//     and half_days (YYYY-MM-DD: the early close, HH:MM); dates and
+//     half_days win over the file's for their dates. The file is read
+//     when the configuration is, relative to the configuration file's
+//     directory, once, and parsed in the zone of each schedule or cycle
+//     that names the set; a set no one names is not read. An error in
+//     it is placed at the file key, and names the file's own line:
+//     "calendars.holidays.lse.file: calendars/lse-2026.ics:12: DTSTART: …".
+//   - schedules: each a name, a zone, days (mon to sun, or their full
+//     names, in any case; left out, every day), windows ("08:00-16:30";
+//     "22:00-02:00" crosses midnight; left out, all day) and holidays, a
+//     set's name.
+//   - work_cycles: each a name; where, the entities that follow it, as a
+//     rule's where selects them (every attribute named must have one of
+//     the values); a zone; and either phases ({bod: "07:00", intraday:
+//     "08:00", eod: "16:30", closed: "17:30"}, any of them, in the order
+//     of the day, as the mapping gives them) with days, or a preset: 24/7,
+//     or 24/6 with maintenance, the day of the week it is closed. holidays
+//     names a set, as for schedules.
+//
+// Names of schedules, work cycles and holiday sets are written as a
+// rule's, unique among their kind; zones are IANA names (Europe/London,
+// UTC), not Local. An entity follows the first work cycle whose where
+// holds for its attributes: two cycles may select the same entity, and
+// the later one is then not its cycle. The section is checked when the
+// file is read, and Config.Validate does not check it again.
+//
 // # Roles and users
 //
 // A role is a named set of permissions. The default roles are client,

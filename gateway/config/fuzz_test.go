@@ -3,6 +3,7 @@ package config_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/gateway/incident"
+	"github.com/watchfloor/watchfloor/rules/calendar"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
@@ -32,7 +34,9 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		const name = "fuzz.yaml"
+		// In testdata, as the seeds are, so that the iCalendar files
+		// they name are found.
+		name := filepath.Join("testdata", "fuzz.yaml")
 		c, err := config.Parse(name, data)
 		if err != nil {
 			var errs config.Errors
@@ -187,6 +191,9 @@ func marshal(t *testing.T, c *config.Config) []byte {
 	if c.Actions != nil {
 		top["actions"] = actions(c.Actions)
 	}
+	if cs := c.Calendars; cs.Desks != nil || cs.Schedules != nil || cs.WorkCycles != nil {
+		top["calendars"] = calendars(t, cs)
+	}
 	out, err := json.MarshalIndent(top, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +266,67 @@ func actions(as []config.Action) []map[string]any {
 		out = append(out, o)
 	}
 	return out
+}
+
+// calendars writes the calendars section: each schedule's and cycle's
+// holidays as a set of its own, with no file, and presets as the phases
+// and days they give.
+func calendars(t *testing.T, cs config.Calendars) map[string]any {
+	t.Helper()
+	type obj = map[string]any
+	var desks, schedules, cycles []obj
+	sets := obj{}
+	for _, d := range cs.Desks {
+		desks = append(desks, obj{"name": d.Name, "zone": d.Zone.String()})
+	}
+	timing := func(o obj, set string, days []time.Weekday, holidays map[calendar.Date]string, halfDays map[calendar.Date]calendar.Clock) {
+		if days != nil {
+			var names []string
+			for _, d := range days {
+				names = append(names, d.String()[:3])
+			}
+			o["days"] = names
+		}
+		if holidays == nil && halfDays == nil {
+			return
+		}
+		dates, halves := obj{}, obj{}
+		for d, name := range holidays {
+			dates[d.String()] = name
+		}
+		for d, c := range halfDays {
+			halves[d.String()] = c.String()
+		}
+		sets[set] = obj{"dates": dates, "half_days": halves}
+		o["holidays"] = set
+	}
+	for i, s := range cs.Schedules {
+		o := obj{"name": s.Name, "zone": s.Zone.String()}
+		timing(o, fmt.Sprintf("schedule-%d", i), s.Days, s.Holidays, s.HalfDays)
+		if s.Windows != nil {
+			var windows []string
+			for _, w := range s.Windows {
+				windows = append(windows, w.Start.String()+"-"+w.End.String())
+			}
+			o["windows"] = windows
+		}
+		schedules = append(schedules, o)
+	}
+	for i, w := range cs.WorkCycles {
+		o := obj{"name": w.Name, "zone": w.Zone.String(), "where": w.Where}
+		timing(o, fmt.Sprintf("cycle-%d", i), w.Days, w.Holidays, w.HalfDays)
+		// In their order, which a Go map would lose.
+		phases := []byte{'{'}
+		for j, p := range w.Phases {
+			if j > 0 {
+				phases = append(phases, ',')
+			}
+			phases = fmt.Appendf(phases, "%q:%q", p.Phase, p.At)
+		}
+		o["phases"] = json.RawMessage(append(phases, '}'))
+		cycles = append(cycles, o)
+	}
+	return obj{"desks": desks, "holidays": sets, "schedules": schedules, "work_cycles": cycles}
 }
 
 // roles writes roles as a JSON object in their order, which a Go map

@@ -94,6 +94,7 @@ func decodeConfig(root value) *Config {
 			}
 		}),
 		optional("incidents", func(v value) { incidents(v, &c.Incidents) }),
+		optional("calendars", func(v value) { calendars(v, &c.Calendars) }),
 		optional("action_dirs", func(v value) { c.ActionDirs = strs(v) }),
 		optional("actions", func(v value) {
 			for _, a := range v.items() {

@@ -118,6 +118,7 @@ func (v *validator) check(c *Config) {
 	v.access(c, tokens)
 	v.history(&c.History, c.RemoteWrite)
 	v.incidents(c)
+	v.calendars(&c.Calendars)
 	v.actionRefs(c, v.actions(c))
 }
 

@@ -3,6 +3,7 @@ package calendar
 import (
 	"testing"
 	"time"
+	_ "time/tzdata" // the tests' zones, whatever the machine has
 )
 
 var (
