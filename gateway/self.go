@@ -55,25 +55,41 @@ func (g *Gateway) startSelf(ctx context.Context, cfg *config.Config) (done <-cha
 
 // feedSelf sends the gateway's own dataviews to its actor each second, as
 // a whole snapshot: reconciled by name, only what changed changes.
+//
+// It sends one at once, too, when a work cycle's phase or a schedule
+// changes (on the gateway's clock), so the change is shown and judged at
+// its instant.
 func (g *Gateway) feedSelf(ctx context.Context, a *probeActor) {
 	t := time.NewTicker(selfInterval)
 	defer t.Stop()
+	boundary := g.clock.NewTimer()
+	defer boundary.Stop()
 	for {
-		b := g.selfBatch(g.clock.Now())
+		now := g.clock.Now()
+		b := g.selfBatch(now)
 		if !a.send(ctx, event{kind: evLocal, batch: b}) {
 			return
+		}
+		boundary.Stop()
+		g.mu.RLock()
+		next := nextBoundary(now, &g.cfg.Calendars)
+		g.mu.RUnlock()
+		if !next.IsZero() {
+			boundary.Reset(next.Sub(now))
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-boundary.C():
 		}
 	}
 }
 
 // selfBatch is the gateway's own dataviews at now: "history" (the
 // in-memory window), "remote-write" (a row per target), "incidents",
-// "actions" (a row per action) and "probes".
+// "actions" (a row per action), "probes", and the calendars'
+// "work-cycles", "schedules" and "desks" (calendars.go).
 func (g *Gateway) selfBatch(now time.Time) *protocol.Batch {
 	at := now.UnixNano()
 	num := func(n int64) samplers.Cell { return samplers.Int(n) }
@@ -101,8 +117,11 @@ func (g *Gateway) selfBatch(now time.Time) *protocol.Batch {
 	}
 	rw.Headlines = []string{"targets", "dropped"}
 	rw.HeadValues = []samplers.Cell{samplers.Text(strconv.Itoa(len(rw.Rows))), num(dropped)}
+	g.mu.RLock()
+	cal := selfCalendars(at, now, &g.cfg.Calendars)
+	g.mu.RUnlock()
 	return &protocol.Batch{Flags: protocol.SnapshotStart | protocol.SnapshotEnd,
-		Declares: []protocol.Declare{hist, rw, g.selfIncidents(at, now), g.selfActions(at), g.selfProbes(at)}}
+		Declares: append([]protocol.Declare{hist, rw, g.selfIncidents(at, now), g.selfActions(at), g.selfProbes(at)}, cal...)}
 }
 
 // selfIncidents is the "incidents" dataview: how many are open, waiting

@@ -105,6 +105,28 @@ func DefaultStore() string {
 	return filepath.Join(dir, "watchfloor", "demo.db")
 }
 
+// demoCalendars are the demo's desks, venues and work cycles: the demo's
+// entity is an LSE system; New York's cycle and a 24/7 FX desk show how
+// other venues' days look beside it.
+const demoCalendars = `calendars:
+  desks:
+    - {name: London, zone: Europe/London}
+    - {name: New York, zone: America/New_York}
+    - {name: Vilnius, zone: Europe/Vilnius}
+    - {name: Tokyo, zone: Asia/Tokyo}
+  holidays:
+    lse: {dates: {2026-12-25: Christmas Day, 2026-12-28: Boxing Day (substitute), 2027-01-01: New Year's Day}, half_days: {2026-12-24: "12:30", 2026-12-31: "12:30"}}
+  schedules:
+    - {name: lse-trading, zone: Europe/London, days: [mon, tue, wed, thu, fri], windows: ["08:00-16:30"], holidays: lse}
+    - {name: nyse-trading, zone: America/New_York, days: [mon, tue, wed, thu, fri], windows: ["09:30-16:00"]}
+  work_cycles:
+    - {name: lse-equities, where: {system: lse}, zone: Europe/London, days: [mon, tue, wed, thu, fri], holidays: lse,
+       phases: {bod: "07:00", intraday: "08:00", eod: "16:30", closed: "17:30"}}
+    - {name: nyse-equities, where: {system: nyse}, zone: America/New_York, days: [mon, tue, wed, thu, fri],
+       phases: {bod: "08:00", intraday: "09:30", eod: "16:00", closed: "17:00"}}
+    - {name: fx, where: {system: fx}, zone: UTC, preset: 24/7}
+`
+
 // Client is the client the demo's entity serves: its incidents are
 // the client's, with updates due and notices drafted.
 const Client = "acme-trading"
@@ -134,8 +156,9 @@ func Config(listen, probe, token, remoteWrite, pager string) (*config.Config, er
 		b.WriteString(indentItem(t.SampleConfig))
 		names = append(names, typ)
 	}
-	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo, client: %s}\n    samplers: [%s]\n",
+	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo, client: %s, system: lse}\n    samplers: [%s]\n",
 		probe, probe, Client, strings.Join(names, ", "))
+	b.WriteString(demoCalendars)
 	// The demo's administrator has no password: the one-time link Run
 	// prints logs them in. A local Prometheus may scrape /metrics.
 	fmt.Fprintf(&b, "users:\n  - name: %s\n    roles: [admin]\nmetrics:\n  public_on_loopback: true\n", demoAdmin)

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,7 +130,7 @@ func TestDemoExportsToVictoriaMetrics(t *testing.T) {
 
 	host := demoHost()
 	want := map[string]string{"__name__": "watchfloor_cpu_utilisation", "probe": host, "entity": host,
-		"sampler": "cpu", "dataview": "cpu", "row": "total", "environment": "demo", "client": demo.Client}
+		"sampler": "cpu", "dataview": "cpu", "row": "total", "environment": "demo", "client": demo.Client, "system": "lse"}
 	var points int
 	tsdbtest.WaitFor(t, "VictoriaMetrics to hold "+host+"'s cpu total utilisation", func() bool {
 		for _, series := range export(t, s.VictoriaMetrics, "watchfloor_cpu_utilisation") {
@@ -408,4 +409,32 @@ func TestDemoOpensAnIncident(t *testing.T) {
 		b, _ := os.ReadFile(s.PagerLog)
 		return strings.Contains(string(b), "opened") && strings.Contains(string(b), inc.ID)
 	})
+}
+
+// The demo shows where its venues are in their day: the work cycles
+// dataview has LSE's, New York's and FX's rows, each with a phase.
+func TestDemoShowsWorkCycles(t *testing.T) {
+	s, _ := runDemo(t, demo.Options{})
+	c := logInHTTP(t, s.Link)
+	var dv struct {
+		Rows []struct {
+			Name  string `json:"name"`
+			Cells []cell `json:"cells"`
+		} `json:"rows"`
+	}
+	tsdbtest.WaitFor(t, "the demo's work cycles", func() bool {
+		getJSON(t, c, s.URL+"/api/v1/dataviews/watchfloor/gateway/self/work-cycles", &dv)
+		return len(dv.Rows) == 3
+	})
+	for _, r := range dv.Rows {
+		phase := ""
+		for _, c := range r.Cells {
+			if strings.HasSuffix(c.Path, "/phase") {
+				phase = c.Value
+			}
+		}
+		if !slices.Contains([]string{"bod", "intraday", "eod", "closed"}, phase) {
+			t.Errorf("%s is in phase %q", r.Name, phase)
+		}
+	}
 }

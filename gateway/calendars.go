@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/samplers"
+)
+
+// The calendars' state is computed, not sampled: the gateway's own probe
+// shows it in three dataviews of its self sampler, so screens show where
+// each system is in its day and rules can judge it —
+//
+//	work-cycles  a row per work cycle: its phase, since when, the next
+//	             phase and when it starts, the seconds to it, the holiday
+//	schedules    a row per schedule: active or not, its next change
+//	desks        a row per support desk: its zone, wall clock and offset
+//
+// They are sent each second with the gateway's other dataviews, and at
+// the instant a phase or schedule changes (feedSelf's boundary timer), so
+// a phase starts on the wall when it starts, not at the next second.
+
+// The self sampler's dataview IDs of the calendars.
+const (
+	cyclesID = 6 + iota
+	schedulesID
+	desksID
+)
+
+// selfCalendars is the calendars' dataviews at now.
+func selfCalendars(at int64, now time.Time, cal *config.Calendars) []protocol.Declare {
+	text := samplers.Text
+	stamp := func(t time.Time) samplers.Cell {
+		if t.IsZero() {
+			return text("")
+		}
+		return text(t.UTC().Format(time.RFC3339))
+	}
+	until := func(t time.Time) samplers.Cell {
+		if t.IsZero() {
+			return text("")
+		}
+		return samplers.Int(int64(t.Sub(now).Round(time.Second) / time.Second))
+	}
+	cycles := protocol.Declare{ID: cyclesID, SamplerID: selfID, Name: "work-cycles", SampleTime: at,
+		Columns: []string{"phase", "since", "next", "nextAt", "secondsToNext", "holiday", "zone", "where"}}
+	for i := range cal.WorkCycles {
+		w := &cal.WorkCycles[i]
+		st := w.At(now)
+		next := ""
+		if !st.NextAt.IsZero() {
+			next = st.Next.String()
+		}
+		cycles.Rows = append(cycles.Rows, protocol.RowDecl{Index: uint32(i), Name: w.Name, Cells: []samplers.Cell{
+			text(st.Phase.String()), stamp(st.Since), text(next), stamp(st.NextAt), until(st.NextAt),
+			text(st.Holiday), text(w.Zone.String()), text(whereText(w.Where)),
+		}})
+	}
+	schedules := protocol.Declare{ID: schedulesID, SamplerID: selfID, Name: "schedules", SampleTime: at,
+		Columns: []string{"active", "nextChange", "secondsToChange", "zone"}}
+	for i := range cal.Schedules {
+		s := &cal.Schedules[i]
+		change, _, ok := s.Next(now)
+		if !ok {
+			change = time.Time{}
+		}
+		schedules.Rows = append(schedules.Rows, protocol.RowDecl{Index: uint32(i), Name: s.Name, Cells: []samplers.Cell{
+			text(fmt.Sprint(s.Active(now))), stamp(change), until(change), text(s.Zone.String()),
+		}})
+	}
+	desks := protocol.Declare{ID: desksID, SamplerID: selfID, Name: "desks", SampleTime: at,
+		Columns: []string{"zone", "time", "utcOffset"}}
+	for i, d := range cal.Desks {
+		local := now.In(d.Zone)
+		desks.Rows = append(desks.Rows, protocol.RowDecl{Index: uint32(i), Name: d.Name, Cells: []samplers.Cell{
+			text(d.Zone.String()), text(local.Format("2006-01-02 15:04:05")), text(local.Format("-07:00")),
+		}})
+	}
+	return []protocol.Declare{cycles, schedules, desks}
+}
+
+// whereText is a cycle's attribute selectors as one line:
+// "region=emea|apac system=lse".
+func whereText(where map[string][]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(where)) {
+		parts = append(parts, k+"="+strings.Join(where[k], "|"))
+	}
+	return strings.Join(parts, " ")
+}
+
+// nextBoundary is the first instant after now at which a work cycle's
+// phase or a schedule's activity changes; zero if none does.
+func nextBoundary(now time.Time, cal *config.Calendars) time.Time {
+	var next time.Time
+	at := func(t time.Time) {
+		if !t.IsZero() && t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for i := range cal.WorkCycles {
+		at(cal.WorkCycles[i].At(now).NextAt)
+	}
+	for i := range cal.Schedules {
+		if t, _, ok := cal.Schedules[i].Next(now); ok {
+			at(t)
+		}
+	}
+	return next
+}
