@@ -75,7 +75,9 @@ func (g *Gateway) feedSelf(ctx context.Context, a *probeActor) {
 		next := nextBoundary(now, &g.cfg.Calendars)
 		g.mu.RUnlock()
 		if !next.IsZero() {
-			boundary.Reset(next.Sub(now))
+			// From the clock now, not from before the batch was sent:
+			// sending may have waited.
+			boundary.Reset(next.Sub(g.clock.Now()))
 		}
 		select {
 		case <-ctx.Done():

@@ -402,7 +402,8 @@ func (p *icsParser) recur(ev icsEvent, start icsTime) ([]icsTime, error) {
 	fail := func(format string, args ...any) ([]icsTime, error) {
 		return nil, fmt.Errorf("line %d: RRULE: %s", rr.line, fmt.Sprintf(format, args...))
 	}
-	count, interval, until := 0, 1, Date{}
+	count, interval := 0, 1
+	var until *icsTime
 	yearly := false
 	for _, part := range strings.Split(strings.TrimSpace(rr.Value), ";") {
 		k, v, _ := strings.Cut(part, "=")
@@ -426,7 +427,7 @@ func (p *icsParser) recur(ev icsEvent, start icsTime) ([]icsTime, error) {
 			if err != nil {
 				return nil, err
 			}
-			until = u.raw
+			until = &u
 		default:
 			return fail("%s: not supported; a yearly rule takes COUNT, UNTIL or INTERVAL (list other dates as events)", k)
 		}
@@ -434,9 +435,9 @@ func (p *icsParser) recur(ev icsEvent, start icsTime) ([]icsTime, error) {
 	switch {
 	case !yearly:
 		return fail("no FREQ=YEARLY")
-	case count == 0 && until == (Date{}):
+	case count == 0 && until == nil:
 		return fail("a yearly rule needs COUNT or UNTIL, so the dates are finite")
-	case count > 0 && until != (Date{}):
+	case count > 0 && until != nil:
 		return fail("COUNT and UNTIL together; give one")
 	}
 	except := map[Date]bool{}
@@ -452,11 +453,16 @@ func (p *icsParser) recur(ev icsEvent, start icsTime) ([]icsTime, error) {
 	var out []icsTime
 	for y, n := start.raw.Year, 0; y <= 9999; y += interval {
 		d := Date{y, start.raw.Month, start.raw.Day}
-		if until != (Date{}) && until.days() < d.days() {
-			break
-		}
 		if d.valid() != nil {
 			continue // 29 February outside a leap year
+		}
+		o := start
+		o.raw, o.date = d, d
+		if o.utc {
+			o = p.fromUTC(o)
+		}
+		if until != nil && until.before(o) {
+			break
 		}
 		if n++; count > 0 && n > count {
 			break
@@ -467,14 +473,23 @@ func (p *icsParser) recur(ev icsEvent, start icsTime) ([]icsTime, error) {
 		if except[d] {
 			continue
 		}
-		o := start
-		o.raw, o.date = d, d
-		if o.utc {
-			o = p.fromUTC(o)
-		}
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// before says whether a rule's UNTIL u ends before occurrence o: by the
+// dates as written when either is a date, and otherwise by the wall clock
+// in the calendar's zone, so that an UNTIL earlier on o's day than o's
+// time excludes it.
+func (u icsTime) before(o icsTime) bool {
+	switch {
+	case !u.timed || !o.timed:
+		return u.raw.days() < o.raw.days()
+	case u.date != o.date:
+		return u.date.days() < o.date.days()
+	}
+	return u.clock.minutes() < o.clock.minutes()
 }
 
 func (p *icsParser) holiday(d Date, name string, line int) error {
