@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -179,12 +178,7 @@ func TestIncidentLeavesTheWallAfterItsWindow(t *testing.T) {
 // draft again, and the client's update is due again: the client was not
 // told.
 func TestFailedNoticeIsRecorded(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := freeAddr(t) // nobody listens there: the action fails at once
 	r := startIncidents(t, gateway.Options{}, fmt.Sprintf(`actions:
   - name: mail-acme
     retries: 0

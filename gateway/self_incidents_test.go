@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 
@@ -49,13 +48,7 @@ func selfView(t *testing.T, s *gt.Session, name string) (head map[string]string,
 // per action with what failed, and the probes dataview says how many
 // probes are down — so rules can alert on the desk itself.
 func TestSelfDataviewsWatchTheDesk(t *testing.T) {
-	// A webhook to a port nobody listens on fails at once, every time.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := freeAddr(t) // nobody listens there: the action fails at once
 	r := startIncidents(t, gateway.Options{}, fmt.Sprintf(`actions:
   - name: dead-hook
     retries: 0
