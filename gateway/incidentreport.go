@@ -58,13 +58,9 @@ type reportPoint struct {
 }
 
 func (g *Gateway) incidentReport(c *echo.Context) error {
-	inc, err := g.visibleIncident(c)
+	inc, tl, err := g.visibleTimeline(c, true)
 	if err != nil {
 		return err
-	}
-	tl, err := g.store.Timeline(inc.ID)
-	if err != nil {
-		return g.incidentFail(c, err)
 	}
 	rep := g.report(inc, tl, g.clock.Now())
 	switch f := c.QueryParam("format"); {

@@ -414,26 +414,37 @@ type incidentJSON struct {
 // visibleIncident reads the incident named in the path: one that does not
 // exist, or that the caller's scope does not see, is not found.
 func (g *Gateway) visibleIncident(c *echo.Context) (incident.Incident, error) {
+	inc, _, err := g.visibleTimeline(c, false)
+	return inc, err
+}
+
+// visibleTimeline is visibleIncident with the incident's timeline, when
+// asked for, read with it.
+func (g *Gateway) visibleTimeline(c *echo.Context, events bool) (incident.Incident, []incident.Event, error) {
 	id := c.Param("id")
-	inc, err := g.store.Incident(id)
+	var (
+		inc incident.Incident
+		tl  []incident.Event
+		err error
+	)
+	if events {
+		inc, tl, err = g.store.Timeline(id)
+	} else {
+		inc, err = g.store.Incident(id)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound), err == nil && !sees(access.IdentityOf(c).Scope, &inc):
-		return inc, echo.NewHTTPError(http.StatusNotFound, "no incident "+id)
+		return inc, nil, echo.NewHTTPError(http.StatusNotFound, "no incident "+id)
 	case err != nil:
-		return inc, g.incidentFail(c, err)
+		return inc, nil, g.incidentFail(c, err)
 	}
-	return inc, nil
+	return inc, tl, nil
 }
 
 func (g *Gateway) getIncident(c *echo.Context) error {
-	inc, err := g.visibleIncident(c)
+	inc, tl, err := g.visibleTimeline(c, true)
 	if err != nil {
 		return err
-	}
-	id := inc.ID
-	tl, err := g.store.Timeline(id)
-	if err != nil {
-		return g.incidentFail(c, err)
 	}
 	return replyJSON(c, http.StatusOK, incidentJSON{Incident: inc, Timeline: tl})
 }

@@ -42,7 +42,7 @@ func checkNumbered(t *testing.T, s *store.Store, least int) int {
 			t.Errorf("incident %d: %v", n, err)
 			continue
 		}
-		if tl, err := s.Timeline(inc.ID); err != nil || len(tl) != inc.Events || len(tl) != 2 {
+		if _, tl, err := s.Timeline(inc.ID); err != nil || len(tl) != inc.Events || len(tl) != 2 {
 			t.Errorf("incident %d has %d events, and a timeline of %d: %v", n, inc.Events, len(tl), err)
 		}
 	}

@@ -108,7 +108,7 @@ func TestKilledWriterLosesNothing(t *testing.T) {
 				t.Errorf("round %d: confirmed %s: %v", round, id, err)
 				continue
 			}
-			tl, err := s.Timeline(id)
+			_, tl, err := s.Timeline(id)
 			if err != nil || len(tl) != inc.Events || len(tl) < 2 {
 				t.Errorf("round %d: %s has %d events and a timeline of %d: %v", round, id, inc.Events, len(tl), err)
 			}

@@ -284,16 +284,21 @@ func (s *Store) Incident(id string) (incident.Incident, error) {
 	return out, err
 }
 
-// Timeline returns the events of a stored incident, in Seq order.
-func (s *Store) Timeline(id string) ([]incident.Event, error) {
+// Timeline returns a stored incident with its events in Seq order, read
+// in one transaction so the two agree.
+func (s *Store) Timeline(id string) (incident.Incident, []incident.Event, error) {
 	day, n, err := parseID(id)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+		return incident.Incident{}, nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	r := refOf(day, n)
-	var out []incident.Event
+	var (
+		inc incident.Incident
+		out []incident.Event
+	)
 	err = s.kv.view(func(tx txn) error {
-		_, ok, err := tx.get(incidentKey(r))
+		var ok bool
+		inc, ok, err = readIncident(tx, r)
 		switch {
 		case err != nil:
 			return err
@@ -303,7 +308,7 @@ func (s *Store) Timeline(id string) ([]incident.Event, error) {
 		out, err = readTimeline(tx, r)
 		return err
 	})
-	return out, err
+	return inc, out, err
 }
 
 func readTimeline(tx txn, r ref) ([]incident.Event, error) {

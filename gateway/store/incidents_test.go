@@ -75,6 +75,39 @@ func incidentKeys(s *store.Store) []string {
 	return keys
 }
 
+// An incident read with its timeline agrees with it while writes go on:
+// its event count is the timeline's length.
+func TestTimelineAgreesWithItsIncident(t *testing.T) {
+	backends(t, func(t *testing.T, s *store.Store) {
+		inc, evs := newIncident(7, day0, "flapping")
+		put(t, s, inc, evs)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range 300 {
+				more := event(&inc, day0.Add(time.Duration(i)*time.Second), incident.EvComment, "again")
+				if err := s.PutIncidents([]store.IncidentWrite{{Incident: inc, Events: more}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		defer func() { <-done }()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			got, tl, err := s.Timeline(inc.ID)
+			if err != nil || got.Events != len(tl) {
+				t.Errorf("the incident counts %d events, its timeline has %d (%v)", got.Events, len(tl), err)
+				return
+			}
+		}
+	})
+}
+
 func TestIncidentRoundTrip(t *testing.T) {
 	backends(t, func(t *testing.T, s *store.Store) {
 		inc, evs := newIncident(42, day0, "CPU of oms-1 high")
@@ -92,9 +125,9 @@ func TestIncidentRoundTrip(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, inc) {
 			t.Errorf("Incident = %+v, %v\nwant %+v", got, err, inc)
 		}
-		tl, err := s.Timeline(inc.ID)
-		if err != nil || !reflect.DeepEqual(tl, evs) {
-			t.Errorf("Timeline = %+v, %v\nwant %+v", tl, err, evs)
+		withTL, tl, err := s.Timeline(inc.ID)
+		if err != nil || !reflect.DeepEqual(tl, evs) || !reflect.DeepEqual(withTL, inc) {
+			t.Errorf("Timeline = %+v, %+v, %v\nwant %+v, %+v", withTL, tl, err, inc, evs)
 		}
 
 		// A second write appends its events to the timeline.
@@ -104,7 +137,7 @@ func TestIncidentRoundTrip(t *testing.T) {
 		if got, _ := s.Incident(inc.ID); got.State != incident.Resolved || got.Events != 3 {
 			t.Errorf("after the second write the incident is %s with %d events", got.State, got.Events)
 		}
-		tl, err = s.Timeline(inc.ID)
+		_, tl, err = s.Timeline(inc.ID)
 		if err != nil || !reflect.DeepEqual(tl, append(evs, more...)) {
 			t.Errorf("Timeline after two writes = %+v, %v", tl, err)
 		}
@@ -118,7 +151,7 @@ func TestIncidentRoundTrip(t *testing.T) {
 			if _, err := s.Incident(id); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("Incident(%s): %v, want ErrNotFound", id, err)
 			}
-			if _, err := s.Timeline(id); !errors.Is(err, store.ErrNotFound) {
+			if _, _, err := s.Timeline(id); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("Timeline(%s): %v, want ErrNotFound", id, err)
 			}
 		}
@@ -738,7 +771,7 @@ func TestIncidentChangesWriteWhole(t *testing.T) {
 		if got, _ := s.Snoozes(); !reflect.DeepEqual(got, []incident.Snooze{sn}) {
 			t.Fatalf("snoozes %+v", got)
 		}
-		if tl, _ := s.Timeline(inc.ID); len(tl) != len(evs)+1 {
+		if _, tl, _ := s.Timeline(inc.ID); len(tl) != len(evs)+1 {
 			t.Fatalf("timeline %+v", tl)
 		}
 		if err := s.PutIncidentChanges(store.IncidentChanges{Unsnoozed: []string{sn.Target}}); err != nil {
