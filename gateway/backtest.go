@@ -90,7 +90,7 @@ func (g *Gateway) backtestRuleAPI(c *echo.Context) error {
 	if end := now.Add(futureSlack); to.After(end) {
 		to = end
 	}
-	def, err := decodeRule(c, "")
+	def, err := g.decodeRule(c, "")
 	if err != nil {
 		return g.fail(c, err)
 	}

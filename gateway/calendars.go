@@ -5,10 +5,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/rules/calendar"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
@@ -112,4 +114,88 @@ func nextBoundary(now time.Time, cal *config.Calendars) time.Time {
 		}
 	}
 	return next
+}
+
+// calendarIndex answers the rules' questions about one configuration's
+// calendars (rules.Calendar): the phase of an entity's work cycle and
+// whether a schedule is active, each with the instant it next changes.
+// An answer is kept until that instant, so a cell judged many times
+// between two boundaries costs a lookup, not a calendar computation. It
+// is safe for concurrent use: every actor asks it.
+type calendarIndex struct {
+	cal       *config.Calendars
+	cycles    []calendarAnswer
+	schedules map[string]*scheduleEntry
+}
+
+type scheduleEntry struct {
+	s    *calendar.Schedule
+	last calendarAnswer
+}
+
+// calendarAnswer is the latest answer about one cycle or schedule, and
+// the span of time it holds for.
+type calendarAnswer struct{ p atomic.Pointer[answer] }
+
+type answer struct {
+	value    uint8 // a phase, or 1 for an active schedule
+	from, to int64 // Unix ns it holds from, and until (0: for ever)
+}
+
+func (c *calendarAnswer) get(now int64, compute func(time.Time) answer) answer {
+	if a := c.p.Load(); a != nil && a.from <= now && (a.to == 0 || now < a.to) {
+		return *a
+	}
+	a := compute(time.Unix(0, now))
+	c.p.Store(&a)
+	return a
+}
+
+func newCalendarIndex(cal *config.Calendars) *calendarIndex {
+	x := &calendarIndex{cal: cal, cycles: make([]calendarAnswer, len(cal.WorkCycles)), schedules: make(map[string]*scheduleEntry, len(cal.Schedules))}
+	for i := range cal.Schedules {
+		x.schedules[cal.Schedules[i].Name] = &scheduleEntry{s: &cal.Schedules[i]}
+	}
+	return x
+}
+
+// Phase is rules.Calendar's.
+func (x *calendarIndex) Phase(attrs map[string]string, now int64) (calendar.Phase, int64, bool) {
+	i := x.cal.CycleIndex(attrs)
+	if i < 0 {
+		return 0, 0, false
+	}
+	w := &x.cal.WorkCycles[i]
+	a := x.cycles[i].get(now, func(t time.Time) answer {
+		st := w.At(t)
+		return answer{value: uint8(st.Phase), from: t.UnixNano(), to: unixNano(st.NextAt)}
+	})
+	return calendar.Phase(a.value), a.to, true
+}
+
+// Active is rules.Calendar's.
+func (x *calendarIndex) Active(name string, now int64) (bool, int64, bool) {
+	e, ok := x.schedules[name]
+	if !ok {
+		return false, 0, false
+	}
+	a := e.last.get(now, func(t time.Time) answer {
+		out := answer{from: t.UnixNano()}
+		if e.s.Active(t) {
+			out.value = 1
+		}
+		if next, _, ok := e.s.Next(t); ok {
+			out.to = next.UnixNano()
+		}
+		return out
+	})
+	return a.value == 1, a.to, true
+}
+
+// unixNano is t in Unix ns, 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }

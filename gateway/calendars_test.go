@@ -3,11 +3,13 @@ package gateway_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/gateway/incident"
 	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
 )
 
@@ -35,13 +37,19 @@ rules:
 // selfRow reads a row of one of the gateway's own dataviews, by column.
 func selfRow(t *testing.T, s *gt.Session, view, row string) map[string]cellJSON {
 	t.Helper()
+	return dataviewRow(t, s, "watchfloor/gateway/self/"+view, row)
+}
+
+// dataviewRow reads a row of a dataview, by column; nil if there is none.
+func dataviewRow(t *testing.T, s *gt.Session, path, row string) map[string]cellJSON {
+	t.Helper()
 	var dv struct {
 		Rows []struct {
 			Name  string
 			Cells []cellJSON
 		}
 	}
-	code, body := s.Do(t, http.MethodGet, "/api/v1/dataviews/watchfloor/gateway/self/"+view, nil)
+	code, body := s.Do(t, http.MethodGet, "/api/v1/dataviews/"+path, nil)
 	if code != http.StatusOK {
 		return nil
 	}
@@ -106,3 +114,60 @@ func TestWorkCyclePhaseChangesAtItsInstant(t *testing.T) {
 		t.Fatalf("the schedule after 08:00: %+v", s)
 	}
 }
+
+// A phase boundary changes a live cell's severity at its instant: a rule
+// active only intraday gives nothing to an LSE system's cell before
+// 08:00 London time, and judges it at 08:00, when the gateway's clock
+// passes it, without the cell changing; at 16:30 it stops again.
+func TestPhaseBoundaryJudgesALiveCell(t *testing.T) {
+	clock := gt.NewManualClock(time.Date(2026, 12, 1, 7, 59, 58, 0, time.UTC)) // a Tuesday; London is on UTC
+	r := startRig(t, gateway.Options{Clock: clock}, func(yaml string) string {
+		yaml = strings.Replace(yaml, "attributes: {client: acme, region: emea}", "attributes: {client: acme, region: emea, system: lse}", 1)
+		return strings.Replace(yaml, "rules:\n", `rules:
+  - name: latency-intraday
+    match: "*/*/orders/orders/*/latency"
+    active: {phases: [intraday]}
+    critical: {when: value > 20}
+    incident: {}
+`, 1) + calendarsWorkCycle
+	}, "", "")
+	admin := r.gw.Admin(t)
+	r.latency("router-acme", 30)
+	path := "venue/router-acme/orders/orders"
+	cell := func() cellJSON { return dataviewRow(t, admin, path, "A")["latency"] }
+	gt.Eventually(t, "the cell judged ok before the open", func() bool { return cell().Rule == "latency-high" })
+	if c := cell(); c.Severity != "ok" {
+		t.Fatalf("before 08:00: %+v, want ok from latency-high alone", c)
+	}
+	clock.Advance(2 * time.Second)
+	gt.Eventually(t, "the cell critical at the open", func() bool {
+		c := cell()
+		return c.Severity == "critical" && c.Rule == "latency-intraday"
+	})
+	// Its incident knows where the system was in its day.
+	r.waitIncident("the intraday incident", "?state=open", func(i incident.Incident) bool {
+		return i.Rule == "latency-intraday" && i.Phase == "intraday"
+	})
+	clock.Advance(8*time.Hour + 29*time.Minute + 59*time.Second) // 16:29:59
+	admin = gt.Login(t, r.gw.URL(), gt.Admin.Name)               // the session timed out on the gateway's clock
+	if c := cell(); c.Severity != "critical" {
+		_, body := admin.Do(t, http.MethodGet, "/api/v1/dataviews/"+path, nil)
+		t.Fatalf("at 16:29:59: %+v, want still critical; %s", c, body)
+	}
+	clock.Advance(time.Second)
+	gt.Eventually(t, "the cell back to latency-high's ok at End of Day", func() bool {
+		c := cell()
+		return c.Severity == "ok" && c.Rule == "latency-high"
+	})
+}
+
+// calendarsWorkCycle is calendarsYAML's work cycle on its own.
+const calendarsWorkCycle = `
+calendars:
+  work_cycles:
+    - name: lse-equities
+      where: {system: lse}
+      zone: Europe/London
+      days: [mon, tue, wed, thu, fri]
+      phases: {bod: "07:00", intraday: "08:00", eod: "16:30", closed: "17:30"}
+`

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -93,6 +94,9 @@ type Gateway struct {
 	reloadMu sync.Mutex // serialises reloads
 	rules    ruleSet
 	trans    *Transitions
+	// calendars answers the rules about the configuration's calendars;
+	// it is replaced with the configuration.
+	calendars atomic.Pointer[calendarIndex]
 
 	mu         sync.RWMutex
 	cfg        *config.Config
@@ -190,6 +194,7 @@ func New(opts Options) (*Gateway, error) {
 		transitions:    set.NewCounter("watchfloor_severity_transitions_total"),
 	}
 	g.trans = newTransitions()
+	g.calendars.Store(newCalendarIndex(&opts.Config.Calendars))
 	set.NewGauge("watchfloor_rules", func() float64 { return float64(g.rules.current().Len()) })
 	set.NewGauge("watchfloor_rules_version", func() float64 { return float64(g.rules.current().Version()) })
 	set.NewGauge("watchfloor_transitions_pending", func() float64 { return float64(g.trans.q.Len()) })
@@ -751,6 +756,7 @@ func (g *Gateway) applyConfig(cfg *config.Config, set *rules.Set) error {
 		g.hist.Configure(historyOptions(cfg))
 	}
 	g.cfg = cfg
+	g.calendars.Store(newCalendarIndex(&cfg.Calendars))
 	g.authTable = auth
 	if set != nil {
 		g.rules.cur.Store(set) // new actors start with it

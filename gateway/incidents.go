@@ -237,6 +237,11 @@ func (d *desk) signal(tr Transition, set *rules.Set) incident.Signal {
 	if s.Attrs == nil && s.Entity != "" {
 		s.Attrs = d.g.tree.attrsOf(s.Probe, s.Entity)
 	}
+	if s.Entity != "" {
+		if p, _, ok := d.g.calendars.Load().Phase(s.Attrs, tr.Time.UnixNano()); ok {
+			s.Phase = p.String()
+		}
+	}
 	if r, ok := set.Rule(tr.Rule); ok {
 		s.Open = r.Incident()
 		if s.Open != nil {

@@ -61,13 +61,14 @@ func (a *probeActor) evaluate(now time.Time) {
 	}
 	a.pass++
 	t := now.UnixNano()
+	cal := a.g.calendars.Load()
 	for i := 0; i < len(a.ch.Dataviews); i++ {
 		d := &a.ch.Dataviews[i]
 		dv := d.dv
 		if d.Removed || dv.gone {
 			continue
 		}
-		a.in = judgeInput{dv: dv, now: t, attrs: dv.sampler.entity.attrs}
+		a.in = judgeInput{dv: dv, now: t, attrs: dv.sampler.entity.attrs, cal: cal}
 		from, to := d.cellsFrom, d.cellsTo
 		for k := from; k < to; k++ {
 			c := &a.ch.cells[k]

@@ -230,6 +230,7 @@ type judgeInput struct {
 	dv    *Dataview
 	now   int64
 	attrs map[string]string
+	cal   *calendarIndex
 	row   rowCells
 	head  headCells
 	in    rules.Input
@@ -251,6 +252,9 @@ func (j *judgeInput) info(row *rowState, col int) rules.CellInfo {
 func (j *judgeInput) input(row *rowState, c *cellState) *rules.Input {
 	j.head = headCells{j.dv}
 	j.in = rules.Input{Now: j.now, Value: c.value(), Changed: c.changed, Headlines: &j.head, Attrs: j.attrs}
+	if j.cal != nil {
+		j.in.Calendar = j.cal
+	}
 	if j.dv.sampledAt != 0 {
 		// The probe's clock may not be the gateway's: the dataview's
 		// latest sample, by both, relates them.

@@ -311,7 +311,7 @@ func (g *Gateway) locked(f func() (store.RuleVersion, error)) (store.RuleVersion
 }
 
 func (g *Gateway) createRule(c *echo.Context) error {
-	def, err := decodeRule(c, "")
+	def, err := g.decodeRule(c, "")
 	if err != nil {
 		return g.fail(c, err)
 	}
@@ -340,7 +340,7 @@ func (g *Gateway) updateRule(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	def, err := decodeRule(c, name)
+	def, err := g.decodeRule(c, name)
 	if err != nil {
 		return g.fail(c, err)
 	}
@@ -460,7 +460,7 @@ func (g *Gateway) copyRule(c *echo.Context) error {
 }
 
 func (g *Gateway) validateRule(c *echo.Context) error {
-	def, err := decodeRule(c, "")
+	def, err := g.decodeRule(c, "")
 	if err != nil {
 		return g.fail(c, err)
 	}
@@ -487,7 +487,7 @@ func (g *Gateway) previewRuleAPI(c *echo.Context) error {
 		}
 		limit = min(n, maxPreview)
 	}
-	def, err := decodeRule(c, "")
+	def, err := g.decodeRule(c, "")
 	if err != nil {
 		return g.fail(c, err)
 	}
@@ -558,10 +558,10 @@ func formatOf(c *echo.Context) (bodyFormat, error) {
 		"Content-Type %q: send a rule as application/json or application/yaml", ct))
 }
 
-// decodeRule reads a rule from the body, JSON or YAML, and checks it on
+// readRule reads a rule from the body, JSON or YAML, and checks it on
 // its own (rules.CompileOne), returning every problem as invalidRule. A
 // rule that names none is named name, if that is given.
-func decodeRule(c *echo.Context, name string) (rules.Def, error) {
+func readRule(c *echo.Context, name string) (rules.Def, error) {
 	format, err := formatOf(c)
 	if err != nil {
 		return rules.Def{}, err
@@ -870,4 +870,22 @@ func lineCol(data []byte, offset int64) (line, col int) {
 		col = 1
 	}
 	return line, col
+}
+
+// decodeRule is readRule, and refuses a rule that names a schedule the
+// running configuration does not define.
+func (g *Gateway) decodeRule(c *echo.Context, name string) (rules.Def, error) {
+	def, err := readRule(c, name)
+	if err != nil {
+		return def, err
+	}
+	g.mu.RLock()
+	cal := &g.cfg.Calendars
+	field, sched, bad := cal.UnknownSchedule(&def)
+	known := cal.KnownSchedules()
+	g.mu.RUnlock()
+	if bad {
+		return rules.Def{}, invalidRule{{Field: field, Message: fmt.Sprintf("unknown schedule %q (%s)", sched, known)}}
+	}
+	return def, nil
 }

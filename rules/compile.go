@@ -15,6 +15,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/watchfloor/watchfloor/rules/calendar"
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
@@ -50,6 +51,16 @@ type Rule struct {
 	down     time.Duration
 	uses     uses
 	severity Severity
+
+	// phases has a bit per calendar.Phase the rule judges in; 0 is every
+	// phase. schedules are those of which one must be active.
+	phases    uint8
+	schedules []string
+	// phased are the levels in each phase that has its own, nil where
+	// the rule's levels hold. A level written as the rule's own is the
+	// rule's level, so its state carries across the phase change.
+	phased    [calendar.Phases]*[2]*level
+	hasPhased bool
 }
 
 type attrSel struct {
@@ -79,6 +90,9 @@ const (
 	usesRow
 	usesHeadlines
 	usesAttrs
+	// usesCalendar: the rule is limited to phases or schedules, or has
+	// levels per phase, so its cells are judged again when they change.
+	usesCalendar
 )
 
 var identUses = map[string]uses{
@@ -128,6 +142,28 @@ func cloneDef(d *Def) Def {
 		v := *d.Incident
 		v.Notify = slices.Clone(d.Incident.Notify)
 		c.Incident = &v
+	}
+	if d.Active != nil {
+		c.Active = &ActiveDef{Phases: slices.Clone(d.Active.Phases), Schedules: slices.Clone(d.Active.Schedules)}
+	}
+	if d.Phases != nil {
+		c.Phases = make(map[string]*PhaseLevels, len(d.Phases))
+		for k, pl := range d.Phases {
+			if pl == nil {
+				c.Phases[k] = nil
+				continue
+			}
+			v := PhaseLevels{}
+			if pl.Critical != nil {
+				l := *pl.Critical
+				v.Critical = &l
+			}
+			if pl.Warning != nil {
+				l := *pl.Warning
+				v.Warning = &l
+			}
+			c.Phases[k] = &v
+		}
 	}
 	return c
 }
@@ -466,6 +502,7 @@ func compileRule(d *Def) (*Rule, Errors) {
 			}
 		}
 	}
+	errs = append(errs, r.compileCalendar(d)...)
 	if inc := d.Incident; inc != nil {
 		switch {
 		case inc.Open == OK:
@@ -495,6 +532,93 @@ var segmentNames = [...]string{
 	StaleRule:   "probe/entity/sampler/dataview",
 	AbsenceRule: "probe/entity/sampler/dataview",
 	ProbeRule:   "probe",
+}
+
+// compileCalendar compiles when the rule judges, and its levels per
+// phase.
+func (r *Rule) compileCalendar(d *Def) Errors {
+	var errs Errors
+	fail := func(field string, format string, args ...any) {
+		errs = append(errs, &Error{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if d.Active == nil && d.Schedule == "" && d.Phases == nil {
+		return nil
+	}
+	if r.kind != CellRule {
+		field := "active"
+		switch {
+		case d.Active == nil && d.Schedule != "":
+			field = "schedule"
+		case d.Active == nil:
+			field = "phases"
+		}
+		fail(field, "only a cell rule (critical/warning) is limited to phases or schedules; a %s rule judges at all times", r.kind)
+		return errs
+	}
+	r.uses |= usesCalendar
+	if a := d.Active; a != nil {
+		if len(a.Phases) == 0 && len(a.Schedules) == 0 {
+			fail("active", "say when the rule judges: phases, schedules or both")
+		}
+		for i, name := range a.Phases {
+			p, err := calendar.ParsePhase(name)
+			if err != nil {
+				fail(fmt.Sprintf("active.phases[%d]", i), "%v", err)
+				continue
+			}
+			r.phases |= 1 << p
+		}
+		for i, name := range a.Schedules {
+			if name == "" {
+				fail(fmt.Sprintf("active.schedules[%d]", i), "a schedule's name is not empty")
+			}
+		}
+		if d.Schedule != "" {
+			fail("schedule", "give the schedule in active.schedules, or schedule without active; not both")
+		}
+	}
+	r.schedules = d.ScheduleNames()
+	for _, name := range slices.Sorted(maps.Keys(d.Phases)) {
+		field := "phases." + name
+		p, err := calendar.ParsePhase(name)
+		if err != nil {
+			fail(field, "%v", err)
+			continue
+		}
+		pl := d.Phases[name]
+		if r.phased[p] != nil {
+			fail(field, "%s is given twice (as %s and another name)", p, name)
+			continue
+		}
+		if pl == nil || (pl.Critical == nil && pl.Warning == nil) {
+			fail(field, "give the phase's levels: critical and/or warning")
+			continue
+		}
+		if r.phases != 0 && r.phases&(1<<p) == 0 {
+			fail(field, "the rule is not active in %s (active.phases): its levels there would never be used", name)
+			continue
+		}
+		var lv [2]*level
+		for i, ld := range []*LevelDef{pl.Critical, pl.Warning} {
+			if ld == nil {
+				continue
+			}
+			base := []*LevelDef{d.Critical, d.Warning}[i]
+			if base != nil && *base == *ld {
+				lv[i] = r.levels[i]
+				continue
+			}
+			sev := []Severity{Critical, Warning}[i]
+			l, lerrs := compileLevel(field+"."+sev.String(), sev, ld)
+			errs = append(errs, lerrs...)
+			if l != nil {
+				lv[i] = l
+				r.uses |= l.uses
+			}
+		}
+		r.phased[p], r.hasPhased = &lv, true
+	}
+	return errs
 }
 
 func compileLevel(field string, sev Severity, d *LevelDef) (*level, Errors) {

@@ -50,6 +50,46 @@ type Def struct {
 	// Incident, if set, makes the rule open an incident when it gives
 	// Incident.Open or worse.
 	Incident *IncidentDef `json:"incident,omitempty"`
+
+	// Active limits when the rule judges: outside it the rule gives no
+	// severity and opens nothing, and a pending `for` starts again.
+	Active *ActiveDef `json:"active,omitempty"`
+	// Schedule is a short way to write active: {schedules: [Schedule]}.
+	Schedule string `json:"schedule,omitempty"`
+	// Phases give a cell rule's levels in some phases of its entity's
+	// work cycle, by phase name (bod, intraday, eod, closed): in a phase
+	// listed, that phase's levels are the rule's levels, in full; in the
+	// others, Critical and Warning are.
+	Phases map[string]*PhaseLevels `json:"phases,omitempty"`
+}
+
+// ActiveDef is when a rule judges: in one of Phases of the work cycle of
+// the cell's entity, and while one of Schedules is active. A rule with
+// both judges when both hold. An entity that follows no work cycle is in
+// every phase: a rule limited to phases judges it all day, so that a
+// missing work cycle shows rather than silences.
+type ActiveDef struct {
+	Phases    []string `json:"phases,omitempty"`
+	Schedules []string `json:"schedules,omitempty"`
+}
+
+// PhaseLevels are a cell rule's levels in a phase.
+type PhaseLevels struct {
+	Critical *LevelDef `json:"critical,omitempty"`
+	Warning  *LevelDef `json:"warning,omitempty"`
+}
+
+// ScheduleNames are the schedules the rule's activity depends on, in the
+// order written.
+func (d *Def) ScheduleNames() []string {
+	var out []string
+	if d.Schedule != "" {
+		out = append(out, d.Schedule)
+	}
+	if d.Active != nil {
+		out = append(out, d.Active.Schedules...)
+	}
+	return out
 }
 
 // IncidentDef says when a rule opens an incident, and how it goes on.

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/watchfloor/watchfloor/rules/calendar"
 	"github.com/watchfloor/watchfloor/samplers"
 )
 
@@ -60,6 +61,8 @@ type previous struct {
 type ruleState struct {
 	rule   *Rule
 	levels [2]levelState
+	// in are the levels the rule judged with last: its own, or a phase's.
+	in *[2]*level
 }
 
 // levelState is one level's progress on one cell: holding since a time
@@ -84,7 +87,7 @@ func (cs *CellState) Bind(rules []*Rule) {
 		cs.uses |= r.uses
 		for _, o := range old {
 			if o.rule == r {
-				cs.rules[i].levels = o.levels
+				cs.rules[i].levels, cs.rules[i].in = o.levels, o.in
 				break
 			}
 		}
@@ -155,6 +158,23 @@ type Input struct {
 	// dataview's headlines.
 	Row, Headlines Cells
 	Attrs          map[string]string
+	// Calendar says where the entity is in its day, for rules limited to
+	// phases or schedules or with levels per phase. Nil: such rules judge
+	// as if the entity followed no work cycle and every schedule were
+	// active.
+	Calendar Calendar
+}
+
+// Calendar is where entities are in their day. Each answer comes with
+// the instant it next changes (Unix ns; 0: never), so a cell whose rules
+// depend on it is judged again at that instant, not polled.
+type Calendar interface {
+	// Phase is the phase at now of the work cycle the entity with attrs
+	// follows; ok is false for one that follows none.
+	Phase(attrs map[string]string, now int64) (p calendar.Phase, next int64, ok bool)
+	// Active reports whether the named schedule is active at now; ok is
+	// false for a schedule it does not know, which the rule then ignores.
+	Active(schedule string, now int64) (active bool, next int64, ok bool)
 }
 
 // Verdict is the result of judging a cell.
@@ -187,6 +207,14 @@ type Evaluator struct {
 	cand  []int32
 	match []*Rule
 	segs  [6]seg
+
+	// The phase of the cell's entity and when it changes, looked up once
+	// per cell and only for a cell with a rule that reads it.
+	phase     calendar.Phase
+	phaseNext int64
+	inPhase   bool // the entity follows a work cycle
+	calendar  Calendar
+	now       int64
 }
 
 // NewEvaluator returns an evaluator.
@@ -264,11 +292,11 @@ func (e *Evaluator) Judge(cs *CellState, in *Input) Verdict {
 		rs := &cs.rules[i]
 		e.Evaluations++
 		sev, next, ok := e.judgeRule(rs, in.Now)
-		if !ok {
-			continue
-		}
 		if next != 0 && (v.Next == 0 || next < v.Next) {
 			v.Next = next
+		}
+		if !ok {
+			continue
 		}
 		if sev > v.Severity {
 			v.Severity, v.Rule = sev, rs.rule
@@ -305,6 +333,63 @@ func (e *Evaluator) fill(cs *CellState, in *Input) {
 		env.Headlines = fillCells(e.heads, in.Headlines)
 	}
 	env.Attrs = in.Attrs
+	e.calendar, e.inPhase, e.phaseNext, e.now = nil, false, 0, in.Now
+	if u&usesCalendar != 0 && in.Calendar != nil {
+		e.calendar = in.Calendar
+		e.phase, e.phaseNext, e.inPhase = in.Calendar.Phase(in.Attrs, in.Now)
+	}
+}
+
+// levelsNow returns the levels rs's rule judges with now, nil when the
+// rule is not active now, and when that may change (0: it will not). A
+// level that is not the one judged with last starts again.
+func (e *Evaluator) levelsNow(rs *ruleState) (*[2]*level, int64) {
+	r := rs.rule
+	lv, next := &r.levels, int64(0)
+	if r.uses&usesCalendar != 0 {
+		lv, next = e.calendarLevels(r)
+	}
+	if lv != rs.in {
+		for i := range rs.levels {
+			if lv == nil || rs.in == nil || lv[i] != rs.in[i] {
+				rs.levels[i] = levelState{}
+			}
+		}
+		rs.in = lv
+	}
+	return lv, next
+}
+
+// calendarLevels is levelsNow for a rule limited to phases or schedules,
+// or with levels per phase.
+func (e *Evaluator) calendarLevels(r *Rule) (*[2]*level, int64) {
+	var next int64
+	soonest := func(t int64) {
+		if t != 0 && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	if e.inPhase && (r.phases != 0 || r.hasPhased) {
+		soonest(e.phaseNext)
+	}
+	active := !e.inPhase || r.phases == 0 || r.phases&(1<<e.phase) != 0
+	if len(r.schedules) > 0 && e.calendar != nil {
+		known, on := false, false
+		for _, name := range r.schedules {
+			if a, n, ok := e.calendar.Active(name, e.now); ok {
+				known, on = true, on || a
+				soonest(n)
+			}
+		}
+		active = active && (on || !known)
+	}
+	switch {
+	case !active:
+		return nil, next
+	case e.inPhase && r.phased[e.phase] != nil:
+		return r.phased[e.phase], next
+	}
+	return &r.levels, next
 }
 
 // box sets value and previous, for a condition run on the VM.
@@ -342,10 +427,14 @@ func fillCells(m map[string]any, cells Cells) map[string]any {
 }
 
 // judgeRule steps the rule's levels and returns its result. ok is false
-// when a condition failed.
+// when a condition failed, or the rule is not active now.
 func (e *Evaluator) judgeRule(rs *ruleState, now int64) (sev Severity, next int64, ok bool) {
+	levels, next := e.levelsNow(rs)
+	if levels == nil {
+		return Undefined, next, false
+	}
 	sev = OK
-	for i, l := range rs.rule.levels {
+	for i, l := range levels {
 		if l == nil {
 			continue
 		}

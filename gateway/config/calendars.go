@@ -14,6 +14,7 @@ import (
 	"time"
 	_ "time/tzdata" // zone names resolve where the machine has no zoneinfo
 
+	"github.com/watchfloor/watchfloor/rules"
 	"github.com/watchfloor/watchfloor/rules/calendar"
 )
 
@@ -62,12 +63,20 @@ func (cs *Calendars) Schedule(name string) (*calendar.Schedule, bool) {
 // CycleFor returns the work cycle of an entity with the given attributes:
 // the first, in file order, whose Where holds for them.
 func (cs *Calendars) CycleFor(attrs map[string]string) (*WorkCycle, bool) {
-	for i := range cs.WorkCycles {
-		if w := &cs.WorkCycles[i]; w.selects(attrs) {
-			return w, true
-		}
+	if i := cs.CycleIndex(attrs); i >= 0 {
+		return &cs.WorkCycles[i], true
 	}
 	return nil, false
+}
+
+// CycleIndex is CycleFor's cycle as an index in WorkCycles, -1 for none.
+func (cs *Calendars) CycleIndex(attrs map[string]string) int {
+	for i := range cs.WorkCycles {
+		if cs.WorkCycles[i].selects(attrs) {
+			return i
+		}
+	}
+	return -1
 }
 
 func (w *WorkCycle) selects(attrs map[string]string) bool {
@@ -670,5 +679,47 @@ func (v *validator) calendarCheck(f string, err error, ps []calendar.PhaseStart)
 			field = f + "." + field
 		}
 		v.errorf(field, "%s", msg)
+	}
+}
+
+// UnknownSchedule returns the first schedule a rule names that cs does
+// not define, with the rule's field that names it ("schedule",
+// "active.schedules[1]"); ok is false when it names none unknown.
+func (cs *Calendars) UnknownSchedule(d *rules.Def) (field, name string, ok bool) {
+	if d.Schedule != "" {
+		if _, found := cs.Schedule(d.Schedule); !found {
+			return "schedule", d.Schedule, true
+		}
+	}
+	if d.Active != nil {
+		for i, s := range d.Active.Schedules {
+			if _, found := cs.Schedule(s); !found && s != "" {
+				return index("active.schedules", i), s, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// KnownSchedules lists the schedules' names, for an error about one that
+// is not among them.
+func (cs *Calendars) KnownSchedules() string {
+	if len(cs.Schedules) == 0 {
+		return "none are defined"
+	}
+	names := make([]string, len(cs.Schedules))
+	for i := range cs.Schedules {
+		names[i] = cs.Schedules[i].Name
+	}
+	return "known: " + strings.Join(names, ", ")
+}
+
+// scheduleRefs checks that the rules name only schedules the calendars
+// define.
+func (v *validator) scheduleRefs(c *Config) {
+	for i, d := range c.Rules {
+		if field, name, bad := c.Calendars.UnknownSchedule(&d); bad {
+			v.errorf(index("rules", i)+"."+field, "unknown schedule %q (%s)", name, c.Calendars.KnownSchedules())
+		}
 	}
 }

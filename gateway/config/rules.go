@@ -36,6 +36,26 @@ func ruleDef(v value) rules.Def {
 		optional("probe_down", func(v value) { d.ProbeDown = new(rules.Duration); setDuration(d.ProbeDown)(v) }),
 		optional("severity", setSeverity(&d.Severity)),
 		optional("incident", func(v value) { d.Incident = incidentDef(v) }),
+		optional("active", func(v value) {
+			d.Active = &rules.ActiveDef{}
+			v.object(
+				optional("phases", func(v value) { d.Active.Phases = strs(v) }),
+				optional("schedules", func(v value) { d.Active.Schedules = strs(v) }),
+			)
+		}),
+		optional("schedule", setStr(&d.Schedule)),
+		optional("phases", func(v value) {
+			es, _ := v.entries("a mapping of phases (bod, intraday, eod, closed) to their levels")
+			d.Phases = map[string]*rules.PhaseLevels{}
+			for _, e := range es {
+				pl := &rules.PhaseLevels{}
+				e.val.object(
+					optional("critical", func(v value) { pl.Critical = levelDef(v) }),
+					optional("warning", func(v value) { pl.Warning = levelDef(v) }),
+				)
+				d.Phases[e.key] = pl
+			}
+		}),
 	)
 	return d
 }

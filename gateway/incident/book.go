@@ -429,7 +429,7 @@ func (b *Book) nextID(t time.Time) string {
 func (b *Book) open(s Signal, worst rules.Severity) Change {
 	inc := &Incident{
 		ID: b.nextID(s.Time), Rule: s.Rule, Path: s.Path, Headline: s.Headline, Probe: s.Probe, Entity: s.Entity,
-		Client: s.Client, Attrs: maps.Clone(s.Attrs), State: Open, Severity: worst, Peak: worst, Value: s.Value,
+		Client: s.Client, Attrs: maps.Clone(s.Attrs), Phase: s.Phase, State: Open, Severity: worst, Peak: worst, Value: s.Value,
 		Opened: s.Time, Updated: s.Time, Manual: s.Open.Manual, Notify: slices.Clone(s.Open.Notify),
 	}
 	inc.Title = b.title(s)

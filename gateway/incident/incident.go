@@ -40,8 +40,11 @@ type Incident struct {
 	// Attrs are its entity's attributes when it opened (a client raising
 	// one, the client's scope), which decide who sees it.
 	Attrs map[string]string `json:"attrs,omitempty"`
-	Title string            `json:"title"`
-	State State             `json:"state"`
+	// Phase is the phase of its entity's work cycle when it opened
+	// (bod, intraday, eod, closed), "" for an entity that follows none.
+	Phase string `json:"phase,omitempty"`
+	Title string `json:"title"`
+	State State  `json:"state"`
 	// Severity is the cell's now (ok once it has recovered); Peak the
 	// worst it has been.
 	Severity rules.Severity `json:"severity"`

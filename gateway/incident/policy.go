@@ -88,6 +88,9 @@ type Signal struct {
 	// Attrs are the entity's attributes.
 	Client string
 	Attrs  map[string]string
+	// Phase is the phase of the entity's work cycle at Time, "" if it
+	// follows none.
+	Phase string
 	// Old and New are the path's severity before and after; Worst the
 	// worst it was in between (a short spike coalesced away still opens
 	// an incident).

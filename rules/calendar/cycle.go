@@ -17,6 +17,9 @@ const (
 	EndOfDay
 )
 
+// Phases is how many phases there are.
+const Phases = int(EndOfDay) + 1
+
 var phaseNames = [...]string{Closed: "closed", BeginningOfDay: "bod", Intraday: "intraday", EndOfDay: "eod"}
 
 // String gives the phase's name as config writes it: "closed", "bod",
