@@ -22,13 +22,17 @@ import (
 
 // benchActor returns an actor of a gateway that is not serving: apply is
 // called directly, as the actor's goroutine would.
-func benchActor(b *testing.B) *probeActor {
+func benchActor(b *testing.B) *probeActor { return benchActorWith(b, "") }
+
+// benchActorWith is benchActor with more configuration: the entity e is
+// an LSE system (system: lse).
+func benchActorWith(b *testing.B, extra string) *probeActor {
 	b.Helper()
 	yaml := fmt.Sprintf(`listen: "127.0.0.1:0"
 probes: [{name: p, token_sha256: %s}]
 samplers: [{name: cpu, type: cpu}]
-entities: [{name: e, probe: p, samplers: [cpu]}]
-`, config.HashToken("t"))
+entities: [{name: e, probe: p, samplers: [cpu], attributes: {system: lse}}]
+`, config.HashToken("t")) + extra
 	cfg, err := config.Parse("bench", []byte(yaml))
 	if err != nil {
 		b.Fatal(err)
@@ -41,6 +45,26 @@ entities: [{name: e, probe: p, samplers: [cpu]}]
 	pc := g.probeConfig(cfg, "p")
 	g.mu.Unlock()
 	return newProbeActor(g, "p", pc, g.actorConsumers())
+}
+
+// manyCalendars is a calendars section of n schedules (always active:
+// 00:00–24:00 every day, in London) and cycles work cycles, the last of
+// which selects system lse.
+func manyCalendars(n, cycles int) string {
+	var sb strings.Builder
+	sb.WriteString("calendars:\n  schedules:\n")
+	for i := range n {
+		fmt.Fprintf(&sb, "    - {name: s%05d, zone: Europe/London}\n", i)
+	}
+	sb.WriteString("  work_cycles:\n")
+	for i := range cycles {
+		system := fmt.Sprintf("other-%d", i)
+		if i == cycles-1 {
+			system = "lse"
+		}
+		fmt.Fprintf(&sb, "    - {name: c%03d, where: {system: %s}, zone: Europe/London, phases: {bod: \"07:00\", intraday: \"08:00\", eod: \"16:30\", closed: \"17:30\"}}\n", i, system)
+	}
+	return sb.String()
 }
 
 // declareBatch declares dvs dataviews of rows×cols cells.
@@ -257,14 +281,31 @@ func BenchmarkApplyEvaluate(b *testing.B) {
 		{"flapping", 1000, 0, [2]samplers.Cell{low, high}, false},
 		{"flapping-incidents", 1000, 0, [2]samplers.Cell{low, high}, true},
 		{"pending", 1000, time.Hour, [2]samplers.Cell{high, samplers.Number(951.5, 2)}, false},
+		// The same rules beside 10,000 schedules and 100 work cycles
+		// (the entity's the last): what calendars cost rules that do not
+		// use them.
+		{"steady-calendars", 1000, 0, [2]samplers.Cell{low, samplers.Number(2.5, 2)}, false},
+		// Every rule limited to a schedule and to phases, with levels of
+		// its own in Beginning of Day: what a rule that follows the day
+		// costs per judgement.
+		{"steady-scheduled", 1000, 0, [2]samplers.Cell{low, samplers.Number(2.5, 2)}, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			a := benchActor(b)
+			calendars := strings.HasPrefix(c.name, "steady-")
+			if calendars {
+				a = benchActorWith(b, manyCalendars(10000, 100))
+			}
 			if c.rules > 0 {
 				defs := thresholdRules(c.rules, dvs, c.forDur)
 				for i := range defs {
 					if c.incidents {
 						defs[i].Incident = &rules.IncidentDef{}
+					}
+					if c.name == "steady-scheduled" {
+						defs[i].Schedule = fmt.Sprintf("s%05d", i*10)
+						defs[i].Active = nil
+						defs[i].Phases = map[string]*rules.PhaseLevels{"bod": {Warning: &rules.LevelDef{When: "value > 800"}}}
 					}
 				}
 				install(b, a, defs)

@@ -159,9 +159,40 @@ func newCalendarIndex(cal *config.Calendars) *calendarIndex {
 	return x
 }
 
+// cycleRef is the work cycle of a dataview's entity, an index in the
+// WorkCycles of the calendar index of: found once, since looking it up
+// matches the entity against every cycle's where. Reset when its entity's
+// attributes may have changed.
+type cycleRef struct {
+	of *calendarIndex
+	i  int
+}
+
+// dataviewCalendar is the calendar as the cells of one dataview see it,
+// for rules.Input: its entity's cycle is looked up once.
+type dataviewCalendar struct {
+	x  *calendarIndex
+	dv *Dataview
+}
+
+func (c *dataviewCalendar) Phase(attrs map[string]string, now int64) (calendar.Phase, int64, bool) {
+	if c.dv.cycle.of != c.x {
+		c.dv.cycle = cycleRef{of: c.x, i: c.x.cal.CycleIndex(attrs)}
+	}
+	return c.x.phaseOf(c.dv.cycle.i, now)
+}
+
+func (c *dataviewCalendar) Active(name string, now int64) (bool, int64, bool) {
+	return c.x.Active(name, now)
+}
+
 // Phase is rules.Calendar's.
 func (x *calendarIndex) Phase(attrs map[string]string, now int64) (calendar.Phase, int64, bool) {
-	i := x.cal.CycleIndex(attrs)
+	return x.phaseOf(x.cal.CycleIndex(attrs), now)
+}
+
+// phaseOf is the phase of work cycle i at now, ok false for i < 0.
+func (x *calendarIndex) phaseOf(i int, now int64) (calendar.Phase, int64, bool) {
 	if i < 0 {
 		return 0, 0, false
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
-	"github.com/watchfloor/watchfloor/gateway/incident"
 	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
+	"github.com/watchfloor/watchfloor/gateway/incident"
 )
 
 // calendarsYAML is a gateway with an LSE-like work cycle, a schedule and

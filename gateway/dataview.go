@@ -105,6 +105,7 @@ type Dataview struct {
 	found     uint64    // the evaluation pass that last refreshed its findings
 	findAt    int64     // Unix ns of its findings deadline in the heap; 0 if none
 	dvRules   dataviewRules
+	cycle     cycleRef         // its entity's work cycle, found once per calendar index
 	missing   map[string]int64 // Unix ns each row an absence rule expects has been missing since
 	// Its history, once it has been sampled: the view, its headlines'
 	// row, and the view's indexes of its columns and headlines, good

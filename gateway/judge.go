@@ -316,6 +316,7 @@ func (a *probeActor) rebindAll() {
 		dv := a.dvs[key]
 		dv.ages = false
 		dv.dvRules = dataviewRules{}
+		dv.cycle = cycleRef{} // its entity's attributes may have changed
 		a.in = judgeInput{dv: dv, attrs: dv.sampler.entity.attrs}
 		i := a.ch.begin(dv)
 		dv.cells(func(row *rowState, col int, c *cellState) {

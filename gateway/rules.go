@@ -231,6 +231,7 @@ type judgeInput struct {
 	now   int64
 	attrs map[string]string
 	cal   *calendarIndex
+	dvCal dataviewCalendar
 	row   rowCells
 	head  headCells
 	in    rules.Input
@@ -253,7 +254,8 @@ func (j *judgeInput) input(row *rowState, c *cellState) *rules.Input {
 	j.head = headCells{j.dv}
 	j.in = rules.Input{Now: j.now, Value: c.value(), Changed: c.changed, Headlines: &j.head, Attrs: j.attrs}
 	if j.cal != nil {
-		j.in.Calendar = j.cal
+		j.dvCal = dataviewCalendar{x: j.cal, dv: j.dv}
+		j.in.Calendar = &j.dvCal
 	}
 	if j.dv.sampledAt != 0 {
 		// The probe's clock may not be the gateway's: the dataview's
