@@ -24,6 +24,12 @@ type Book struct {
 	day     string                 // the UTC day of the last number given
 	number  int
 	tmpl    map[string]*template.Template // parsed titles and notice templates, by text
+
+	maint Maintenance
+	// held are the signals that would have opened an incident but for a
+	// maintenance window, by rule and path: each opens its incident when
+	// its window ends, if the cell is still as bad.
+	held map[string]Signal
 }
 
 // Change is what one signal, command or tick did to one incident, or to a
@@ -312,9 +318,13 @@ func (b *Book) notify(inc *Incident) []string {
 	return out
 }
 
-// silenced reports whether the incident, or its cell, is snoozed at t.
+// silenced reports whether the incident, or its cell, is snoozed at t,
+// or its entity is in a maintenance window.
 func (b *Book) silenced(inc *Incident, t time.Time) bool {
 	if inc.Snooze != nil && t.Before(inc.Snooze.Until) {
+		return true
+	}
+	if _, _, ok := b.covering(inc.Probe, inc.Entity, inc.Attrs, t); ok {
 		return true
 	}
 	if inc.Path == "" {
@@ -367,6 +377,9 @@ func (b *Book) Signal(s Signal) []Change {
 		inc = nil
 	}
 	worst := max(s.Worst, s.New)
+	if b.holdForMaintenance(s, inc, worst) {
+		return out
+	}
 	switch {
 	case inc == nil:
 		if s.Open != nil && worst >= s.Open.OpenAt() {
@@ -692,9 +705,11 @@ func (b *Book) Tick(now time.Time) []Change {
 			}
 		}
 	}
+	out = append(out, b.release(now)...)
 	for _, id := range slices.Sorted(maps.Keys(b.live)) {
 		inc := b.live[id]
 		ch := b.begin(inc)
+		ch.maintenance(now)
 		if sn := inc.Snooze; sn != nil && !now.Before(sn.Until) {
 			inc.Snooze = nil
 			ch.event(Event{Time: now, Kind: EvSnoozeEnded, Text: "the snooze by " + sn.By + " expired"})
@@ -765,6 +780,9 @@ func (b *Book) silencedUntil(inc *Incident) time.Time {
 	if s := b.snoozes[inc.Path]; s != nil && inc.Path != "" {
 		until = later(until, s.Until)
 	}
+	if inc.Maintenance != "" {
+		until = later(until, inc.MaintenanceUntil)
+	}
 	return until
 }
 
@@ -787,7 +805,13 @@ func (b *Book) Next() time.Time {
 	for _, sn := range b.snoozes {
 		at(sn.Until)
 	}
+	for _, s := range b.held {
+		at(s.heldUntil)
+	}
 	for _, inc := range b.live {
+		if inc.Maintenance != "" {
+			at(inc.MaintenanceUntil)
+		}
 		if inc.Snooze != nil {
 			at(inc.Snooze.Until)
 		}

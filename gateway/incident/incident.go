@@ -40,6 +40,10 @@ type Incident struct {
 	// Attrs are its entity's attributes when it opened (a client raising
 	// one, the client's scope), which decide who sees it.
 	Attrs map[string]string `json:"attrs,omitempty"`
+	// Maintenance is the maintenance window its entity is in now, ""
+	// when none: it alerts and escalates no more until the window ends.
+	Maintenance      string    `json:"maintenance,omitempty"`
+	MaintenanceUntil time.Time `json:"maintenanceUntil,omitzero"`
 	// Phase is the phase of its entity's work cycle when it opened
 	// (bod, intraday, eod, closed), "" for an entity that follows none.
 	Phase string `json:"phase,omitempty"`
@@ -205,6 +209,10 @@ const (
 	EvNoticeFailed   EventKind = "notice-failed" // its action gave up: the client was not told
 	EvEscalated      EventKind = "escalated"
 	EvReport         EventKind = "report"
+	// EvMaintenance: its entity is in a planned maintenance window, so it
+	// alerts and escalates no more until the window ends.
+	EvMaintenance      EventKind = "maintenance"
+	EvMaintenanceEnded EventKind = "maintenance-ended"
 )
 
 // Event is one entry on an incident's timeline. Who is the person, or

@@ -91,6 +91,9 @@ type Signal struct {
 	// Phase is the phase of the entity's work cycle at Time, "" if it
 	// follows none.
 	Phase string
+	// heldUntil is, for a signal the Book holds, when the maintenance
+	// window that holds it ends.
+	heldUntil time.Time
 	// Old and New are the path's severity before and after; Worst the
 	// worst it was in between (a short spike coalesced away still opens
 	// an incident).
