@@ -71,6 +71,7 @@ type probeActor struct {
 	consumers []Consumer
 
 	// Owned by run.
+	findCal  dataviewCalendar // the calendar refreshFindings judges with
 	cfg      *probeConfig
 	conn     *probeConn
 	byID     map[uint32]*Dataview // the connection's dataview IDs: live, or staged while a snapshot is open; nil: ignored

@@ -356,8 +356,28 @@ func (a *probeActor) refreshFindings(dv *Dataview, t int64) {
 	}
 	var fs []finding
 	var next int64
+	soonest := func(t int64) {
+		if t != 0 && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	// A rule outside its phases or schedules finds nothing, until then.
+	var cal rules.Calendar
+	if x := a.g.calendars.Load(); x != nil {
+		a.findCal = dataviewCalendar{x: x, dv: dv}
+		cal = &a.findCal
+	}
+	attrs := dv.sampler.entity.attrs
+	active := func(rule *rules.Rule) bool {
+		on, n := rule.ActiveAt(cal, attrs, t)
+		soonest(n)
+		return on
+	}
 	if a.node.connected.Load() && dv.sampledAt != 0 {
 		for _, rule := range r.stale {
+			if !active(rule) {
+				continue
+			}
 			due := dv.sampledAt + int64(rule.Stale())
 			if t >= due {
 				fs = append(fs, finding{rule: rule.Name(), sev: rule.Severity(), reason: "not sampled for " + rule.Stale().String()})
@@ -367,6 +387,9 @@ func (a *probeActor) refreshFindings(dv *Dataview, t int64) {
 		}
 	}
 	for _, rule := range r.absent {
+		if !active(rule) {
+			continue
+		}
 		for _, row := range rule.Rows() {
 			if _, ok := dv.rowIndex[row]; ok {
 				delete(dv.missing, row)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/watchfloor/watchfloor/dashboard/coalesce"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
+	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/rules"
 )
 
@@ -316,5 +317,36 @@ func TestPreviewAbsenceForMatchesActor(t *testing.T) {
 	}
 	if it := preview(); it.Severity != rules.Critical.String() || it.Pending {
 		t.Fatalf("r9 missing for 10 s: preview %+v", it)
+	}
+}
+
+// A staleness rule active only intraday finds nothing before the open
+// however long the dataview has been quiet, and finds it stale at the
+// open's instant, by the deadline its calendar set.
+func TestStalenessFollowsTheDay(t *testing.T) {
+	a, _, sid, clock := testActor(t, testLimits) // 08:00 UTC, a Tuesday
+	cfg, err := config.Parse("cal", []byte(`listen: "127.0.0.1:0"
+calendars:
+  work_cycles:
+    - {name: acme, where: {client: acme}, zone: UTC, phases: {bod: "07:00", intraday: "08:01", eod: "16:30", closed: "17:30"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.g.calendars.Store(newCalendarIndex(&cfg.Calendars))
+	a.node.connected.Store(true)
+	a.useRules(t, rules.Def{Name: "quiet", Match: "p/e/s/d", Stale: dur(10 * time.Second), Severity: rules.Warning,
+		Active: &rules.ActiveDef{Phases: []string{"intraday"}}})
+	if err := a.do(snapshot(declare(1, sid, "d", clock.Now().UnixNano(), "1"))); err != nil {
+		t.Fatal(err)
+	}
+	step(a, clock, 59*time.Second)
+	if fs := a.dvs[key].findings.Load(); fs != nil {
+		t.Fatalf("at 08:00:59, in Beginning of Day: %v, want none", *fs)
+	}
+	step(a, clock, time.Second)
+	fs := a.dvs[key].findings.Load()
+	if fs == nil || len(*fs) != 1 || (*fs)[0].rule != "quiet" {
+		t.Fatalf("at 08:01, Intraday: %v, want quiet's finding", fs)
 	}
 }

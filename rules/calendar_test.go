@@ -241,20 +241,53 @@ func TestCalendarLimitsRefused(t *testing.T) {
 			Phases: map[string]*PhaseLevels{"eod": {Critical: &LevelDef{When: "false"}}}}, "phases.eod"},
 		{"a phase given twice", Def{Critical: &LevelDef{When: "true"},
 			Phases: map[string]*PhaseLevels{"bod": {Critical: &LevelDef{When: "false"}}, "beginning-of-day": {Critical: &LevelDef{When: "false"}}}}, "phases.bod"},
-		{"a staleness rule", Def{Stale: durp(time.Minute), Severity: Warning, Schedule: "lse"}, "schedule"},
+		{"a probe rule", Def{ProbeDown: durp(time.Minute), Severity: Warning, Schedule: "lse"}, "schedule"},
+		{"a staleness rule's levels per phase", Def{Stale: durp(time.Minute), Severity: Warning,
+			Phases: map[string]*PhaseLevels{"bod": {Warning: &LevelDef{When: "true"}}}}, "phases"},
 		{"a phase's bad condition", Def{Critical: &LevelDef{When: "true"},
 			Phases: map[string]*PhaseLevels{"bod": {Warning: &LevelDef{When: "value >"}}}}, "phases.bod.warning.when"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.def.Name, c.def.Match = "r", "**"
-			if c.def.Stale != nil {
+			switch {
+			case c.def.Stale != nil:
 				c.def.Match = "*/*/*/*"
+			case c.def.ProbeDown != nil:
+				c.def.Match = "*"
 			}
 			_, errs := CompileOne(c.def)
 			if len(errs) != 1 || errs[0].Field != c.field {
 				t.Fatalf("errors %v, want one at %s", errs, c.field)
 			}
 		})
+	}
+}
+
+// A staleness or absence rule follows the day too: a log that is quiet
+// at night is not stale.
+func TestDataviewRuleActiveAt(t *testing.T) {
+	v := newVenue(t)
+	r, errs := CompileOne(Def{Name: "log-quiet", Match: "*/*/logs/*", Stale: durp(2 * time.Minute), Severity: Warning,
+		Active: &ActiveDef{Phases: []string{"intraday"}}})
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	for _, c := range []struct {
+		clock  string
+		active bool
+		next   string
+	}{
+		{"03:00", false, "07:00"},
+		{"07:30", false, "08:00"},
+		{"10:00", true, "16:30"},
+	} {
+		active, next := r.ActiveAt(v, nil, v.at(c.clock).UnixNano())
+		if active != c.active || next != v.at(c.next).UnixNano() {
+			t.Errorf("%s: active %v, next %v; want %v, %s", c.clock, active, time.Unix(0, next).In(v.cycle.Zone), c.active, c.next)
+		}
+	}
+	if active, next := r.ActiveAt(nil, nil, v.at("03:00").UnixNano()); !active || next != 0 {
+		t.Errorf("without a calendar: %v %d, want active for ever", active, next)
 	}
 }

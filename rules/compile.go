@@ -544,15 +544,15 @@ func (r *Rule) compileCalendar(d *Def) Errors {
 	if d.Active == nil && d.Schedule == "" && d.Phases == nil {
 		return nil
 	}
-	if r.kind != CellRule {
-		field := "active"
+	if r.kind == ProbeRule || (r.kind != CellRule && d.Phases != nil) {
+		field, what := "active", "a probe rule has no entity, so no phases, and judges at all times"
 		switch {
-		case d.Active == nil && d.Schedule != "":
-			field = "schedule"
+		case d.Phases != nil:
+			field, what = "phases", "only a cell rule (critical/warning) has levels to give per phase"
 		case d.Active == nil:
-			field = "phases"
+			field = "schedule"
 		}
-		fail(field, "only a cell rule (critical/warning) is limited to phases or schedules; a %s rule judges at all times", r.kind)
+		fail(field, "%s", what)
 		return errs
 	}
 	r.uses |= usesCalendar

@@ -363,26 +363,7 @@ func (e *Evaluator) levelsNow(rs *ruleState) (*[2]*level, int64) {
 // calendarLevels is levelsNow for a rule limited to phases or schedules,
 // or with levels per phase.
 func (e *Evaluator) calendarLevels(r *Rule) (*[2]*level, int64) {
-	var next int64
-	soonest := func(t int64) {
-		if t != 0 && (next == 0 || t < next) {
-			next = t
-		}
-	}
-	if e.inPhase && (r.phases != 0 || r.hasPhased) {
-		soonest(e.phaseNext)
-	}
-	active := !e.inPhase || r.phases == 0 || r.phases&(1<<e.phase) != 0
-	if len(r.schedules) > 0 && e.calendar != nil {
-		known, on := false, false
-		for _, name := range r.schedules {
-			if a, n, ok := e.calendar.Active(name, e.now); ok {
-				known, on = true, on || a
-				soonest(n)
-			}
-		}
-		active = active && (on || !known)
-	}
+	active, next := r.activeIn(e.calendar, e.phase, e.phaseNext, e.inPhase, e.now)
 	switch {
 	case !active:
 		return nil, next
@@ -390,6 +371,45 @@ func (e *Evaluator) calendarLevels(r *Rule) (*[2]*level, int64) {
 		return r.phased[e.phase], next
 	}
 	return &r.levels, next
+}
+
+// ActiveAt reports whether the rule judges an entity with attrs at now
+// (Unix ns), by its active phases and schedules, and when that may next
+// change (0: it will not). A rule without such limits is always active;
+// so is one asked with a nil calendar.
+func (r *Rule) ActiveAt(c Calendar, attrs map[string]string, now int64) (bool, int64) {
+	if r.uses&usesCalendar == 0 || c == nil {
+		return true, 0
+	}
+	p, pnext, in := c.Phase(attrs, now)
+	return r.activeIn(c, p, pnext, in, now)
+}
+
+// activeIn is ActiveAt for an entity in phase p until pnext (in: it
+// follows a work cycle). The next change counts the phase's end when the
+// rule's phases or its levels depend on it.
+func (r *Rule) activeIn(c Calendar, p calendar.Phase, pnext int64, in bool, now int64) (bool, int64) {
+	var next int64
+	soonest := func(t int64) {
+		if t != 0 && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	if in && (r.phases != 0 || r.hasPhased) {
+		soonest(pnext)
+	}
+	active := !in || r.phases == 0 || r.phases&(1<<p) != 0
+	if len(r.schedules) > 0 && c != nil {
+		known, on := false, false
+		for _, name := range r.schedules {
+			if a, n, ok := c.Active(name, now); ok {
+				known, on = true, on || a
+				soonest(n)
+			}
+		}
+		active = active && (on || !known)
+	}
+	return active, next
 }
 
 // box sets value and previous, for a condition run on the VM.
