@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/watchfloor/watchfloor/dashboard/coalesce"
-	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/gateway/config"
+	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/rules"
 )
 

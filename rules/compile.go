@@ -15,10 +15,10 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/watchfloor/watchfloor/rules/calendar"
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
+	"github.com/watchfloor/watchfloor/rules/calendar"
 )
 
 // Limits on what a rule may hold, so that no definition can make the
