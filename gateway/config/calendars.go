@@ -305,13 +305,12 @@ func weekday(v value) (time.Weekday, bool) {
 	if !ok {
 		return badDay, false
 	}
-	for d := time.Sunday; d <= time.Saturday; d++ {
-		if name := d.String(); strings.EqualFold(s, name) || strings.EqualFold(s, name[:3]) {
-			return d, true
-		}
+	d, err := calendar.ParseWeekday(s)
+	if err != nil {
+		v.fail("%v", err)
+		return badDay, false
 	}
-	v.fail("%q is not a day of the week (mon, tue, wed, thu, fri, sat or sun)", s)
-	return badDay, false
+	return d, true
 }
 
 // window decodes a window, "HH:MM-HH:MM". One that does not decode is the

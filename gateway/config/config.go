@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchfloor/watchfloor/gateway/access"
 	"github.com/watchfloor/watchfloor/gateway/incident"
+	"github.com/watchfloor/watchfloor/gateway/maintenance"
 	"github.com/watchfloor/watchfloor/rules"
 )
 
@@ -85,6 +86,10 @@ type Config struct {
 	// Calendars are the desks' clocks, and the schedules and work cycles
 	// of the systems watched.
 	Calendars Calendars
+	// Maintenance are the maintenance windows the configuration plans,
+	// in file order, each with Source and PlannedBy "config"; more are
+	// planned through the API and kept in the store.
+	Maintenance []maintenance.Window
 }
 
 // Incidents is the configuration's incidents section.

@@ -292,6 +292,19 @@
 // the later one is then not its cycle. The section is checked when the
 // file is read, and Config.Validate does not check it again.
 //
+// # Maintenance windows
+//
+// The maintenance section plans maintenance windows (gateway/maintenance;
+// docs/calendars.md the guide), each with an id (letters, digits, '.',
+// '_', '-'; unique), a reason and a zone, and either start and end, wall
+// times in the zone (2026-12-05T08:00), for a one-off window, or from and
+// to, clocks ("22:00"; to at or before from crosses midnight), with days
+// (left out, every day), for a recurring one, which start and end then
+// bound. It covers the entities named in entities and those whose
+// attributes meet where, as a rule's where: at least one of the two. More
+// windows are planned through the API; an id the configuration gives is
+// the configuration's.
+//
 // # Roles and users
 //
 // A role is a named set of permissions. The default roles are client,

@@ -194,6 +194,28 @@ func marshal(t *testing.T, c *config.Config) []byte {
 	if cs := c.Calendars; cs.Desks != nil || cs.Schedules != nil || cs.WorkCycles != nil {
 		top["calendars"] = calendars(t, cs)
 	}
+	if c.Maintenance != nil {
+		var ws []obj
+		for _, w := range c.Maintenance {
+			o := obj{"id": w.ID, "reason": w.Reason, "zone": w.Zone}
+			for k, v := range map[string]string{"start": w.Start, "end": w.End, "from": w.From, "to": w.To} {
+				if v != "" {
+					o[k] = v
+				}
+			}
+			if w.Days != nil {
+				o["days"] = w.Days
+			}
+			if w.Entities != nil {
+				o["entities"] = w.Entities
+			}
+			if w.Where != nil {
+				o["where"] = w.Where
+			}
+			ws = append(ws, o)
+		}
+		top["maintenance"] = ws
+	}
 	out, err := json.MarshalIndent(top, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -95,6 +95,11 @@ func decodeConfig(root value) *Config {
 		}),
 		optional("incidents", func(v value) { incidents(v, &c.Incidents) }),
 		optional("calendars", func(v value) { calendars(v, &c.Calendars) }),
+		optional("maintenance", func(v value) {
+			for _, item := range v.items() {
+				c.Maintenance = append(c.Maintenance, maintenanceWindow(item))
+			}
+		}),
 		optional("action_dirs", func(v value) { c.ActionDirs = strs(v) }),
 		optional("actions", func(v value) {
 			for _, a := range v.items() {

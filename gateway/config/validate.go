@@ -119,6 +119,7 @@ func (v *validator) check(c *Config) {
 	v.history(&c.History, c.RemoteWrite)
 	v.incidents(c)
 	v.calendars(&c.Calendars)
+	v.maintenance(c.Maintenance)
 	v.scheduleRefs(c)
 	v.actionRefs(c, v.actions(c))
 }

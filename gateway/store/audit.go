@@ -63,6 +63,12 @@ const (
 	AuditCellSnooze   = "cell.snooze"
 	AuditCellUnsnooze = "cell.unsnooze"
 
+	// Maintenance windows planned through the API, with the window's ID
+	// as Target and its reason as Detail.
+	AuditMaintenancePlan   = "maintenance.plan"
+	AuditMaintenanceEdit   = "maintenance.edit"
+	AuditMaintenanceCancel = "maintenance.cancel"
+
 	AuditBackup = "backup" // a copy of the store taken while it runs
 )
 

@@ -262,8 +262,8 @@ func TestRestoreRefuses(t *testing.T) {
 			t.Errorf("%s: the directory holds %q", name, names)
 		}
 	}
-	f("a newer schema", rawFile(t, "meta:schema", "4"),
-		"written by a newer Watchfloor (schema 4); this one knows up to 3")
+	f("a newer schema", rawFile(t, "meta:schema", "5"),
+		"written by a newer Watchfloor (schema 5); this one knows up to 4")
 	f("text", []byte("hello, world\nhello\n"), "the backup is not a Watchfloor store: "+buntdb.ErrInvalid.Error())
 	f("noise", noise, "not a Watchfloor store")
 	f("nothing", nil, "the backup is empty: it is not a Watchfloor store")

@@ -743,8 +743,8 @@ func TestSchemaTwoMigrates(t *testing.T) {
 	db.View(func(tx *buntdb.Tx) error { v, err = tx.Get("meta:schema"); return err })
 	db.Close()
 	waitBuntStopped(t)
-	if err != nil || v != "3" {
-		t.Errorf("after opening, meta:schema = %q, %v; want 3", v, err)
+	if err != nil || v != strconv.Itoa(store.SchemaVersion) {
+		t.Errorf("after opening, meta:schema = %q, %v; want %d", v, err, store.SchemaVersion)
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package store keeps what the gateway must not lose at a restart, in one
 // buntdb file: the rules authored through the API, each with every version
 // it has had; the users managed at run time, their sessions and the kiosk
-// links; the incidents with their timelines, and the snoozes of cells; and
-// the audit log.
+// links; the incidents with their timelines, and the snoozes of cells; the
+// maintenance windows planned through the API; and the audit log.
 //
 // Every committed write is fsynced before the call returns (buntdb's
 // SyncPolicy Always), so what the API confirms survives a crash of the
@@ -14,7 +14,7 @@
 //
 // # Keys
 //
-//	meta:schema               the schema version, "3"
+//	meta:schema               the schema version, "4"
 //	rule:<name>:head          {"version": N, "deleted": bool}: the rule's current version
 //	rule:<name>:v:<00000001>  one version of the rule (RuleVersion as JSON)
 //	user:<name>               a user managed at run time (User as JSON)
@@ -35,6 +35,8 @@
 //	                          an incident's own snooze is in the incident
 //	note:<ns>:<seq>           a note one shift leaves the next (Note), keyed by time
 //	                          like audit entries
+//	maint:<id>                a maintenance window planned through the API
+//	                          (maintenance.Window); its id holds no ':'
 //
 // A rule's name is a rules.Def name (letters, digits, '.', '_', '-'), so a
 // ':' never appears inside one. Audit keys sort by time, so the log is read
@@ -49,14 +51,14 @@
 // their argon2id or bcrypt hashes.
 //
 // Schema 1 had rules only; schema 2 adds users, sessions, kiosks and the
-// audit log under new prefixes, and schema 3 incidents, their events and
-// indexes, cells' snoozes and handover notes, so neither migration changes
-// a key.
+// audit log under new prefixes, schema 3 incidents, their events and
+// indexes, cells' snoozes and handover notes, and schema 4 maintenance
+// windows, so no migration changes a key.
 //
 // # Audit entries ride with the change
 //
-// Every method that changes users, sessions, kiosks, rules, incidents or
-// snoozes takes the audit entries describing the change and writes them
+// Every method that changes users, sessions, kiosks, rules, incidents,
+// snoozes or maintenance windows takes the audit entries describing the change and writes them
 // in the same transaction: the change and its record are committed
 // together or not at all. Record writes an entry on its own, for what
 // changes nothing here (a failed login, a config reload, a backup).
@@ -78,7 +80,7 @@ import (
 )
 
 // SchemaVersion is the version of the key layout this build writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 const keySchema = "meta:schema"
 
@@ -94,6 +96,9 @@ var migrations = []func(tx txn) error{
 	func(tx txn) error {
 		return noKeys(tx, 2, incidentPrefix, eventPrefix, indexPrefix, snoozePrefix, notePrefix)
 	},
+	// 3 → 4: maintenance windows planned through the API come under a
+	// new prefix, in the same way.
+	func(tx txn) error { return noKeys(tx, 3, maintenancePrefix) },
 }
 
 // noKeys checks that a store of schema v holds no key under the prefixes

@@ -456,10 +456,13 @@ func TestSchema(t *testing.T) {
 	}
 	f("a new file", "")
 	f("schema 1", "", "meta:schema", "1")
-	f("a newer schema", "written by a newer Watchfloor (schema 99); this one knows up to 3", "meta:schema", "99")
-	f("the next schema", "written by a newer Watchfloor (schema 4); this one knows up to 3", "meta:schema", "4")
+	f("a newer schema", "written by a newer Watchfloor (schema 99); this one knows up to 4", "meta:schema", "99")
+	f("the next schema", "written by a newer Watchfloor (schema 5); this one knows up to 4", "meta:schema", "5")
 	f("schema 2", "", "meta:schema", "2")
 	f("schema 3", "", "meta:schema", "3")
+	f("schema 4", "", "meta:schema", "4")
+	f("schema 3 with keys schema 4 introduces", `migrate schema 3 to 4: schema 3 has no maint: keys, but the file holds "maint:release"`,
+		"meta:schema", "3", "maint:release", "{}")
 	f("schema 2 with keys schema 3 introduces", `migrate schema 2 to 3: schema 2 has no incident: keys, but the file holds "incident:20261201:000001"`,
 		"meta:schema", "2", "incident:20261201:000001", "{}")
 	f("schema 1 with keys schema 3 introduces", `migrate schema 2 to 3: schema 2 has no snooze: keys, but the file holds "snooze:a%2Fb"`,

@@ -74,3 +74,27 @@ func BenchmarkTenThousandSchedules(b *testing.B) {
 		now = now.Add(time.Second)
 	}
 }
+
+func BenchmarkMaintenanceActive(b *testing.B) {
+	m := checked(b, &Maintenance{Zone: london, Days: weekdays, Window: Window{Clock{22, 0}, Clock{23, 30}},
+		Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	ts := benchTimes()
+	b.ReportAllocs()
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		if m.Active(ts[i%len(ts)]) {
+			n++
+		}
+	}
+	_ = n
+}
+
+func BenchmarkMaintenanceNext(b *testing.B) {
+	m := checked(b, &Maintenance{Zone: london, Days: weekdays, Window: Window{Clock{22, 0}, Clock{23, 30}},
+		End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
+	ts := benchTimes()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m.Next(ts[i%len(ts)])
+	}
+}

@@ -40,10 +40,18 @@
 // repeated hour happen twice: a start or an end there takes the first
 // occurrence, and the schedule or phase stays as it is through the second.
 //
+// # Maintenance
+//
+// A Maintenance is planned time: one-off, from a Start to an End, or
+// recurring, a Window on Days (a Schedule of one window underneath),
+// optionally bounded by a Start and an End. ParseWallTime reads the
+// bounds as wall times in the zone, as schedules take their clocks.
+//
 // # Use
 //
-// Check validates a Schedule or WorkCycle, reporting every problem with
-// its field, and prepares it; Active, Next and At are then cheap (no
-// allocation, some tens of nanoseconds), and safe for concurrent use. Next
-// and At look up to 400 days ahead (and At as far back) for a change.
+// Check validates a Schedule, WorkCycle or Maintenance, reporting every
+// problem with its field, and prepares it; Active, Next and At are then
+// cheap (no allocation, some tens of nanoseconds), and safe for
+// concurrent use. Next and At look up to 400 days ahead (and At as far
+// back) for a change.
 package calendar

@@ -3,6 +3,7 @@ package calendar
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 func FuzzParseICS(f *testing.F) {
@@ -48,6 +49,29 @@ func FuzzParseClock(f *testing.F) {
 		}
 		if again, err := ParseClock(c.String()); err != nil || again != c {
 			t.Fatalf("ParseClock(%q) = %v; its String %q reads back as %v, %v", s, c, c.String(), again, err)
+		}
+	})
+}
+
+// FuzzParseWallTime checks that a wall time read back is the wall time
+// written, unless the clocks skipped it, when it is the instant they
+// jumped, later on the wall clock by under two hours.
+func FuzzParseWallTime(f *testing.F) {
+	for _, s := range []string{"2026-12-05T08:00", "2026-03-08T02:30", "2026-11-01T01:30", "2026-12-05T24:00", "0001-01-01T00:00", "9999-12-31T23:59"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseWallTime(s, newYork)
+		if err != nil {
+			return
+		}
+		want, err := time.ParseInLocation("2006-01-02T15:04", s, time.UTC)
+		if err != nil {
+			t.Fatalf("ParseWallTime took %q, which is not a wall time", s)
+		}
+		wall := time.Date(got.Year(), got.Month(), got.Day(), got.Hour(), got.Minute(), 0, 0, time.UTC)
+		if d := wall.Sub(want); d < 0 || d >= 2*time.Hour {
+			t.Fatalf("ParseWallTime(%q) = %s", s, got)
 		}
 	})
 }

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"github.com/watchfloor/watchfloor/gateway/maintenance"
+)
+
+// The maintenance section: planned windows (gateway/maintenance), decoded
+// as written and checked by maintenance.Compile, whose errors name the
+// window's fields.
+
+// maintenanceWindow decodes one window of the maintenance section.
+func maintenanceWindow(v value) maintenance.Window {
+	w := maintenance.Window{Source: maintenance.SourceConfig, PlannedBy: maintenance.SourceConfig}
+	v.object(
+		required("id", setStr(&w.ID)),
+		required("reason", setStr(&w.Reason)),
+		required("zone", setStr(&w.Zone)),
+		optional("start", setStr(&w.Start)),
+		optional("end", setStr(&w.End)),
+		optional("days", func(v value) {
+			w.Days = strs(v)
+			if len(w.Days) == 0 && v.kind == sequence {
+				v.fail("list at least one day, or leave days out for every day")
+			}
+		}),
+		optional("from", setStr(&w.From)),
+		optional("to", setStr(&w.To)),
+		optional("entities", func(v value) {
+			w.Entities = strs(v)
+			if len(w.Entities) == 0 && v.kind == sequence {
+				v.fail("list at least one entity, or leave entities out and select them with where")
+			}
+		}),
+		optional("where", func(v value) { w.Where = selectors(v) }),
+	)
+	return w
+}
+
+// maintenance checks the maintenance windows: each as Compile does, at
+// the fields it names, and their IDs unique.
+func (v *validator) maintenance(ws []maintenance.Window) {
+	ids := map[string]string{}
+	for i, w := range ws {
+		f := index("maintenance", i)
+		if _, err := maintenance.Compile(w); err != nil {
+			for _, fe := range maintenance.Fields(err) {
+				v.errorf(f+"."+fe.Field, "%s", fe.Msg)
+			}
+		}
+		if maintenance.CheckID(w.ID) == nil {
+			v.unique(f+".id", "maintenance window", w.ID, ids, f)
+		}
+	}
+}
