@@ -58,7 +58,7 @@ type reportPoint struct {
 }
 
 func (g *Gateway) incidentReport(c *echo.Context) error {
-	inc, tl, err := g.visibleTimeline(c, true)
+	inc, tl, err := g.visibleTimeline(c)
 	if err != nil {
 		return err
 	}

@@ -411,27 +411,12 @@ type incidentJSON struct {
 	Timeline []incident.Event `json:"timeline,omitempty"`
 }
 
-// visibleIncident reads the incident named in the path: one that does not
-// exist, or that the caller's scope does not see, is not found.
-func (g *Gateway) visibleIncident(c *echo.Context) (incident.Incident, error) {
-	inc, _, err := g.visibleTimeline(c, false)
-	return inc, err
-}
-
-// visibleTimeline is visibleIncident with the incident's timeline, when
-// asked for, read with it.
-func (g *Gateway) visibleTimeline(c *echo.Context, events bool) (incident.Incident, []incident.Event, error) {
+// visibleTimeline reads the incident named in the path with its
+// timeline: one that does not exist, or that the caller's scope does not
+// see, is not found.
+func (g *Gateway) visibleTimeline(c *echo.Context) (incident.Incident, []incident.Event, error) {
 	id := c.Param("id")
-	var (
-		inc incident.Incident
-		tl  []incident.Event
-		err error
-	)
-	if events {
-		inc, tl, err = g.store.Timeline(id)
-	} else {
-		inc, err = g.store.Incident(id)
-	}
+	inc, tl, err := g.store.Timeline(id)
 	switch {
 	case errors.Is(err, store.ErrNotFound), err == nil && !sees(access.IdentityOf(c).Scope, &inc):
 		return inc, nil, echo.NewHTTPError(http.StatusNotFound, "no incident "+id)
@@ -442,7 +427,7 @@ func (g *Gateway) visibleTimeline(c *echo.Context, events bool) (incident.Incide
 }
 
 func (g *Gateway) getIncident(c *echo.Context) error {
-	inc, tl, err := g.visibleTimeline(c, true)
+	inc, tl, err := g.visibleTimeline(c)
 	if err != nil {
 		return err
 	}

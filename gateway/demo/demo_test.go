@@ -295,20 +295,34 @@ func logInHTTP(t *testing.T, link string) *http.Client {
 // unless the status is 200.
 func getJSON(t *testing.T, c *http.Client, u string, out any) {
 	t.Helper()
+	if code := tryJSON(t, c, u, out); code != http.StatusOK {
+		t.Fatalf("GET %s: %d", u, code)
+	}
+}
+
+// tryJSON is getJSON for something that may not be there yet: it returns
+// the status, and decodes the body only on 200.
+func tryJSON(t *testing.T, c *http.Client, u string, out any) int {
+	t.Helper()
 	resp, err := c.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s %s %v", u, resp.Status, body, err)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Logf("GET %s: %s %s", u, resp.Status, body)
+		return resp.StatusCode
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {
 			t.Fatalf("GET %s: %v in %s", u, err, body)
 		}
 	}
+	return http.StatusOK
 }
 
 // exported is a series of VictoriaMetrics' export.
@@ -423,8 +437,7 @@ func TestDemoShowsWorkCycles(t *testing.T) {
 		} `json:"rows"`
 	}
 	tsdbtest.WaitFor(t, "the demo's work cycles", func() bool {
-		getJSON(t, c, s.URL+"/api/v1/dataviews/watchfloor/gateway/self/work-cycles", &dv)
-		return len(dv.Rows) == 3
+		return tryJSON(t, c, s.URL+"/api/v1/dataviews/watchfloor/gateway/self/work-cycles", &dv) == http.StatusOK && len(dv.Rows) == 3
 	})
 	for _, r := range dv.Rows {
 		phase := ""
