@@ -61,6 +61,7 @@ func (g *Gateway) routes() *echo.Echo {
 	g.rulesRoutes(r)
 	g.historyRoutes(r)
 	g.incidentRoutes(r)
+	g.maintenanceRoutes(r)
 	g.auth.Routes(r)
 	// The web UI's files hold no data; what they show comes through the
 	// scoped routes and socket above.

@@ -24,6 +24,7 @@ import (
 	"github.com/watchfloor/watchfloor/gateway/config"
 	"github.com/watchfloor/watchfloor/gateway/history"
 	"github.com/watchfloor/watchfloor/gateway/internal/tlsconf"
+	"github.com/watchfloor/watchfloor/gateway/maintenance"
 	"github.com/watchfloor/watchfloor/gateway/store"
 	"github.com/watchfloor/watchfloor/netprobe/protocol"
 	"github.com/watchfloor/watchfloor/rules"
@@ -97,6 +98,12 @@ type Gateway struct {
 	// calendars answers the rules about the configuration's calendars;
 	// it is replaced with the configuration.
 	calendars atomic.Pointer[calendarIndex]
+	// maint is the maintenance windows in force (maintenanceapi.go),
+	// replaced whole on every change, under maintenanceMu, which then
+	// signals maintenanceCh (capacity 1).
+	maint         atomic.Pointer[maintenance.Set]
+	maintenanceMu sync.Mutex
+	maintenanceCh chan struct{}
 
 	mu         sync.RWMutex
 	cfg        *config.Config
@@ -179,6 +186,8 @@ func New(opts Options) (*Gateway, error) {
 		cfg:        opts.Config,
 		store:      opts.Store,
 		tls:        certs,
+
+		maintenanceCh: make(chan struct{}, 1),
 	}
 	g.m = gatewayMetrics{
 		batches:        set.NewCounter("watchfloor_probe_batches_received_total"),
@@ -259,6 +268,9 @@ func New(opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	if err := g.initRules(opts.Config.Rules, apiRules); err != nil {
+		return nil, err
+	}
+	if err := g.rebuildMaintenance(); err != nil {
 		return nil, err
 	}
 	g.echo = g.routes()
@@ -474,6 +486,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 		defer close(sweepDone)
 		g.sweepIncidents(ctx)
 	}()
+	maintDone := make(chan struct{})
+	go func() {
+		defer close(maintDone)
+		g.watchMaintenance(ctx)
+	}()
 	controlDone := make(chan struct{})
 	go func() {
 		defer close(controlDone)
@@ -532,6 +549,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	<-deskDone
 	<-actsDone
 	<-sweepDone
+	<-maintDone
 	<-controlDone
 	g.wg.Wait()
 	g.connWG.Wait()
@@ -657,6 +675,9 @@ func (g *Gateway) reload() error {
 	}
 	g.rules.config = cfg.Rules
 	g.forgetRuleErrors(set)
+	if err := g.rebuildMaintenance(); err != nil {
+		g.log.Error("maintenance windows from the reloaded configuration", "err", err)
+	}
 	if err := g.auth.Apply(cfg); err != nil {
 		// Check passed under the same locks, so this is a failure to
 		// write, not a refusal of the configuration.

@@ -149,6 +149,7 @@ func (d *desk) run(ctx context.Context) {
 		d.running = false
 		d.mu.Unlock()
 	}()
+	d.book.SetMaintenance(maintenanceCovering{g: d.g})
 	var batch coalesce.Map[string, Transition]
 	var pause time.Time // after a tick's changes could not be stored, when to try again
 	for {

@@ -124,6 +124,11 @@ var permissions = map[string]access.Permission{
 	"DELETE /api/v1/snoozes":                  access.Snooze,
 	"GET /api/v1/handover":                    access.View,
 	"POST /api/v1/handover/notes":             access.Comment,
+
+	"GET /api/v1/maintenance":        access.View,
+	"POST /api/v1/maintenance":       access.MaintenanceWindows,
+	"PUT /api/v1/maintenance/:id":    access.MaintenanceWindows,
+	"DELETE /api/v1/maintenance/:id": access.MaintenanceWindows,
 }
 
 // scoped are the routes that filter by the caller's scope, so a client

@@ -186,7 +186,10 @@ type entityNodeJSON struct {
 	Attributes map[string]string `json:"attributes"`
 	Severity   string            `json:"severity"`
 	Counts     countsJSON        `json:"counts"`
-	Samplers   []samplerNodeJSON `json:"samplers"`
+	// Maintenance is the maintenance window the entity is in now: its
+	// severities show, but open no incident and raise no alert.
+	Maintenance string            `json:"maintenance,omitempty"`
+	Samplers    []samplerNodeJSON `json:"samplers"`
 }
 
 type probeNodeJSON struct {
@@ -276,7 +279,7 @@ func probeJSONOf(p *probeNode, sc access.Scope) probeNodeJSON {
 		if !sc.Contains(e.attrs) {
 			continue
 		}
-		ej := entityNodeJSON{Kind: "entity", Name: e.name, Path: e.path, Attributes: e.attrs, Samplers: []samplerNodeJSON{}}
+		ej := entityNodeJSON{Kind: "entity", Name: e.name, Path: e.path, Attributes: e.attrs, Maintenance: e.maintenance, Samplers: []samplerNodeJSON{}}
 		if ej.Attributes == nil {
 			ej.Attributes = map[string]string{}
 		}

@@ -94,6 +94,9 @@ type entityNode struct {
 	// Guarded by tree.mu.
 	attrs    map[string]string // replaced whole, never changed in place
 	samplers []*samplerNode
+	// maintenance is the maintenance window the entity is in, "" if none
+	// (maintenancewatch.go).
+	maintenance string
 }
 
 type samplerNode struct {

@@ -15,9 +15,9 @@ import (
 type Permission string
 
 // The permissions routes demand and roles grant. Some are declared ahead
-// of the routes that will demand them (remedies, maintenance windows,
-// escalation policies, probes), so that the default roles are whole and a
-// configuration can name them now.
+// of the routes that will demand them (remedies, escalation policies,
+// probes), so that the default roles are whole and a configuration can
+// name them now.
 const (
 	// Public routes need no identity: health checks, the login page.
 	Public Permission = "public"
