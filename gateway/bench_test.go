@@ -49,8 +49,9 @@ entities: [{name: e, probe: p, samplers: [cpu], attributes: {system: lse}}]
 
 // manyCalendars is a calendars section of n schedules (always active:
 // 00:00–24:00 every day, in London) and cycles work cycles, the last of
-// which selects system lse.
-func manyCalendars(n, cycles int) string {
+// which selects system lse, and windows maintenance windows for other
+// entities.
+func manyCalendars(n, cycles, windows int) string {
 	var sb strings.Builder
 	sb.WriteString("calendars:\n  schedules:\n")
 	for i := range n {
@@ -63,6 +64,10 @@ func manyCalendars(n, cycles int) string {
 			system = "lse"
 		}
 		fmt.Fprintf(&sb, "    - {name: c%03d, where: {system: %s}, zone: Europe/London, phases: {bod: \"07:00\", intraday: \"08:00\", eod: \"16:30\", closed: \"17:30\"}}\n", i, system)
+	}
+	sb.WriteString("maintenance:\n")
+	for i := range windows {
+		fmt.Fprintf(&sb, "  - {id: w%04d, reason: patching, zone: Europe/London, days: [sat], from: \"22:00\", to: \"23:30\", entities: [host-%d]}\n", i, i)
 	}
 	return sb.String()
 }
@@ -281,9 +286,9 @@ func BenchmarkApplyEvaluate(b *testing.B) {
 		{"flapping", 1000, 0, [2]samplers.Cell{low, high}, false},
 		{"flapping-incidents", 1000, 0, [2]samplers.Cell{low, high}, true},
 		{"pending", 1000, time.Hour, [2]samplers.Cell{high, samplers.Number(951.5, 2)}, false},
-		// The same rules beside 10,000 schedules and 100 work cycles
-		// (the entity's the last): what calendars cost rules that do not
-		// use them.
+		// The same rules beside 10,000 schedules, 100 work cycles (the
+		// entity's the last) and 1,000 maintenance windows: what calendars
+		// cost rules that do not use them.
 		{"steady-calendars", 1000, 0, [2]samplers.Cell{low, samplers.Number(2.5, 2)}, false},
 		// Every rule limited to a schedule and to phases, with levels of
 		// its own in Beginning of Day: what a rule that follows the day
@@ -294,7 +299,7 @@ func BenchmarkApplyEvaluate(b *testing.B) {
 			a := benchActor(b)
 			calendars := strings.HasPrefix(c.name, "steady-")
 			if calendars {
-				a = benchActorWith(b, manyCalendars(10000, 100))
+				a = benchActorWith(b, manyCalendars(10000, 100, 1000))
 			}
 			if c.rules > 0 {
 				defs := thresholdRules(c.rules, dvs, c.forDur)
