@@ -127,6 +127,28 @@ const demoCalendars = `calendars:
     - {name: fx, where: {system: fx}, zone: UTC, preset: 24/7}
 `
 
+// demoMaintenance is the demo's planned maintenance: a release over the
+// coming weekend for the LSE systems (the demo's entity among them),
+// listed at /api/v1/maintenance; the demo's incidents are not held by it
+// unless the demo runs into the weekend.
+func demoMaintenance(now time.Time) string {
+	london, _ := time.LoadLocation("Europe/London")
+	day := now.In(london)
+	for day.Weekday() != time.Saturday || !day.After(now) {
+		day = day.AddDate(0, 0, 1)
+		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, london)
+	}
+	sunday := day.AddDate(0, 0, 1)
+	return fmt.Sprintf(`maintenance:
+  - id: weekend-release
+    reason: OMS release over the weekend; incidents wait until it is over
+    zone: Europe/London
+    start: %sT08:00
+    end: %sT18:00
+    where: {system: lse}
+`, day.Format("2006-01-02"), sunday.Format("2006-01-02"))
+}
+
 // Client is the client the demo's entity serves: its incidents are
 // the client's, with updates due and notices drafted.
 const Client = "acme-trading"
@@ -159,6 +181,7 @@ func Config(listen, probe, token, remoteWrite, pager string) (*config.Config, er
 	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo, client: %s, system: lse}\n    samplers: [%s]\n",
 		probe, probe, Client, strings.Join(names, ", "))
 	b.WriteString(demoCalendars)
+	b.WriteString(demoMaintenance(time.Now()))
 	// The demo's administrator has no password: the one-time link Run
 	// prints logs them in. A local Prometheus may scrape /metrics.
 	fmt.Fprintf(&b, "users:\n  - name: %s\n    roles: [admin]\nmetrics:\n  public_on_loopback: true\n", demoAdmin)

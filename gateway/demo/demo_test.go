@@ -450,4 +450,20 @@ func TestDemoShowsWorkCycles(t *testing.T) {
 			t.Errorf("%s is in phase %q", r.Name, phase)
 		}
 	}
+	// The weekend's release is planned, and not in force yet.
+	var maint struct {
+		Windows []struct {
+			ID     string `json:"id"`
+			Active bool   `json:"active"`
+			Start  string `json:"start"`
+		} `json:"windows"`
+	}
+	getJSON(t, c, s.URL+"/api/v1/maintenance", &maint)
+	if len(maint.Windows) != 1 || maint.Windows[0].ID != "weekend-release" || maint.Windows[0].Active {
+		t.Fatalf("the demo's maintenance: %+v", maint.Windows)
+	}
+	start, err := time.Parse("2006-01-02T15:04", maint.Windows[0].Start)
+	if err != nil || start.Weekday() != time.Saturday {
+		t.Errorf("the release starts %q (%v), want a Saturday", maint.Windows[0].Start, err)
+	}
 }
