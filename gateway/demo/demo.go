@@ -127,6 +127,23 @@ const demoCalendars = `calendars:
     - {name: fx, where: {system: fx}, zone: UTC, preset: 24/7}
 `
 
+// demoDay is the demo's compressed day, the demo entity's work cycle
+// (listed first, so it is the one its entity follows): Beginning of Day
+// a minute or two after the demo starts, Intraday a minute later, End of
+// Day four minutes after that and Closed two minutes later, in UTC, so a
+// newcomer sees the phases change and the rules that follow them judge.
+// A start too close to midnight for the day to fit begins just after it.
+func demoDay(now time.Time) string {
+	now = now.UTC()
+	base := now.Truncate(time.Minute).Add(time.Minute)
+	if base.Add(9*time.Minute).Day() != base.Day() {
+		base = time.Date(base.Year(), base.Month(), base.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	}
+	at := func(m int) string { return base.Add(time.Duration(m) * time.Minute).Format("15:04") }
+	return fmt.Sprintf("    - {name: demo-day, where: {environment: demo}, zone: UTC, phases: {bod: %q, intraday: %q, eod: %q, closed: %q}}\n",
+		at(1), at(2), at(6), at(8))
+}
+
 // demoMaintenance is the demo's planned maintenance: a release over the
 // coming weekend for the LSE systems (the demo's entity among them),
 // listed at /api/v1/maintenance; the demo's incidents are not held by it
@@ -180,7 +197,7 @@ func Config(listen, probe, token, remoteWrite, pager string) (*config.Config, er
 	}
 	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo, client: %s, system: lse}\n    samplers: [%s]\n",
 		probe, probe, Client, strings.Join(names, ", "))
-	b.WriteString(demoCalendars)
+	b.WriteString(strings.Replace(demoCalendars, "  work_cycles:\n", "  work_cycles:\n"+demoDay(time.Now()), 1))
 	b.WriteString(demoMaintenance(time.Now()))
 	// The demo's administrator has no password: the one-time link Run
 	// prints logs them in. A local Prometheus may scrape /metrics.

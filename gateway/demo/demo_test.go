@@ -437,17 +437,25 @@ func TestDemoShowsWorkCycles(t *testing.T) {
 		} `json:"rows"`
 	}
 	tsdbtest.WaitFor(t, "the demo's work cycles", func() bool {
-		return tryJSON(t, c, s.URL+"/api/v1/dataviews/watchfloor/gateway/self/work-cycles", &dv) == http.StatusOK && len(dv.Rows) == 3
+		return tryJSON(t, c, s.URL+"/api/v1/dataviews/watchfloor/gateway/self/work-cycles", &dv) == http.StatusOK && len(dv.Rows) == 4
 	})
 	for _, r := range dv.Rows {
-		phase := ""
+		phase, toNext := "", ""
 		for _, c := range r.Cells {
-			if strings.HasSuffix(c.Path, "/phase") {
+			switch {
+			case strings.HasSuffix(c.Path, "/phase"):
 				phase = c.Value
+			case strings.HasSuffix(c.Path, "/secondsToNext"):
+				toNext = c.Value
 			}
 		}
 		if !slices.Contains([]string{"bod", "intraday", "eod", "closed"}, phase) {
 			t.Errorf("%s is in phase %q", r.Name, phase)
+		}
+		// The compressed day's next phase is a minute or two away (a
+		// start just before midnight waits for it to pass).
+		if n, err := strconv.Atoi(toNext); r.Name == "demo-day" && (err != nil || n <= 0 || n > 20*60) {
+			t.Errorf("the demo's day: next phase in %q seconds, want within minutes", toNext)
 		}
 	}
 	// The weekend's release is planned, and not in force yet.
