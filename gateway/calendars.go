@@ -139,14 +139,23 @@ type calendarAnswer struct{ p atomic.Pointer[answer] }
 
 type answer struct {
 	value    uint8 // a phase, or 1 for an active schedule
-	from, to int64 // Unix ns it holds from, and until (0: for ever)
+	from, to int64 // Unix ns it holds from, and until
 }
 
+// answerHorizon is how long an answer that names no next change is
+// kept: the calendars look a year or so ahead, so "no change" means none
+// as far as they looked, and is asked again a day later (the cells that
+// depend on it are judged again then too).
+const answerHorizon = 24 * time.Hour
+
 func (c *calendarAnswer) get(now int64, compute func(time.Time) answer) answer {
-	if a := c.p.Load(); a != nil && a.from <= now && (a.to == 0 || now < a.to) {
+	if a := c.p.Load(); a != nil && a.from <= now && now < a.to {
 		return *a
 	}
 	a := compute(time.Unix(0, now))
+	if a.to == 0 {
+		a.to = now + int64(answerHorizon)
+	}
 	c.p.Store(&a)
 	return a
 }
@@ -229,4 +238,13 @@ func unixNano(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixNano()
+}
+
+// phaseOf is the phase at t of the work cycle an entity with attrs
+// follows, "" if it follows none.
+func (g *Gateway) phaseOf(attrs map[string]string, t time.Time) string {
+	if p, _, ok := g.calendars.Load().Phase(attrs, t.UnixNano()); ok {
+		return p.String()
+	}
+	return ""
 }

@@ -150,6 +150,7 @@ func (d *desk) run(ctx context.Context) {
 		d.mu.Unlock()
 	}()
 	d.book.SetMaintenance(maintenanceCovering{g: d.g})
+	d.book.SetPhases(d.g.phaseOf)
 	var batch coalesce.Map[string, Transition]
 	var pause time.Time // after a tick's changes could not be stored, when to try again
 	for {
@@ -239,9 +240,7 @@ func (d *desk) signal(tr Transition, set *rules.Set) incident.Signal {
 		s.Attrs = d.g.tree.attrsOf(s.Probe, s.Entity)
 	}
 	if s.Entity != "" {
-		if p, _, ok := d.g.calendars.Load().Phase(s.Attrs, tr.Time.UnixNano()); ok {
-			s.Phase = p.String()
-		}
+		s.Phase = d.g.phaseOf(s.Attrs, tr.Time)
 	}
 	if r, ok := set.Rule(tr.Rule); ok {
 		s.Open = r.Incident()

@@ -388,6 +388,10 @@ func (a *probeActor) refreshFindings(dv *Dataview, t int64) {
 	}
 	for _, rule := range r.absent {
 		if !active(rule) {
+			// Its rows' absence counts from the rule's start.
+			for _, row := range rule.Rows() {
+				delete(dv.missing, row)
+			}
 			continue
 		}
 		for _, row := range rule.Rows() {

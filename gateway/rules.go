@@ -167,6 +167,7 @@ func (g *Gateway) previewRule(def rules.Def, limit int) ([]PreviewItem, int, rul
 		return items, total, nil
 	}
 	ev := rules.NewEvaluator()
+	cal := g.calendars.Load()
 	for _, dv := range g.tree.list() {
 		g.tree.mu.RLock()
 		attrs := dv.sampler.entity.attrs
@@ -175,6 +176,12 @@ func (g *Gateway) previewRule(def rules.Def, limit int) ([]PreviewItem, int, rul
 		p.mu.RLock()
 		switch r.Kind() {
 		case rules.StaleRule, rules.AbsenceRule:
+			if on, _ := r.ActiveAt(cal, attrs, now.UnixNano()); !on {
+				// Outside its phases or schedules it finds nothing, as
+				// the actor's.
+				add(PreviewItem{Path: dv.key, Severity: rules.OK.String(), Reason: "not active now (its phases or schedules)"})
+				break
+			}
 			stale, absent := set.Dataview(dv.path, attrs)
 			if len(stale) > 0 {
 				it := PreviewItem{Path: dv.key, Severity: rules.OK.String()}
@@ -205,7 +212,7 @@ func (g *Gateway) previewRule(def rules.Def, limit int) ([]PreviewItem, int, rul
 				}
 			}
 		default:
-			in := judgeInput{dv: dv, now: now.UnixNano(), attrs: attrs}
+			in := judgeInput{dv: dv, now: now.UnixNano(), attrs: attrs, cal: cal, apart: true}
 			dv.cells(func(row *rowState, col int, c *cellState) {
 				info := in.info(row, col)
 				m := ev.Match(set, &info)
@@ -216,7 +223,7 @@ func (g *Gateway) previewRule(def rules.Def, limit int) ([]PreviewItem, int, rul
 				cs.Bind(m)
 				v := ev.Judge(&cs, in.input(row, c))
 				add(PreviewItem{Path: info.Path.Cell(info.Row, info.Column).String(), Value: c.raw,
-					Severity: v.Severity.String(), Pending: v.Next != 0})
+					Severity: v.Severity.String(), Pending: v.Pending})
 			})
 		}
 		p.mu.RUnlock()
@@ -232,6 +239,9 @@ type judgeInput struct {
 	attrs map[string]string
 	cal   *calendarIndex
 	dvCal dataviewCalendar
+	// apart: judged apart from the actor (a preview), which must not
+	// touch what the actor keeps on the dataview.
+	apart bool
 	row   rowCells
 	head  headCells
 	in    rules.Input
@@ -253,7 +263,10 @@ func (j *judgeInput) info(row *rowState, col int) rules.CellInfo {
 func (j *judgeInput) input(row *rowState, c *cellState) *rules.Input {
 	j.head = headCells{j.dv}
 	j.in = rules.Input{Now: j.now, Value: c.value(), Changed: c.changed, Headlines: &j.head, Attrs: j.attrs}
-	if j.cal != nil {
+	switch {
+	case j.cal != nil && j.apart:
+		j.in.Calendar = j.cal
+	case j.cal != nil:
 		j.dvCal = dataviewCalendar{x: j.cal, dv: j.dv}
 		j.in.Calendar = &j.dvCal
 	}

@@ -183,9 +183,12 @@ type Verdict struct {
 	// Rule is the rule whose result Severity is; nil if none gave one.
 	Rule *Rule
 	// Next, when not zero, is the time (Unix ns) the cell must be judged
-	// again, unchanged, for a level pending on `for` to fire or one kept by
-	// keep_firing_for to end.
+	// again, unchanged: for a level pending on `for` to fire or one kept by
+	// keep_firing_for to end, or a rule's phase or schedule to change.
 	Next int64
+	// Pending: a level is pending on its `for`, or kept firing by
+	// keep_firing_for.
+	Pending bool
 }
 
 // Evaluator judges cells. It holds the scratch space evaluation reuses,
@@ -213,6 +216,7 @@ type Evaluator struct {
 	phase     calendar.Phase
 	phaseNext int64
 	inPhase   bool // the entity follows a work cycle
+	pending   bool // a level of the cell is pending or kept
 	calendar  Calendar
 	now       int64
 }
@@ -288,6 +292,7 @@ func (e *Evaluator) Judge(cs *CellState, in *Input) Verdict {
 		return v
 	}
 	e.fill(cs, in)
+	e.pending = false
 	for i := range cs.rules {
 		rs := &cs.rules[i]
 		e.Evaluations++
@@ -303,6 +308,7 @@ func (e *Evaluator) Judge(cs *CellState, in *Input) Verdict {
 		}
 	}
 	cs.Rule = v.Rule
+	v.Pending = e.pending
 	e.cs = nil
 	return v
 }
@@ -449,10 +455,11 @@ func fillCells(m map[string]any, cells Cells) map[string]any {
 // judgeRule steps the rule's levels and returns its result. ok is false
 // when a condition failed, or the rule is not active now.
 func (e *Evaluator) judgeRule(rs *ruleState, now int64) (sev Severity, next int64, ok bool) {
-	levels, next := e.levelsNow(rs)
+	levels, calNext := e.levelsNow(rs)
 	if levels == nil {
-		return Undefined, next, false
+		return Undefined, calNext, false
 	}
+	next = calNext
 	sev = OK
 	for i, l := range levels {
 		if l == nil {
@@ -464,10 +471,15 @@ func (e *Evaluator) judgeRule(rs *ruleState, now int64) (sev Severity, next int6
 			for j := range rs.levels {
 				rs.levels[j] = levelState{}
 			}
-			return Undefined, 0, false
+			// Judged again when the calendar changes all the same: other
+			// levels may hold then.
+			return Undefined, calNext, false
 		}
-		if n != 0 && (next == 0 || n < next) {
-			next = n
+		if n != 0 {
+			e.pending = true
+			if next == 0 || n < next {
+				next = n
+			}
 		}
 		if st.firing && l.sev > sev {
 			sev = l.sev

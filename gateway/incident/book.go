@@ -25,7 +25,8 @@ type Book struct {
 	number  int
 	tmpl    map[string]*template.Template // parsed titles and notice templates, by text
 
-	maint Maintenance
+	maint   Maintenance
+	phaseOf func(attrs map[string]string, t time.Time) string
 	// held are the signals that would have opened an incident but for a
 	// maintenance window, by rule and path: each opens its incident when
 	// its window ends, if the cell is still as bad.
@@ -363,6 +364,7 @@ func (b *Book) Signal(s Signal) []Change {
 			add(ch.done())
 		}
 	}
+	b.letGoOthers(s.Path, s.Rule)
 	if s.Rule == "" {
 		return out
 	}
@@ -815,9 +817,10 @@ func (b *Book) Next() time.Time {
 		if inc.Snooze != nil {
 			at(inc.Snooze.Until)
 		}
-		if esc := inc.Escalation.Next; !esc.IsZero() {
+		if esc := inc.Escalation.Next; !esc.IsZero() && (inc.Maintenance == "" || !inc.MaintenanceUntil.IsZero()) {
 			// A snoozed incident escalates when its snooze ends, at the
-			// earliest: Tick skips it until then.
+			// earliest: Tick skips it until then. One in a maintenance
+			// window with no end waits for the window to change.
 			at(later(esc, b.silencedUntil(inc)))
 		}
 		if !inc.UpdateLate {

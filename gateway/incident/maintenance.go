@@ -61,12 +61,30 @@ func (b *Book) holdForMaintenance(s Signal, inc *Incident, worst rules.Severity)
 	return true
 }
 
+// letGoOthers lets go of the signals held for path under rules other
+// than rule: the path is judged by rule now ("" for none), so theirs are
+// no longer the cell's state.
+func (b *Book) letGoOthers(path, rule string) {
+	for k, s := range b.held {
+		if s.Path == path && s.Rule != rule {
+			delete(b.held, k)
+		}
+	}
+}
+
 // release lets the held signals whose windows have ended at now open
-// their incidents, as signals at now.
+// their incidents, as signals at now, in the phase their entity is in
+// then. A released signal stays held until its incident is seen open,
+// so that one whose opening was undone (the store refused it, and the
+// caller Reset it) opens at the next tick instead of being lost.
 func (b *Book) release(now time.Time) []Change {
 	var out []Change
 	for _, k := range slices.Sorted(maps.Keys(b.held)) {
 		s := b.held[k]
+		if inc := b.byKey[k]; s.released && inc != nil && inc.State == Open {
+			delete(b.held, k)
+			continue
+		}
 		if _, until, in := b.covering(s.Probe, s.Entity, s.Attrs, now); in {
 			s.heldUntil = until
 			b.held[k] = s
@@ -74,9 +92,23 @@ func (b *Book) release(now time.Time) []Change {
 		}
 		delete(b.held, k)
 		s.Time, s.Worst = now, s.New
+		if b.phaseOf != nil {
+			s.Phase = b.phaseOf(s.Attrs, now)
+		}
 		out = append(out, b.Signal(s)...)
+		if inc := b.byKey[k]; inc != nil && inc.State == Open {
+			s.released, s.heldUntil = true, now
+			b.held[k] = s
+		}
 	}
 	return out
+}
+
+// SetPhases gives the Book the phase of an entity's work cycle at an
+// instant, for the signals it releases from maintenance: an incident
+// records the phase it opened in.
+func (b *Book) SetPhases(phaseOf func(attrs map[string]string, t time.Time) string) {
+	b.phaseOf = phaseOf
 }
 
 // Held returns the signals held by maintenance windows, by rule and path,
@@ -84,7 +116,9 @@ func (b *Book) release(now time.Time) []Change {
 func (b *Book) Held() []Signal {
 	out := make([]Signal, 0, len(b.held))
 	for _, k := range slices.Sorted(maps.Keys(b.held)) {
-		out = append(out, b.held[k])
+		if s := b.held[k]; !s.released {
+			out = append(out, s)
+		}
 	}
 	return out
 }

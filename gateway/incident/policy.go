@@ -92,8 +92,10 @@ type Signal struct {
 	// follows none.
 	Phase string
 	// heldUntil is, for a signal the Book holds, when the maintenance
-	// window that holds it ends.
+	// window that holds it ends; released, that it opened its incident at
+	// heldUntil, and is kept until the incident is seen open.
 	heldUntil time.Time
+	released  bool
 	// Old and New are the path's severity before and after; Worst the
 	// worst it was in between (a short spike coalesced away still opens
 	// an incident).
