@@ -22,13 +22,7 @@ calendars:
     - {name: Tokyo, zone: Asia/Tokyo}
   schedules:
     - {name: lse-trading, zone: Europe/London, days: [mon, tue, wed, thu, fri], windows: ["08:00-16:30"]}
-  work_cycles:
-    - name: lse-equities
-      where: {system: lse}
-      zone: Europe/London
-      days: [mon, tue, wed, thu, fri]
-      phases: {bod: "07:00", intraday: "08:00", eod: "16:30", closed: "17:30"}
-rules:
+` + lseCycle + `rules:
   - name: lse-open
     match: "watchfloor/gateway/self/work-cycles/lse-equities/phase"
     warning: {when: text == "intraday"}
@@ -162,9 +156,10 @@ func TestPhaseBoundaryJudgesALiveCell(t *testing.T) {
 }
 
 // calendarsWorkCycle is calendarsYAML's work cycle on its own.
-const calendarsWorkCycle = `
-calendars:
-  work_cycles:
+const calendarsWorkCycle = "\ncalendars:\n" + lseCycle
+
+// lseCycle is an LSE-like work cycle for the entities of system lse.
+const lseCycle = `  work_cycles:
     - name: lse-equities
       where: {system: lse}
       zone: Europe/London
