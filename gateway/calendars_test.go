@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -166,3 +167,33 @@ const lseCycle = `  work_cycles:
       days: [mon, tue, wed, thu, fri]
       phases: {bod: "07:00", intraday: "08:00", eod: "16:30", closed: "17:30"}
 `
+
+// A reload with a bad calendar is refused with the file, line and field,
+// and the running calendars stay; a good one replaces them live.
+func TestBadCalendarReloadKeepsTheRunningOnes(t *testing.T) {
+	gw, write := gt.StartFile(t, gateway.Options{})
+	base := gt.Config(gw.Addr)
+	write(base + calendarsYAML)
+	if code, res := postReload(t, gw.Addr); code != http.StatusOK || !res.Reloaded {
+		t.Fatalf("the first reload: %d %+v", code, res)
+	}
+	admin := gw.Admin(t)
+	cycle := func(name string) bool { return selfRow(t, admin, "work-cycles", name) != nil }
+	gt.Eventually(t, "the LSE cycle", func() bool { return cycle("lse-equities") })
+
+	write(base + strings.Replace(calendarsYAML, "zone: Europe/London\n      days", "zone: Europe/Lundon\n      days", 1))
+	code, res := postReload(t, gw.Addr)
+	if code != http.StatusUnprocessableEntity || res.Reloaded || len(res.Errors) != 1 ||
+		!regexp.MustCompile(`gateway\.yaml:\d+:\d+: calendars\.work_cycles\[0\]\.zone: .*Europe/Lundon`).MatchString(res.Errors[0]) {
+		t.Fatalf("a bad zone: %d %+v, want 422 naming the file, line and field", code, res)
+	}
+	if !cycle("lse-equities") {
+		t.Fatal("the running cycle went with the refused reload")
+	}
+
+	write(base + strings.Replace(calendarsYAML, "lse-equities", "lse-main", 2))
+	if code, res := postReload(t, gw.Addr); code != http.StatusOK || !res.Reloaded {
+		t.Fatalf("a good reload: %d %+v", code, res)
+	}
+	gt.Eventually(t, "the renamed cycle", func() bool { return cycle("lse-main") && !cycle("lse-equities") })
+}
