@@ -239,14 +239,15 @@ func (d *desk) signal(tr Transition, set *rules.Set) incident.Signal {
 	if s.Attrs == nil && s.Entity != "" {
 		s.Attrs = d.g.tree.attrsOf(s.Probe, s.Entity)
 	}
-	if s.Entity != "" {
-		s.Phase = d.g.phaseOf(s.Attrs, tr.Time)
-	}
 	if r, ok := set.Rule(tr.Rule); ok {
 		s.Open = r.Incident()
 		if s.Open != nil {
 			s.Client = s.Attrs[s.Open.ClientAttr()]
 		}
+	}
+	if s.Open != nil && s.Entity != "" {
+		// Only an incident it may open records it.
+		s.Phase = d.g.phaseOf(s.Attrs, tr.Time)
 	}
 	return s
 }

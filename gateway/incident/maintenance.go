@@ -65,6 +65,9 @@ func (b *Book) holdForMaintenance(s Signal, inc *Incident, worst rules.Severity)
 // than rule: the path is judged by rule now ("" for none), so theirs are
 // no longer the cell's state.
 func (b *Book) letGoOthers(path, rule string) {
+	if len(b.held) == 0 {
+		return // outside windows, as nearly always
+	}
 	for k, s := range b.held {
 		if s.Path == path && s.Rule != rule {
 			delete(b.held, k)
