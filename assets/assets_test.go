@@ -191,6 +191,7 @@ func TestDOMHooks(t *testing.T) {
 		`<h1>Watchfloor</h1>`,
 		`<a class="skip-link" href="#view">`,
 		`id="conn" class="conn" role="status"`,
+		`<div id="trading-day" class="trading-day"`,
 		`<nav id="tree"`,
 		`<main id="view"`,
 		`id="gateway-notice"`,

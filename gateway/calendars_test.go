@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
 	gt "github.com/watchfloor/watchfloor/gateway/gatewaytest"
 	"github.com/watchfloor/watchfloor/gateway/incident"
+	"github.com/watchfloor/watchfloor/gateway/internal/browsertest"
 )
 
 // calendarsYAML is a gateway with an LSE-like work cycle, a schedule and
@@ -196,4 +198,33 @@ func TestBadCalendarReloadKeepsTheRunningOnes(t *testing.T) {
 		t.Fatalf("a good reload: %d %+v", code, res)
 	}
 	gt.Eventually(t, "the renamed cycle", func() bool { return cycle("lse-main") && !cycle("lse-equities") })
+}
+
+// The dashboard's header shows the trading day: each work cycle's phase
+// and the time to its next, and the desks' clocks, from the gateway's
+// own dataviews, changing when the phase does.
+func TestBrowserHeaderShowsTheTradingDay(t *testing.T) {
+	ctx := browsertest.New(t)
+	clock := gt.NewManualClock(time.Date(2026, 12, 1, 7, 59, 58, 0, time.UTC))
+	ln := gt.Listen(t)
+	cfg, err := config.Parse("calendars.yaml", []byte(gt.Config(ln.Addr().String())+calendarsYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := gt.Start(t, gateway.Options{Config: cfg, Listener: ln, Clock: clock})
+	browsertest.SetSession(t, ctx, gw.URL(), gw.Admin(t).Cookie)
+	if err := chromedp.Do(ctx, chromedp.Navigate(gw.URL()+"/")); err != nil {
+		t.Fatal(err)
+	}
+	lse := `document.querySelector('#trading-day li[data-cycle="lse-equities"]')`
+	got := browsertest.WaitFor[string](t, ctx, "the LSE cycle in the header", lse+` && `+lse+`.dataset.phase === 'bod' && `+lse+`.textContent`)
+	if got != "lse-equitiesBODIntraday in 2s" {
+		t.Errorf("the cycle reads %q", got)
+	}
+	tokyo := browsertest.WaitFor[string](t, ctx, "Tokyo's clock", `(document.querySelector('#trading-day li[data-desk="Tokyo"] time') || {}).textContent || ''`)
+	if tokyo != "16:59" {
+		t.Errorf("Tokyo's clock reads %q, want 16:59", tokyo)
+	}
+	clock.Advance(2 * time.Second)
+	browsertest.WaitFor[bool](t, ctx, "Intraday in the header", lse+`.dataset.phase === 'intraday'`)
 }

@@ -7,6 +7,7 @@ import { Router } from "./router.js";
 import { Api, can, isKiosk, LOGIN_PATH, LOGOUT_PATH, ME_PATH, sessionWatcher, whoText } from "./session.js";
 import { Store } from "./store.js";
 import { modelFor } from "./topics.js";
+import { mountTradingDay } from "./tradingday.js";
 import { mountTree } from "./tree.js";
 import { busy, errorText, formatWhen } from "./ui.js";
 import { auditView } from "./views/admin-audit.js";
@@ -42,6 +43,7 @@ const watchSession = sessionWatcher(api);
 let loggingOut = false;
 const store = new Store(new Connection(dashboardURL(), { onClose: (info) => loggingOut || watchSession(info) }), modelFor);
 const tree = mountTree(document.getElementById("tree"), { store });
+mountTradingDay(document.getElementById("trading-day"), { store });
 
 store.onState((state) => {
   connEl.dataset.state = state;

@@ -13,6 +13,7 @@ import "./grid.test.js";
 import "./tree.test.js";
 import "./session.test.js";
 import "./login.test.js";
+import "./tradingday.test.js";
 import "./admin.test.js";
 
 window.testsStarted = true;
