@@ -17,23 +17,25 @@ func maintenanceWindow(v value) maintenance.Window {
 		required("zone", setStr(&w.Zone)),
 		optional("start", setStr(&w.Start)),
 		optional("end", setStr(&w.End)),
-		optional("days", func(v value) {
-			w.Days = strs(v)
-			if len(w.Days) == 0 && v.kind == sequence {
-				v.fail("list at least one day, or leave days out for every day")
-			}
-		}),
+		optional("days", func(v value) { w.Days = listed(v, "list at least one day, or leave days out for every day") }),
 		optional("from", setStr(&w.From)),
 		optional("to", setStr(&w.To)),
 		optional("entities", func(v value) {
-			w.Entities = strs(v)
-			if len(w.Entities) == 0 && v.kind == sequence {
-				v.fail("list at least one entity, or leave entities out and select them with where")
-			}
+			w.Entities = listed(v, "list at least one entity, or leave entities out and select them with where")
 		}),
 		optional("where", func(v value) { w.Where = selectors(v) }),
 	)
 	return w
+}
+
+// listed decodes a list of strings that, when given, holds some: an
+// empty list fails with msg.
+func listed(v value, msg string) []string {
+	out := strs(v)
+	if len(out) == 0 && v.kind == sequence {
+		v.fail("%s", msg)
+	}
+	return out
 }
 
 // maintenance checks the maintenance windows: each as Compile does, at
