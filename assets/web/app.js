@@ -7,6 +7,7 @@ import { Router } from "./router.js";
 import { Api, can, isKiosk, LOGIN_PATH, LOGOUT_PATH, ME_PATH, sessionWatcher, whoText } from "./session.js";
 import { Store } from "./store.js";
 import { modelFor } from "./topics.js";
+import { mountAlerts } from "./alerts.js";
 import { mountTradingDay } from "./tradingday.js";
 import { mountTree } from "./tree.js";
 import { busy, errorText, formatWhen } from "./ui.js";
@@ -14,9 +15,13 @@ import { auditView } from "./views/admin-audit.js";
 import { screensView } from "./views/admin-screens.js";
 import { usersView } from "./views/admin-users.js";
 import { dataviewView } from "./views/dataview.js";
-import { homeView } from "./views/home.js";
+import { entityView } from "./views/entity.js";
+import { incidentView, incidentsView } from "./views/incidents.js";
 import { notFoundView } from "./views/notfound.js";
 import { passwordView } from "./views/password.js";
+import { reportView } from "./views/report.js";
+import { ruleEditView, rulesView } from "./views/rules.js";
+import { wallView } from "./views/wall.js";
 
 const DATAVIEW_ROUTE = "/view/*path";
 
@@ -29,11 +34,26 @@ const CONN_TEXT = {
 const connEl = document.getElementById("conn");
 const notice = document.getElementById("gateway-notice");
 const main = document.getElementById("view");
+const mainNav = document.getElementById("main-nav");
 const adminNav = document.getElementById("admin-nav");
 const sessionEl = document.getElementById("session");
 const userBadge = document.getElementById("user-badge");
 const passwordLink = document.getElementById("change-password-link");
 const logoutButton = document.getElementById("logout");
+
+// Kiosk mode (a wall screen: no navigation, no tree, no session links)
+// is asked for by a "kiosk" parameter in the page's query or its hash's,
+// as wall screens' links carry.
+function kioskMode(loc) {
+  const hashQuery = loc.hash.includes("?") ? loc.hash.slice(loc.hash.indexOf("?") + 1) : "";
+  return new URLSearchParams(loc.search).has("kiosk") || new URLSearchParams(hashQuery).has("kiosk");
+}
+const syncKiosk = () => {
+  if (kioskMode(window.location)) document.body.dataset.kiosk = "true";
+  else delete document.body.dataset.kiosk;
+};
+syncKiosk();
+window.addEventListener("hashchange", syncKiosk);
 
 // Every API call goes through api, which sends the browser to log in
 // when the session has ended; so does a dashboard socket closed for it.
@@ -42,8 +62,20 @@ const api = new Api();
 const watchSession = sessionWatcher(api);
 let loggingOut = false;
 const store = new Store(new Connection(dashboardURL(), { onClose: (info) => loggingOut || watchSession(info) }), modelFor);
+// me settles with who is logged in (null when that cannot be told):
+// views and the alerts use it for what the session may do.
+const me = api.get(ME_PATH).then(
+  (m) => m || null,
+  (err) => {
+    // The dashboard works without the header's session; 401 has already
+    // sent the page to log in.
+    if (err.status !== 401) console.warn("watchfloor: cannot tell who is logged in:", errorText(err));
+    return null;
+  },
+);
 const tree = mountTree(document.getElementById("tree"), { store });
 mountTradingDay(document.getElementById("trading-day"), { store });
+mountAlerts(document.getElementById("alerts"), { store, api, me });
 
 store.onState((state) => {
   connEl.dataset.state = state;
@@ -58,19 +90,28 @@ store.onError((message) => {
 });
 
 const router = new Router(main, {
-  context: { store, api },
+  context: { store, api, me },
   onChange({ pattern, params, title }) {
     tree.select(pattern === DATAVIEW_ROUTE ? params.path : null);
     document.title = title ? "Watchfloor — " + title : "Watchfloor";
-    for (const a of [...adminNav.querySelectorAll("a"), passwordLink]) {
+    // Views' styles may depend on the route (the wall hides the tree).
+    document.body.dataset.route = pattern.split("/")[1] || "wall";
+    for (const a of [...mainNav.querySelectorAll("a"), ...adminNav.querySelectorAll("a"), passwordLink]) {
       if (a.getAttribute("href") === "#" + pattern) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
   },
 });
 router
-  .add("/", homeView)
+  .add("/", wallView)
+  .add("/wall", wallView)
+  .add("/entity/*path", entityView)
   .add(DATAVIEW_ROUTE, dataviewView)
+  .add("/incidents", incidentsView)
+  .add("/incidents/:id", incidentView)
+  .add("/rules", rulesView)
+  .add("/rules/*name", ruleEditView)
+  .add("/report", reportView)
   .add("/admin/screens", screensView)
   .add("/admin/users", usersView)
   .add("/admin/audit", auditView)
@@ -85,6 +126,7 @@ function showSession(me) {
   userBadge.textContent = whoText(me);
   userBadge.dataset.kind = kiosk ? "kiosk" : "person";
   userBadge.title = me.expires_at ? "Logged in until " + formatWhen(me.expires_at) : "";
+  for (const a of mainNav.querySelectorAll("[data-permission]")) a.hidden = kiosk || !can(me, a.dataset.permission);
   let links = 0;
   for (const a of adminNav.querySelectorAll("[data-permission]")) {
     a.hidden = kiosk || !can(me, a.dataset.permission);
@@ -110,14 +152,7 @@ logoutButton.addEventListener("click", () => {
   );
 });
 
-api.get(ME_PATH).then(
-  (me) => me && showSession(me),
-  (err) => {
-    // The dashboard works without the header's session; 401 has already
-    // sent the page to log in.
-    if (err.status !== 401) console.warn("watchfloor: cannot tell who is logged in:", errorText(err));
-  },
-);
+me.then((m) => m && showSession(m));
 
 store.start();
 router.start();

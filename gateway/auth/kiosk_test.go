@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchfloor/watchfloor/gateway/auth"
 	"github.com/watchfloor/watchfloor/gateway/store"
 )
 
@@ -31,7 +32,7 @@ func TestKiosk(t *testing.T) {
 	screen := e.client()
 	e.clock.Advance(time.Minute)
 	r = screen.get(link)
-	if r.code != http.StatusSeeOther || r.header.Get("Location") != "/" || r.header.Get("Referrer-Policy") != "no-referrer" {
+	if r.code != http.StatusSeeOther || r.header.Get("Location") != auth.KioskHome || r.header.Get("Referrer-Policy") != "no-referrer" {
 		t.Fatalf("the kiosk link: %d %v", r.code, r.header)
 	}
 	if sc := r.header.Get("Set-Cookie"); !strings.Contains(sc, "Max-Age=2591941") || !strings.Contains(sc, "HttpOnly") {

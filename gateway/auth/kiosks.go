@@ -21,6 +21,10 @@ func errUnknownKiosk() error {
 	return echo.NewHTTPError(http.StatusUnauthorized, "unknown or revoked kiosk link")
 }
 
+// KioskHome is where a kiosk link sends its screen once it holds the
+// screen's cookie: the wall, without the page's chrome.
+const KioskHome = "/?kiosk=1#/wall"
+
 // kioskLogin turns a kiosk link into the screen's cookie.
 func (s *Service) kioskLogin(c *echo.Context) error {
 	h := c.Response().Header()
@@ -49,7 +53,8 @@ func (s *Service) kioskLogin(c *echo.Context) error {
 		age = min(age, time.Duration(l.kiosk.expires-now.UnixNano())+time.Second)
 	}
 	c.SetCookie(s.sessionCookieFor(tok, age))
-	return c.Redirect(http.StatusSeeOther, "/")
+	// A wall screen shows the wall in kiosk mode: no navigation.
+	return c.Redirect(http.StatusSeeOther, KioskHome)
 }
 
 // kioskJSON is a kiosk link as the API lists it, without its secret.

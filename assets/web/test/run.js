@@ -9,6 +9,7 @@ import "./store.test.js";
 import "./router.test.js";
 import "./dataview-model.test.js";
 import "./tree-model.test.js";
+import "./incidents-model.test.js";
 import "./grid.test.js";
 import "./tree.test.js";
 import "./session.test.js";

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -128,5 +129,53 @@ func SetSession(t *testing.T, ctx context.Context, base, cookie string) {
 		Name: name, Value: value, URL: base, HTTPOnly: &yes, SameSite: network.CookieSameSiteStrict,
 	}); err != nil {
 		t.Fatalf("set session cookie: %v", err)
+	}
+}
+
+// ArtefactsEnv names the directory screenshots go to; without it they go
+// to artefacts/screenshots at the top of the module (ignored by git).
+const ArtefactsEnv = "WATCHFLOOR_ARTEFACTS"
+
+// Screenshot saves the tab's whole page as name.png among the test
+// artefacts, and logs where.
+func Screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv(ArtefactsEnv)
+	if dir == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		dir = filepath.Join(root, "artefacts", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	file := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	t.Logf("screenshot: %s", file)
+}
+
+// moduleRoot finds the directory holding go.mod, from the test's own.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the test's directory")
+		}
+		dir = parent
 	}
 }

@@ -1,0 +1,8 @@
+// Placeholder of the entity view, being written.
+
+export const entityView = {
+  mount(root) {
+    root.textContent = "entity";
+    return {};
+  },
+};

@@ -1,0 +1,8 @@
+// Placeholder of the report view, being written.
+
+export const reportView = {
+  mount(root) {
+    root.textContent = "report";
+    return {};
+  },
+};

@@ -1,0 +1,8 @@
+// Placeholder of the wall view, being written.
+
+export const wallView = {
+  mount(root) {
+    root.textContent = "wall";
+    return {};
+  },
+};
