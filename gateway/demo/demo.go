@@ -140,7 +140,7 @@ func demoDay(now time.Time) string {
 		base = time.Date(base.Year(), base.Month(), base.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
 	}
 	at := func(m int) string { return base.Add(time.Duration(m) * time.Minute).Format("15:04") }
-	return fmt.Sprintf("    - {name: demo-day, where: {environment: demo}, zone: UTC, phases: {bod: %q, intraday: %q, eod: %q, closed: %q}}\n",
+	return fmt.Sprintf("    - {name: demo-day, where: {calendar: demo-day}, zone: UTC, phases: {bod: %q, intraday: %q, eod: %q, closed: %q}}\n",
 		at(1), at(2), at(6), at(8))
 }
 
@@ -164,6 +164,25 @@ func demoMaintenance(now time.Time) string {
     end: %sT18:00
     where: {system: lse}
 `, day.Format("2006-01-02"), sunday.Format("2006-01-02"))
+}
+
+// demoEstate lists the rest of the demo's estate: systems in production,
+// pre-production and UAT beside the machine's own entity, so that the wall
+// has environments to group and filter by. They are this machine too,
+// through the same probe, each with its own CPU and memory samplers.
+func demoEstate(probe string) string {
+	var b strings.Builder
+	for _, e := range []struct{ name, attrs string }{
+		{"lse-oms-preprod", "{environment: pre-production, client: " + Client + ", system: lse}"},
+		{"lse-oms-uat", "{environment: uat, client: " + Client + ", system: lse}"},
+		{"nyse-sor", "{environment: production, client: globex, system: nyse}"},
+		{"nyse-sor-uat", "{environment: uat, client: globex, system: nyse}"},
+		{"fx-pricing", "{environment: production, system: fx}"},
+		{"fx-pricing-uat", "{environment: uat, system: fx}"},
+	} {
+		fmt.Fprintf(&b, "  - name: %q\n    probe: %q\n    attributes: %s\n    samplers: [cpu, memory]\n", e.name, probe, e.attrs)
+	}
+	return b.String()
 }
 
 // Client is the client the demo's entity serves: its incidents are
@@ -195,8 +214,9 @@ func Config(listen, probe, token, remoteWrite, pager string) (*config.Config, er
 		b.WriteString(indentItem(t.SampleConfig))
 		names = append(names, typ)
 	}
-	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: demo, client: %s, system: lse}\n    samplers: [%s]\n",
+	fmt.Fprintf(&b, "entities:\n  - name: %q\n    probe: %q\n    attributes: {environment: production, client: %s, system: lse, calendar: demo-day}\n    samplers: [%s]\n",
 		probe, probe, Client, strings.Join(names, ", "))
+	b.WriteString(demoEstate(probe))
 	b.WriteString(strings.Replace(demoCalendars, "  work_cycles:\n", "  work_cycles:\n"+demoDay(time.Now()), 1))
 	b.WriteString(demoMaintenance(time.Now()))
 	// The demo's administrator has no password: the one-time link Run

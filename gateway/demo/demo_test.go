@@ -130,7 +130,7 @@ func TestDemoExportsToVictoriaMetrics(t *testing.T) {
 
 	host := demoHost()
 	want := map[string]string{"__name__": "watchfloor_cpu_utilisation", "probe": host, "entity": host,
-		"sampler": "cpu", "dataview": "cpu", "row": "total", "environment": "demo", "client": demo.Client, "system": "lse"}
+		"sampler": "cpu", "dataview": "cpu", "row": "total", "environment": "production", "client": demo.Client, "system": "lse", "calendar": "demo-day"}
 	var points int
 	tsdbtest.WaitFor(t, "VictoriaMetrics to hold "+host+"'s cpu total utilisation", func() bool {
 		for _, series := range export(t, s.VictoriaMetrics, "watchfloor_cpu_utilisation") {
