@@ -51,8 +51,16 @@ type client struct {
 	subMu sync.Mutex
 
 	mu   sync.Mutex
-	subs map[string]*topic // by the name asked for; the topic joined
-	owed []notice          // notices dropped with a full queue, sent at its resync
+	subs map[string]*topic   // by the name asked for; the topic joined
+	owed []notice            // notices dropped with a full queue, sent at its resync
+	held map[*topic]struct{} // topics whose frames were held back for pacing
+
+	// Pacing (pacing.go): window is 0 for a client that is not paced,
+	// and changes once, under mu; sent counts the frames the write loop
+	// has taken from send, heartbeats aside, which the browser numbers
+	// the same way; acked, changed under mu, is the last it acknowledged.
+	window      atomic.Int64
+	sent, acked atomic.Uint64
 
 	closeMu  sync.Mutex
 	closed   bool        // kicked, or its write loop has ended
@@ -72,6 +80,7 @@ func newClient(h *Hub, conn *websocket.Conn, remote string, principal any) *clie
 		resync:    make(chan struct{}, 1),
 		kicked:    make(chan struct{}),
 		subs:      make(map[string]*topic),
+		held:      make(map[*topic]struct{}),
 	}
 }
 
@@ -172,8 +181,24 @@ func (c *client) readLoop() {
 			c.subscribe(req.Topic)
 		case "unsubscribe":
 			c.hub.unsubscribe(c, req.Topic)
+		case "pace":
+			window := DefaultPaceWindow
+			if req.Window != nil {
+				window = *req.Window
+			}
+			if err := c.pace(window); err != nil {
+				c.sendError("", err.Error())
+			}
+		case "ack":
+			err := errors.New("ack needs a seq: the number of the last frame handled")
+			if req.Seq != nil {
+				err = c.ack(*req.Seq)
+			}
+			if err != nil {
+				c.sendError("", err.Error())
+			}
 		default:
-			c.sendError("", fmt.Sprintf("unknown op %q (want subscribe or unsubscribe)", req.Op))
+			c.sendError("", fmt.Sprintf("unknown op %q (want subscribe, unsubscribe, pace or ack)", req.Op))
 		}
 	}
 }
@@ -235,6 +260,10 @@ func (h *Hub) errorMessage(topic, msg string) *message {
 func (c *client) writeLoop(done <-chan struct{}) {
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
+	// Reset after every frame: a heartbeat goes out only when the
+	// connection has been silent for Heartbeat.
+	heartbeat := time.NewTimer(c.hub.opts.Heartbeat)
+	defer heartbeat.Stop()
 	defer c.conn.Close()
 	defer c.writesEnded()
 	for {
@@ -255,16 +284,18 @@ func (c *client) writeLoop(done <-chan struct{}) {
 				return
 			default:
 			}
-			// Socket deadlines are wall-clock time, whatever the hub's clock.
-			c.conn.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteTimeout))
-			if err := c.conn.WritePreparedMessage(m.pm); err != nil {
-				if ne, ok := err.(net.Error); ok && ne.Timeout() && !c.closing() {
-					c.hub.slowDisconnects.Inc()
-					c.hub.log.Warn("dashboard client stopped reading, disconnecting", "remote", c.remote,
-						"write_timeout", c.hub.opts.WriteTimeout)
-				}
+			// Numbered before it is written: the browser can only
+			// acknowledge what it got.
+			c.sent.Add(1)
+			if !c.write(m.pm) {
 				return
 			}
+			heartbeat.Reset(c.hub.opts.Heartbeat)
+		case <-heartbeat.C:
+			if !c.write(c.hub.heartbeat) {
+				return
+			}
+			heartbeat.Reset(c.hub.opts.Heartbeat)
 		case <-ping.C:
 			deadline := time.Now().Add(c.hub.opts.WriteTimeout)
 			if err := c.conn.WriteControl(websocket.PingMessage, nil, deadline); err != nil {
@@ -272,6 +303,23 @@ func (c *client) writeLoop(done <-chan struct{}) {
 			}
 		}
 	}
+}
+
+// write writes one frame, reporting false when the connection is done
+// for: a socket that accepts nothing for WriteTimeout is cut off, loudly.
+func (c *client) write(pm *websocket.PreparedMessage) bool {
+	// Socket deadlines are wall-clock time, whatever the hub's clock.
+	c.conn.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteTimeout))
+	err := c.conn.WritePreparedMessage(pm)
+	if err == nil {
+		return true
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() && !c.closing() {
+		c.hub.slowDisconnects.Inc()
+		c.hub.log.Warn("dashboard client stopped reading, disconnecting", "remote", c.remote,
+			"write_timeout", c.hub.opts.WriteTimeout)
+	}
+	return false
 }
 
 // sendClose sends the close frame of a kick and waits for the read loop to
@@ -288,10 +336,10 @@ func (c *client) sendClose(done <-chan struct{}) {
 	}
 }
 
-// doResync drops the client's queued frames and rejoins it to each of its
-// topics, so the hub goroutine sends it fresh snapshots. It reports false
-// when the client resyncs so often, by the hub's clock, that it is cut off
-// instead.
+// doResync drops the client's queued frames (never numbered for pacing,
+// as they are never sent) and rejoins it to each of its topics, so the hub
+// goroutine sends it fresh snapshots. It reports false when the client
+// resyncs so often, by the hub's clock, that it is cut off instead.
 func (c *client) doResync(now time.Time) bool {
 	keep := c.resyncTimes[:0]
 	for _, t := range c.resyncTimes {
@@ -335,6 +383,8 @@ func (c *client) doResync(now time.Time) bool {
 	// drained.
 	kept = append(kept, c.owed...)
 	c.owed = nil
+	// Rejoining every topic sends the ones held back for pacing too.
+	clear(c.held)
 	for i, n := range kept {
 		if !c.hub.enqueue(c, n.m) {
 			for _, n := range kept[i:] {

@@ -195,9 +195,10 @@ func (m *model) check(topic string, v *view) error {
 }
 
 // A publisher that keeps the Source's promise races browsers that join,
-// leave, fall behind and resynchronise, Reauthorize moving them from one
-// variant of the tree to another, and the hub's goroutine flushing under
-// a fake clock. Every so often everyone stops, all goes quiet, and
+// leave, fall behind and resynchronise, half of them paced and
+// acknowledging now and then, Reauthorize moving them from one variant of
+// the tree to another, and the hub's goroutine flushing under a fake
+// clock. Every so often everyone stops, all goes quiet, and
 // every browser's view of every topic it holds must equal the source's
 // state.
 func TestRandomizedConsistency(t *testing.T) {
@@ -210,6 +211,23 @@ func TestRandomizedConsistency(t *testing.T) {
 type browser struct {
 	c     *client
 	views map[string]*view
+	paced bool
+}
+
+// take reads a frame the browser's write loop took from the queue,
+// numbering it as the write loop does.
+func (b *browser) take(msg *message) error {
+	b.c.sent.Add(1)
+	return read(b.views, dataOf(msg))
+}
+
+// ackAll acknowledges every frame taken, reporting whether there were any
+// to acknowledge.
+func (b *browser) ackAll() (bool, error) {
+	if !b.paced || b.c.acked.Load() == b.c.sent.Load() {
+		return false, nil
+	}
+	return true, b.c.ack(b.c.sent.Load())
 }
 
 func consistencyRun(t *testing.T, seed uint64) {
@@ -229,9 +247,15 @@ func consistencyRun(t *testing.T, seed uint64) {
 		}
 		return topic, nil
 	}}
-	// connect adds a browser's client to the hub's, for Reauthorize to see.
-	connect := func() *client {
+	// connect adds a browser's client to the hub's, for Reauthorize to
+	// see, paced with a small window if asked.
+	connect := func(paced bool) *client {
 		c := newTestClient(h)
+		if paced {
+			if err := c.pace(3); err != nil {
+				t.Fatal(err)
+			}
+		}
 		h.mu.Lock()
 		h.clients[c] = struct{}{}
 		h.mu.Unlock()
@@ -265,7 +289,7 @@ func consistencyRun(t *testing.T, seed uint64) {
 	// reconnect replaces a browser that was cut off.
 	reconnect := func(b *browser) {
 		h.removeClient(b.c)
-		b.c, b.views = connect(), map[string]*view{}
+		b.c, b.views = connect(b.paced), map[string]*view{}
 	}
 
 	// Browsers, each its own read and write loop, taking steps: subscribe,
@@ -273,7 +297,8 @@ func consistencyRun(t *testing.T, seed uint64) {
 	// frame if there is one.
 	browsers := make([]*browser, 6)
 	for i := range browsers {
-		b := &browser{c: connect(), views: map[string]*view{}}
+		paced := i%2 == 1
+		b := &browser{c: connect(paced), views: map[string]*view{}, paced: paced}
 		browsers[i] = b
 		rnd := rand.New(rand.NewPCG(seed, uint64(i)))
 		step := func() error {
@@ -292,6 +317,9 @@ func consistencyRun(t *testing.T, seed uint64) {
 				h.unsubscribe(b.c, topic)
 			case n < 16:
 				b.c.requestResync()
+			case n < 40:
+				_, err := b.ackAll()
+				return err
 			case n < 100:
 				for range rnd.IntN(50) {
 					runtime.Gosched() // a browser that stops reading for a while
@@ -303,7 +331,7 @@ func consistencyRun(t *testing.T, seed uint64) {
 						reconnect(b)
 					}
 				case msg := <-b.c.send:
-					return read(b.views, dataOf(msg))
+					return b.take(msg)
 				default:
 					runtime.Gosched()
 				}
@@ -344,9 +372,14 @@ func consistencyRun(t *testing.T, seed uint64) {
 				}
 				for _, msg := range queued(b.c) {
 					idle = 0
-					if err := read(b.views, dataOf(msg)); err != nil {
+					if err := b.take(msg); err != nil {
 						t.Fatal(err)
 					}
+				}
+				if acked, err := b.ackAll(); err != nil {
+					t.Fatal(err)
+				} else if acked {
+					idle = 0
 				}
 			}
 			clock.Add(int64(time.Second))
@@ -492,12 +525,13 @@ func consistencyRun(t *testing.T, seed uint64) {
 		t.Error("the tree's variant never changed: the run did not exercise moves")
 	}
 	for name, c := range map[string]uint64{"resyncs": h.resyncs.Get(), "pending overflows": h.overflows.Get(),
-		"snapshots sent": h.snapshotsSent.Get(), "frames coalesced": h.framesCoalesced.Get()} {
+		"snapshots sent": h.snapshotsSent.Get(), "frames coalesced": h.framesCoalesced.Get(),
+		"frames held for pacing": h.held.Get(), "paced catch-ups": h.catchUps.Get()} {
 		if c == 0 {
 			t.Errorf("no %s: the run did not exercise them", name)
 		}
 	}
-	t.Logf("%d topic views checked, %d variant changes; resyncs %d, dropped %d, overflows %d, snapshots %d, frames %d, coalesced %d, cut off %d",
+	t.Logf("%d topic views checked, %d variant changes; resyncs %d, dropped %d, overflows %d, snapshots %d, frames %d, coalesced %d, held %d, caught up %d, cut off %d",
 		checked, moves, h.resyncs.Get(), h.dropped.Get(), h.overflows.Get(), h.snapshotsSent.Get(), h.framesSent.Get(),
-		h.framesCoalesced.Get(), h.slowDisconnects.Get())
+		h.framesCoalesced.Get(), h.held.Get(), h.catchUps.Get(), h.slowDisconnects.Get())
 }

@@ -39,8 +39,9 @@
 //
 // # Frames
 //
-// A frame goes out at once if any subscriber's queue is empty; only while
-// every subscriber is still busy with earlier frames does a topic hold its
+// A frame goes out at once if any subscriber's queue is empty (and, for a
+// paced one, its frames are all acknowledged); only while every
+// subscriber is still busy with earlier frames does a topic hold its
 // changes back, until Coalesce has passed since its last frame. Each frame
 // is encoded once for all its subscribers. A client whose bounded queue
 // overflows is resynchronised: its queued frames, and any more until its
@@ -55,6 +56,20 @@
 // overflows, is kept and sent at the client's resync: no snapshot replaces
 // it.
 //
+// # Pacing and heartbeats
+//
+// A client may ask to be paced (pacing.go): it numbers the frames it gets
+// and acknowledges the ones it has handled, and while as many of them as
+// the window it asked for are unacknowledged it counts as busy and its
+// topics' frames are held back, not queued. The hub notes each topic it
+// missed; when an ack brings the client under its window it rejoins them
+// and gets one fresh snapshot of each, shared with the topics' other
+// joiners: the latest value of every cell, with no resync counted. A
+// client that never asks is served as above. Every connection that has
+// had nothing written for Heartbeat gets a heartbeat frame, so that a
+// browser, which cannot see WebSocket pings, can tell a quiet gateway
+// from one it is cut off from.
+//
 // # Goroutines
 //
 // Run is the hub goroutine, owned by whoever calls Run and ended by
@@ -62,9 +77,11 @@
 // topic's frames and delivers notices (a client's resync queues again the
 // ones it kept), and it is the only caller of the Source.
 // Each client has two goroutines: its read loop runs in ServeHTTP (the
-// HTTP server's goroutine for the request) and its write loop is started
-// by ServeHTTP; when Run ends it closes every client's connection and
-// waits for both loops of each to return. A client that Disconnect closes
+// HTTP server's goroutine for the request) and handles its requests and
+// acks, rejoining the topics held back for it; its write loop is started
+// by ServeHTTP, numbers the frames it writes and writes heartbeats. When
+// Run ends it closes every client's connection and waits for both loops
+// of each to return. A client that Disconnect closes
 // has its write loop send the close frame; a timer, stopped when the
 // write loop returns, closes its socket a second later in case the write
 // loop is stuck writing to a browser that reads nothing.
@@ -79,8 +96,11 @@
 // Reauthorize, its leaving) and is taken before any other, its mu guards
 // its subscriptions and its kept notices (it is held while a notice is
 // queued or kept, and while a resync ends and takes them, so that neither
-// falls between the other's steps), and its closeMu, a leaf, whether
-// it is closing; dirtyMu guards the set of topics to flush and the
+// falls between the other's steps) and its pacing, its acks and the
+// topics held back for it (a frame is held and its topic noted under it,
+// and an ack takes the notes under it, releasing it before it rejoins
+// them, so no held topic goes unsent), and its closeMu, a leaf, whether it
+// is closing; dirtyMu guards the set of topics to flush and the
 // notices to queue. A topic's lock may be held while taking the hub's or a
 // client's mu; dirtyMu is taken last and alone. No lock is held while
 // calling the Source or the Authorizer, encoding a frame or writing to a

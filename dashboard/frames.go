@@ -305,8 +305,11 @@ type errorFrame struct {
 	Message string `json:"message"`
 }
 
-// request is what a browser sends.
+// request is what a browser sends: Topic for subscribe and unsubscribe,
+// Window for pace, Seq for ack.
 type request struct {
-	Op    string `json:"op"`
-	Topic string `json:"topic"`
+	Op     string  `json:"op"`
+	Topic  string  `json:"topic"`
+	Window *int    `json:"window,omitempty"`
+	Seq    *uint64 `json:"seq,omitempty"`
 }

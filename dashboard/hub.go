@@ -107,6 +107,10 @@ type Options struct {
 	// dataview, keys of a state topic) pending per topic; past it the
 	// topic is resent whole instead (100,000).
 	MaxPending int
+	// Heartbeat is how long a connection may go without a frame before
+	// the hub sends it a heartbeat, so that a browser, which cannot see
+	// WebSocket pings, can tell a silent gateway from a lost one (500 ms).
+	Heartbeat time.Duration
 }
 
 // Hub fans topics' changes out to browser clients. Publish, Touch, Reset,
@@ -159,8 +163,11 @@ type Hub struct {
 	// since a PreparedMessage does not give its bytes back.
 	prepared func(m *message, frame []byte)
 
+	heartbeat *websocket.PreparedMessage
+
 	framesSent, framesCoalesced, cellsSent, snapshotsSent, resyncs, dropped,
-	slowDisconnects, refused, overflows, sessionDisconnects, withdrawn *metrics.Counter
+	slowDisconnects, refused, overflows, sessionDisconnects, withdrawn,
+	held, catchUps *metrics.Counter
 }
 
 // topic is one topic's subscribers and pending changes.
@@ -221,6 +228,9 @@ func NewHub(src Source, opts Options) *Hub {
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 100_000
 	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 500 * time.Millisecond
+	}
 	h := &Hub{
 		src:        src,
 		opts:       opts,
@@ -255,6 +265,13 @@ func NewHub(src Source, opts Options) *Hub {
 	h.overflows = m.NewCounter("watchfloor_dashboard_pending_overflows_total")
 	h.sessionDisconnects = m.NewCounter("watchfloor_dashboard_session_disconnects_total")
 	h.withdrawn = m.NewCounter("watchfloor_dashboard_subscriptions_withdrawn_total")
+	h.held = m.NewCounter("watchfloor_dashboard_frames_held_total")
+	h.catchUps = m.NewCounter("watchfloor_dashboard_paced_catchups_total")
+	hb, err := websocket.NewPreparedMessage(websocket.TextMessage, []byte(`{"type":"heartbeat"}`))
+	if err != nil {
+		panic("dashboard: prepare the heartbeat: " + err.Error())
+	}
+	h.heartbeat = hb
 	m.NewGauge("watchfloor_dashboard_clients", func() float64 { return float64(h.Clients()) })
 	return h
 }
@@ -501,7 +518,8 @@ func (h *Hub) flushTopic(t *topic, now time.Time) time.Duration {
 		case since < h.opts.Coalesce && allBusy(staying):
 			// Hold changes back only while every subscriber is still busy
 			// with earlier frames: one slow client must not delay the
-			// others.
+			// others. A paced client is busy until it has acknowledged
+			// them.
 			wait = h.opts.Coalesce - since
 		default:
 			t.cells, h.outCells = h.outCells, t.cells
@@ -527,20 +545,25 @@ func (h *Hub) flushTopic(t *topic, now time.Time) time.Duration {
 
 func allBusy(clients []*client) bool {
 	for _, c := range clients {
-		if len(c.send) == 0 {
+		if !c.busy() {
 			return false
 		}
 	}
 	return true
 }
 
-// sendDelta encodes the changes swapped out of t and queues them for cs.
+// sendDelta encodes the changes swapped out of t and queues them for cs,
+// but for the paced clients whose window is full: when none is left, it
+// encodes nothing.
 func (h *Hub) sendDelta(t *topic, cs []*client) {
+	cs = h.unheld(t, cs)
 	var frame []byte
 	if t.dataview != "" {
-		var cells int
-		frame, cells = h.outCells.encode(t.asked, t.dataview)
-		h.cellsSent.Add(cells)
+		if len(cs) > 0 {
+			var cells int
+			frame, cells = h.outCells.encode(t.asked, t.dataview)
+			h.cellsSent.Add(cells)
+		}
 		h.outCells.reset()
 	} else {
 		keys := h.keyBuf[:0]
@@ -548,9 +571,14 @@ func (h *Hub) sendDelta(t *topic, cs []*client) {
 			keys = append(keys, k)
 		}
 		h.outKeys.Reset()
-		frame = h.src.Delta(t.name, keys)
+		if len(cs) > 0 {
+			frame = h.src.Delta(t.name, keys)
+		}
 		clear(keys)
 		h.keyBuf = keys[:0]
+	}
+	if len(cs) == 0 {
+		return
 	}
 	if m := h.prepare(t.name, frame, false); m != nil {
 		for _, c := range cs {
@@ -559,8 +587,12 @@ func (h *Hub) sendDelta(t *topic, cs []*client) {
 	}
 }
 
-// sendSnapshot takes one snapshot of t and queues it for cs.
+// sendSnapshot takes one snapshot of t and queues it for cs, but for the
+// paced clients whose window is full: when none is left, it takes none.
 func (h *Hub) sendSnapshot(t *topic, cs []*client) {
+	if cs = h.unheld(t, cs); len(cs) == 0 {
+		return
+	}
 	frame, ok := h.src.Snapshot(t.name)
 	if !ok {
 		frame, _ = json.Marshal(gone{Type: "gone", Topic: t.asked, Dataview: t.dataview})

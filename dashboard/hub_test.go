@@ -994,6 +994,8 @@ func startHub(t *testing.T, opts Options) *testHub {
 type wsClient struct {
 	t    *testing.T
 	conn *websocket.Conn
+	// frames counts the frames read but heartbeats; heartbeats those.
+	frames, heartbeats uint64
 }
 
 func (h *testHub) tryDial(header http.Header) (*http.Response, error) {
@@ -1029,7 +1031,8 @@ func (c *wsClient) send(op, topic string) {
 	}
 }
 
-// next reads frames until one matches.
+// next reads frames until one matches; heartbeats are skipped, and every
+// other frame is counted in frames, as a paced browser numbers them.
 func (c *wsClient) next(what string, match func(frame) bool) frame {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -1039,7 +1042,13 @@ func (c *wsClient) next(what string, match func(frame) bool) frame {
 		if err != nil {
 			c.t.Fatalf("waiting for %s: %v", what, err)
 		}
-		if f := decode(c.t, data); match(f) {
+		f := decode(c.t, data)
+		if f.Type == "heartbeat" {
+			c.heartbeats++
+			continue
+		}
+		c.frames++
+		if match(f) {
 			return f
 		}
 	}

@@ -25,10 +25,14 @@ import { wallView } from "./views/wall.js";
 
 const DATAVIEW_ROUTE = "/view/*path";
 
+// What the connection indicator says. "reconnecting" is any time the page
+// is not hearing the gateway after having been connected, or trying: the
+// socket closed, or went silent for 2 s (conn.js), until every topic has
+// its fresh snapshot again (store.js). The page's data is greyed then.
 const CONN_TEXT = {
   connecting: "connecting…",
   live: "live",
-  reconnecting: "reconnecting…",
+  reconnecting: "cut off — reconnecting…",
 };
 
 const connEl = document.getElementById("conn");
@@ -80,6 +84,10 @@ mountAlerts(document.getElementById("alerts"), { store, api, me });
 store.onState((state) => {
   connEl.dataset.state = state;
   connEl.textContent = CONN_TEXT[state] || state;
+  // Since when the page has not been live, for whoever wonders how old
+  // the greyed data is.
+  if (state === "reconnecting") connEl.title = "Cut off from the gateway since " + formatWhen(new Date().toISOString()) + "; what this page shows is not live.";
+  else connEl.title = "";
   document.body.dataset.conn = state;
   // A new connection starts clean: old errors no longer hold.
   if (state === "live") notice.hidden = true;

@@ -1,8 +1,26 @@
 // The dashboard WebSocket: connects, reconnects with jittered backoff, and
-// hands every JSON message to its owner (the store).
+// hands every JSON message to its owner (the store), numbered as the hub
+// numbers frames for pacing.
+//
+// It also makes sure the gateway is still there. A browser cannot see
+// WebSocket pings, and a cut-off TCP connection (a gateway machine gone, a
+// network cut) may look open for minutes; so the hub sends a heartbeat
+// whenever it has said nothing for half a second, and a socket that hears
+// nothing at all for SILENCE is taken as cut off: it is dropped and
+// replaced, and the page says so meanwhile.
 
 const MIN_DELAY = 500; // ms before the first retry
 const MAX_DELAY = 10000; // ms, the longest wait between retries
+// ms an open socket may hear nothing before it counts as cut off: three
+// heartbeats missed, so that a page cut off says so within 2 s.
+const SILENCE = 1500;
+const OPEN_TIMEOUT = 10000; // ms a socket may take to open before it is given up
+// The watchdog believes a silence only when a second timer, GRACE ms
+// before its end, has found it too: a page that was itself busy (a long
+// task, a throttled background tab) may have messages waiting that it has
+// not handled yet, and those run before a timer set after them.
+const GRACE = 200;
+const CONFIRM = 50; // ms, the least wait before the second look
 
 // dashboardURL returns the WebSocket URL of the gateway's dashboard hub,
 // on the page's own origin.
@@ -25,21 +43,41 @@ export function retryDelay(attempt, random, minDelay, maxDelay) {
 
 // Connection is one logical connection to the hub over successive
 // WebSockets. onClose({code, reason, opened}) runs each time a socket
-// closes other than by stop, before the retry is scheduled: opened says
-// whether that socket ever opened (a refused upgrade never does, and its
-// status is hidden from the page). newSocket, minDelay and maxDelay are
+// closes other than by stop, or is dropped as cut off (code 1006), before
+// the retry is scheduled: opened says whether that socket ever opened (a
+// refused upgrade never does, and its status is hidden from the page).
+// newSocket, minDelay, maxDelay, silence, grace, openTimeout and now are
 // there for tests.
 export class Connection {
-  constructor(url, { newSocket = (u) => new WebSocket(u), minDelay = MIN_DELAY, maxDelay = MAX_DELAY, onClose = () => {} } = {}) {
+  constructor(
+    url,
+    {
+      newSocket = (u) => new WebSocket(u),
+      minDelay = MIN_DELAY,
+      maxDelay = MAX_DELAY,
+      silence = SILENCE,
+      grace = GRACE,
+      openTimeout = OPEN_TIMEOUT,
+      now = () => performance.now(),
+      onClose = () => {},
+    } = {},
+  ) {
     this.url = url;
     this.newSocket = newSocket;
     this.onClose = onClose;
     this.minDelay = minDelay;
     this.maxDelay = maxDelay;
+    this.silence = silence;
+    this.grace = grace;
+    this.openTimeout = openTimeout;
+    this.now = now;
     this.handlers = null;
     this.ws = null;
     this.attempt = 0;
     this.timer = 0;
+    this.watchdog = 0;
+    this.heard = 0; // when the socket last opened or said anything
+    this.seq = 0; // the number of the socket's last frame
     this.state = "";
     // Retry at once when the network comes back rather than waiting out
     // the backoff.
@@ -53,8 +91,10 @@ export class Connection {
   }
 
   // start connects and keeps connecting. handlers.onOpen runs after every
-  // (re)connection, onMessage for each message that is a JSON object,
-  // onState with "connecting", "live" or "reconnecting".
+  // (re)connection, onMessage(msg, seq) for each message that is a JSON
+  // object, with its number on this socket (heartbeats are not numbered,
+  // and not passed on), onState with "connecting", "live" or
+  // "reconnecting".
   start(handlers) {
     this.handlers = handlers;
     this.setState("connecting");
@@ -66,7 +106,9 @@ export class Connection {
   stop() {
     window.removeEventListener("online", this.onOnline);
     clearTimeout(this.timer);
+    clearTimeout(this.watchdog);
     this.timer = 0;
+    this.watchdog = 0;
     const ws = this.ws;
     this.ws = null;
     if (ws) ws.close();
@@ -100,42 +142,88 @@ export class Connection {
       return;
     }
     this.ws = ws;
+    this.seq = 0;
+    this.heard = this.now();
     let opened = false;
+    this.watch(ws, () => opened);
     ws.addEventListener("open", () => {
       if (this.ws !== ws) return;
       opened = true;
+      this.heard = this.now();
+      clearTimeout(this.watchdog);
+      this.watch(ws, () => opened);
       this.attempt = 0;
       this.setState("live");
       this.handlers.onOpen();
     });
     ws.addEventListener("message", (e) => {
       if (this.ws !== ws) return;
-      if (typeof e.data !== "string") return; // only JSON text frames
+      this.heard = this.now();
       let msg;
       try {
-        msg = JSON.parse(e.data);
+        msg = typeof e.data === "string" ? JSON.parse(e.data) : undefined;
       } catch (err) {
         console.error("watchfloor: bad JSON from gateway", err, e.data.slice(0, 200));
-        return;
       }
-      if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return;
+      const object = msg !== null && typeof msg === "object" && !Array.isArray(msg);
+      if (object && msg.type === "heartbeat") return; // a sign of life, not a frame
+      // The hub numbers every frame it sends but heartbeats, whatever it
+      // holds: so does the page.
+      this.seq++;
+      if (!object) return; // only JSON objects
       try {
-        this.handlers.onMessage(msg);
+        this.handlers.onMessage(msg, this.seq);
       } catch (err) {
         console.error("watchfloor: handling message failed", err, msg);
       }
     });
     ws.addEventListener("close", (e) => {
       if (this.ws !== ws) return;
-      this.ws = null;
-      try {
-        this.onClose({ code: e.code ?? 1006, reason: e.reason ?? "", opened });
-      } catch (err) {
-        console.error("watchfloor: onClose failed", err);
-      }
-      this.retry();
+      this.lost({ code: e.code ?? 1006, reason: e.reason ?? "", opened });
     });
     // "error" is always followed by "close", which does the work.
+  }
+
+  // watch keeps a watchdog on ws: it must open within openTimeout and,
+  // once open, hear something every silence, or it is dropped. One timer,
+  // re-armed from when the socket was last heard, not one per message.
+  watch(ws, opened) {
+    const arm = (delay, confirming) => {
+      this.watchdog = setTimeout(() => check(confirming), Math.max(0, delay));
+    };
+    const check = (confirming) => {
+      if (this.ws !== ws) return;
+      const limit = opened() ? this.silence : this.openTimeout;
+      const quiet = this.now() - this.heard;
+      if (quiet < limit - this.grace) arm(limit - this.grace - quiet, false);
+      else if (!confirming || quiet < limit) arm(Math.max(limit - quiet, CONFIRM), true);
+      else this.cutOff(ws, opened(), quiet);
+    };
+    arm((opened() ? this.silence : this.openTimeout) - this.grace, false);
+  }
+
+  // cutOff drops a socket that has heard nothing for too long, without
+  // waiting for its close: on a dead link the closing handshake can take
+  // as long as the silence it ends.
+  cutOff(ws, opened, quiet) {
+    const what = opened ? "nothing from the gateway" : "no answer from the gateway";
+    console.warn("watchfloor: " + what + " for " + Math.round(quiet) + " ms; reconnecting");
+    this.ws = null;
+    ws.close();
+    this.lost({ code: 1006, reason: what, opened });
+  }
+
+  // lost reports a socket gone and schedules the next.
+  lost(info) {
+    clearTimeout(this.watchdog);
+    this.watchdog = 0;
+    this.ws = null;
+    try {
+      this.onClose(info);
+    } catch (err) {
+      console.error("watchfloor: onClose failed", err);
+    }
+    this.retry();
   }
 
   retry() {

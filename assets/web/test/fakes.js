@@ -7,12 +7,16 @@ import { Store } from "../store.js";
 import { modelFor } from "../topics.js";
 
 // FakeTransport plays the Connection for a Store: the test decides when
-// it opens, drops and what arrives.
+// it opens, drops and what arrives. It numbers the frames of each
+// connection as the Connection does, and keeps the store's pace and ack
+// requests in pacing, apart from what views ask for (sent).
 export class FakeTransport {
   constructor() {
     this.sent = [];
+    this.pacing = [];
     this.isOpen = false;
     this.handlers = null;
+    this.seq = 0;
   }
 
   start(handlers) {
@@ -22,12 +26,14 @@ export class FakeTransport {
 
   send(msg) {
     if (!this.isOpen) return false;
-    this.sent.push(msg);
+    if (msg.op === "pace" || msg.op === "ack") this.pacing.push(msg);
+    else this.sent.push(msg);
     return true;
   }
 
   connect() {
     this.isOpen = true;
+    this.seq = 0;
     this.handlers.onState("live");
     this.handlers.onOpen();
   }
@@ -38,14 +44,22 @@ export class FakeTransport {
   }
 
   deliver(frame) {
-    this.handlers.onMessage(frame);
+    this.seq++;
+    this.handlers.onMessage(frame, this.seq);
   }
 
-  // take returns what was sent since the last take.
+  // take returns what was sent since the last take, pacing aside.
   take() {
     const sent = this.sent;
     this.sent = [];
     return sent;
+  }
+
+  // takePacing returns the pace and ack requests since its last call.
+  takePacing() {
+    const pacing = this.pacing;
+    this.pacing = [];
+    return pacing;
   }
 }
 
@@ -66,13 +80,16 @@ export class FakeSocket extends EventTarget {
     this.url = url;
     this.readyState = WebSocket.CONNECTING;
     this.sent = [];
+    this.closedByPage = false;
   }
 
   send(data) {
     this.sent.push(data);
   }
 
+  // close is the page closing the socket: closedByPage says it did.
   close() {
+    this.closedByPage = true;
     this.serverClose(1005);
   }
 
@@ -233,8 +250,73 @@ export function settled() {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+// until resolves once cond() holds, checking every few milliseconds, and
+// rejects naming what after ms: for what a view does over several turns
+// of the event loop (a dialog closing after its request's answer).
+export async function until(what, cond, ms = 2000) {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error("timed out waiting for " + what);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 // jsonResponse is a fetch answer of status with body as JSON.
 export function jsonResponse(status, body, headers = {}) {
   const init = { status, headers: { "Content-Type": "application/json", ...headers } };
   return new Response(body === undefined ? null : JSON.stringify(body), init);
+}
+
+// deferred returns a promise with its resolve and reject, for an answer
+// the test gives when it chooses.
+export function deferred() {
+  let resolve;
+  let reject;
+  const promise = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+// FakeFetch plays the gateway for a real Api's fetch (new Api({fetch:
+// f.fetch})), for code that sends its own bodies and headers: answers maps
+// "METHOD path" to a function of the request returning {status, body} (or
+// a promise of it; status 200 if left out); requests lists every request
+// as {method, path, body, headers, signal}. A request whose signal aborts
+// before its answer rejects as fetch does.
+export class FakeFetch {
+  constructor(answers = {}) {
+    this.answers = answers;
+    this.requests = [];
+    this.fetch = (path, init = {}) => this.answer(path, init);
+  }
+
+  async answer(path, init) {
+    const req = { method: init.method || "GET", path, body: init.body, headers: init.headers || {}, signal: init.signal };
+    this.requests.push(req);
+    const answer = this.answers[req.method + " " + path];
+    const got = answer ? await abortable(Promise.resolve().then(() => answer(req)), init.signal) : { status: 404, body: { message: "no answer for " + req.method + " " + path } };
+    return jsonResponse(got.status ?? 200, got.body);
+  }
+
+  // take returns the requests since the last take.
+  take() {
+    const requests = this.requests;
+    this.requests = [];
+    return requests;
+  }
+}
+
+function abortable(promise, signal) {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(new DOMException("The operation was aborted.", "AbortError"));
+    if (signal.aborted) {
+      abort();
+      return;
+    }
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject);
+  });
 }

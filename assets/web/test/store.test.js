@@ -15,12 +15,21 @@ function logModel(topic) {
   };
 }
 
-function newStore({ open = true } = {}) {
+const PACE = { op: "pace", window: 8 };
+
+// newStore starts a store of logModels; its paints run when the test
+// calls paint(), and hidden() is whether the page is hidden.
+function newStore({ open = true, hidden = false } = {}) {
   const transport = new FakeTransport();
-  const store = new Store(transport, logModel);
+  const paints = [];
+  const page = { hidden };
+  const store = new Store(transport, logModel, { afterPaint: (fn) => paints.push(fn), hidden: () => page.hidden });
   store.start();
   if (open) transport.connect();
-  return { store, transport };
+  const paint = () => {
+    for (const fn of paints.splice(0)) fn();
+  };
+  return { store, transport, paint, page, paints };
 }
 
 test("store: subscriptions are counted per topic", () => {
@@ -99,7 +108,9 @@ test("store: after a reconnection every live topic is subscribed again", () => {
   transport.drop();
   offB();
   transport.take();
+  transport.takePacing();
   transport.connect();
+  assert.deepEqual(transport.takePacing(), [PACE], "pacing asked for on reconnection");
   assert.deepEqual(transport.take(), [{ op: "subscribe", topic: "a" }, { op: "subscribe", topic: "c" }], "sent on reconnection");
 });
 
@@ -108,6 +119,7 @@ test("store: subscribing while disconnected waits for the connection", () => {
   store.subscribe("a", () => {});
   assert.deepEqual(transport.take(), [], "sent while disconnected");
   transport.connect();
+  assert.deepEqual(transport.takePacing(), [PACE], "pacing asked for on connecting");
   assert.deepEqual(transport.take(), [{ op: "subscribe", topic: "a" }], "sent on connecting");
 });
 
@@ -196,4 +208,98 @@ test("store: the dashboard's topics have models, others are refused", () => {
     thrown = err;
   }
   assert.ok(thrown, "modelFor an unknown topic throws");
+});
+
+// acks returns the acks the store sent since the last call.
+function acks(transport) {
+  return transport.takePacing().filter((m) => m.op === "ack");
+}
+
+test("store: frames are acknowledged after the paint that draws them, one ack for all", () => {
+  const { store, transport, paint } = newStore();
+  store.subscribe("a", () => {});
+  store.subscribe("b", () => {});
+  transport.take();
+  transport.deliver({ type: "snapshot", topic: "a" });
+  transport.deliver({ type: "snapshot", topic: "b" });
+  transport.deliver({ type: "delta", topic: "x" }); // a topic not held: numbered all the same
+  assert.deepEqual(acks(transport), [], "acks before the paint");
+  paint();
+  assert.deepEqual(acks(transport), [{ op: "ack", seq: 3 }], "acks after it");
+  paint();
+  assert.deepEqual(acks(transport), [], "acks after a paint with nothing new");
+  transport.deliver({ type: "delta", topic: "a" });
+  paint();
+  assert.deepEqual(acks(transport), [{ op: "ack", seq: 4 }], "the next frame's ack");
+});
+
+test("store: a hidden page acknowledges without waiting for a paint", async (t) => {
+  const { store, transport, page, paint, paints } = newStore({ hidden: true });
+  store.subscribe("a", () => {});
+  transport.take();
+  transport.deliver({ type: "snapshot", topic: "a" });
+  transport.deliver({ type: "delta", topic: "a" });
+  assert.equal(paints.length, 0, "paints waited for");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(acks(transport), [{ op: "ack", seq: 2 }], "acks of the hidden page");
+
+  page.hidden = false;
+  transport.deliver({ type: "delta", topic: "a" });
+  assert.equal(paints.length, 1, "paints waited for once visible");
+  page.hidden = true;
+  store.visibilityChanged();
+  assert.deepEqual(acks(transport), [{ op: "ack", seq: 3 }], "acked as soon as the page is hidden");
+  paint();
+  assert.deepEqual(acks(transport), [], "nothing more at the paint that came after all");
+});
+
+test("store: a new connection numbers afresh and drops the old one's pending ack", () => {
+  const { store, transport, paint, paints } = newStore();
+  store.subscribe("a", () => {});
+  transport.deliver({ type: "snapshot", topic: "a" });
+  transport.deliver({ type: "delta", topic: "a" });
+  const old = paints.splice(0);
+  transport.drop();
+  transport.connect();
+  transport.take();
+  for (const fn of old) fn();
+  assert.deepEqual(acks(transport), [], "the old connection's ack sent on the new");
+  transport.deliver({ type: "snapshot", topic: "a" });
+  paint();
+  assert.deepEqual(acks(transport), [{ op: "ack", seq: 1 }], "the new connection's first ack");
+});
+
+test("store: a transport that does not number frames is not acknowledged", () => {
+  const { store, transport, paints } = newStore();
+  store.subscribe("a", () => {});
+  transport.handlers.onMessage({ type: "snapshot", topic: "a" });
+  assert.equal(paints.length, 0, "paints waited for");
+});
+
+test("store: a reconnected store is live only once every topic has its fresh snapshot", () => {
+  const { store, transport } = newStore();
+  const states = [];
+  store.onState((s) => states.push(s));
+  store.subscribe("a", () => {});
+  store.subscribe("b", () => {});
+  store.subscribe("c", () => {});
+  transport.drop();
+  transport.connect();
+  assert.deepEqual(states, ["live", "reconnecting"], "states before any snapshot");
+  transport.deliver({ type: "snapshot", topic: "a" });
+  transport.deliver({ type: "snapshot", topic: "x" }); // not held: no news
+  transport.deliver({ type: "error", topic: "b", message: "refused" }); // b's answer
+  assert.deepEqual(states, ["live", "reconnecting"], "states with c's snapshot to come");
+  transport.deliver({ type: "gone", topic: "c" });
+  assert.deepEqual(states, ["live", "reconnecting", "live"], "states once every topic has answered");
+});
+
+test("store: the last topic awaited going away makes the store live", () => {
+  const { store, transport } = newStore();
+  const off = store.subscribe("a", () => {});
+  transport.drop();
+  transport.connect();
+  assert.equal(store.state, "reconnecting", "state awaiting a's snapshot");
+  off();
+  assert.equal(store.state, "live", "state once a is left");
 });

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,10 +82,13 @@ func Cell(path string) string {
 	return fmt.Sprintf(`document.querySelector('[data-path=%q]')`, path)
 }
 
-// FailOnJSErrors records the tab's uncaught exceptions and console errors
-// from now until t ends, and fails t with each of them then. Call it
-// before navigating, or the page's first errors are lost.
-func FailOnJSErrors(t *testing.T, ctx context.Context) {
+// FailOnJSErrors records the tab's uncaught exceptions, console errors
+// and browser log errors from now until t ends, and fails t with each of
+// them then, except those an allow function accepts: a page whose gateway
+// goes away on purpose, or that is answered 422 as it means to be, logs
+// network errors it handles. Call it before navigating, or the page's
+// first errors are lost.
+func FailOnJSErrors(t *testing.T, ctx context.Context, allow ...func(chromedp.ConsoleMessage) bool) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	var (
@@ -99,7 +103,7 @@ func FailOnJSErrors(t *testing.T, ctx context.Context) {
 			if err != nil {
 				return
 			}
-			if m.Type != chromedp.ConsoleError && !m.IsException() {
+			if m.Type != chromedp.ConsoleError && !m.IsException() || slices.ContainsFunc(allow, func(f func(chromedp.ConsoleMessage) bool) bool { return f(m) }) {
 				continue
 			}
 			mu.Lock()
@@ -116,6 +120,18 @@ func FailOnJSErrors(t *testing.T, ctx context.Context) {
 			t.Errorf("JavaScript error: %s", e)
 		}
 	})
+}
+
+// NetworkErrors allows, for FailOnJSErrors, every error the browser logs
+// about the network (a refused connection, a reset request, any HTTP
+// status): for a test whose gateway goes away on purpose.
+func NetworkErrors(m chromedp.ConsoleMessage) bool { return m.Source == "network" }
+
+// Status allows, for FailOnJSErrors, the browser's log of an HTTP answer
+// with the given status, which the page expects and shows.
+func Status(code int) func(chromedp.ConsoleMessage) bool {
+	text := fmt.Sprintf("status of %d", code)
+	return func(m chromedp.ConsoleMessage) bool { return m.Source == "network" && strings.Contains(m.Text, text) }
 }
 
 // SetSession gives the browser a session cookie ("name=value", as
