@@ -90,6 +90,9 @@ type ruleJSON struct {
 	Version   int    `json:"version,omitempty"`
 	UpdatedBy string `json:"updatedBy,omitempty"`
 	UpdatedAt string `json:"updatedAt,omitempty"`
+	// Thresholds, in GET /api/v1/rules/{name} only: the numbers the rule
+	// in force compares cells' values with, for charts.
+	Thresholds []rules.Threshold `json:"thresholds,omitempty"`
 }
 
 func configRuleJSON(d rules.Def) ruleJSON {
@@ -274,14 +277,22 @@ func (g *Gateway) getRule(c *echo.Context) error {
 	d, inConfig := findRule(g.rules.config, name)
 	g.rules.mu.Unlock()
 	if inConfig {
-		return replyJSON(c, http.StatusOK, configRuleJSON(d))
+		return replyJSON(c, http.StatusOK, g.withThresholds(configRuleJSON(d)))
 	}
 	v, err := g.store.Rule(name)
 	if err != nil {
 		return g.fail(c, err)
 	}
 	c.Response().Header().Set("ETag", strconv.Quote(strconv.Itoa(v.Version)))
-	return replyJSON(c, http.StatusOK, apiRuleJSON(v))
+	return replyJSON(c, http.StatusOK, g.withThresholds(apiRuleJSON(v)))
+}
+
+// withThresholds adds the thresholds of the rule of that name in force.
+func (g *Gateway) withThresholds(r ruleJSON) ruleJSON {
+	if compiled, ok := g.rules.current().Rule(r.Name); ok {
+		r.Thresholds = compiled.Thresholds()
+	}
+	return r
 }
 
 func (g *Gateway) ruleHistory(c *echo.Context) error {
