@@ -12,6 +12,11 @@ export function severity(s) {
   return KNOWN.has(s) ? s : "undefined";
 }
 
+// severityShape returns the shape that shows severity s, as text.
+export function severityShape(s) {
+  return ICONS[severity(s)];
+}
+
 // severityIcon returns an element showing severity s as a shape, with the
 // word for screen readers and a tooltip.
 export function severityIcon(doc, s) {
