@@ -62,6 +62,7 @@ func (g *Gateway) routes() *echo.Echo {
 	g.historyRoutes(r)
 	g.incidentRoutes(r)
 	g.maintenanceRoutes(r)
+	g.dashboardRoutes(r)
 	g.auth.Routes(r)
 	// The web UI's files hold no data; what they show comes through the
 	// scoped routes and socket above.

@@ -129,6 +129,8 @@ var permissions = map[string]access.Permission{
 	"POST /api/v1/maintenance":       access.MaintenanceWindows,
 	"PUT /api/v1/maintenance/:id":    access.MaintenanceWindows,
 	"DELETE /api/v1/maintenance/:id": access.MaintenanceWindows,
+
+	"GET /api/v1/dashboard/settings": access.View,
 }
 
 // scoped are the routes that filter by the caller's scope, so a client
@@ -137,7 +139,7 @@ var scoped = []string{
 	"GET /ws/dashboard", "GET /api/v1/me", "POST /api/v1/me/password", "GET /api/v1/probes", "GET /api/v1/tree",
 	"GET /api/v1/dataviews", "GET /api/v1/dataviews/*", "GET /api/v1/history", "GET /*",
 	"GET /api/v1/incidents", "POST /api/v1/incidents", "GET /api/v1/incidents/:id", "GET /api/v1/incidents/:id/report",
-	"GET /api/v1/snoozes", "GET /api/v1/handover",
+	"GET /api/v1/snoozes", "GET /api/v1/handover", "GET /api/v1/dashboard/settings",
 }
 
 // concrete is the request the matrix sends for a route: parameters

@@ -90,6 +90,9 @@ type Config struct {
 	// in file order, each with Source and PlannedBy "config"; more are
 	// planned through the API and kept in the store.
 	Maintenance []maintenance.Window
+	// Dashboard is what the web UI's pages are told: how to alert people,
+	// by environment.
+	Dashboard Dashboard
 }
 
 // Incidents is the configuration's incidents section.

@@ -163,6 +163,7 @@
 //     default 9600h (400 days), at least 24h.
 //   - incidents: how incidents reopen, escalate and keep their clients
 //     told; see Incidents below.
+//   - dashboard: what the web UI's pages are told; see Dashboard below.
 //   - action_dirs: the directories, absolute paths, command actions may
 //     run programs from.
 //   - actions: what the gateway does when an incident changes; see
@@ -304,6 +305,43 @@
 // attributes meet where, as a rule's where: at least one of the two. More
 // windows are planned through the API; an id the configuration gives is
 // the configuration's.
+//
+// # Dashboard
+//
+// The dashboard section's alerts say how the web UI alerts people to
+// incidents, by the environment of the entity an incident is about
+// (docs/dashboard.md, "Alerts"):
+//
+//	dashboard:
+//	  alerts:
+//	    environment_attribute: environment
+//	    default: production
+//	    repeat: 30s
+//	    policies:
+//	      - {environment: production, banner: critical, sound: critical, notify: critical}
+//	      - {environment: pre-production, banner: critical}
+//	      - {environment: uat}
+//
+// Its keys are all optional:
+//
+//   - environment_attribute: the entity attribute naming the environment;
+//     default environment.
+//   - policies: one per environment, each listed once: banner, sound and
+//     notify are the least severity (warning or critical) at which an
+//     incident shows in the banner, sounds the tone and raises a desktop
+//     notification, or never (the default for each left out). Nothing may
+//     sound or notify that the banner does not show, where it could not be
+//     acknowledged. Listed, the policies replace the defaults, which are
+//     the three above.
+//   - default: the environment whose policy applies to incidents whose
+//     environment no policy lists, or that have none; it must be listed.
+//     Default production.
+//   - repeat: how often the tone sounds again while an alert that sounds
+//     is unacknowledged, from 5s to 1h, or 0s to sound once; default 30s.
+//
+// A person may add to the policy in their own browser (alert on warnings,
+// alert for an environment the policy keeps quiet), never take from it.
+// GET /api/v1/dashboard/settings serves the policy in force.
 //
 // # Roles and users
 //

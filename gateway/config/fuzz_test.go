@@ -216,6 +216,14 @@ func marshal(t *testing.T, c *config.Config) []byte {
 		}
 		top["maintenance"] = ws
 	}
+	if a := c.Dashboard.Alerts; a.Policies != nil {
+		var ps []obj
+		for _, p := range a.Policies {
+			ps = append(ps, obj{"environment": p.Environment, "banner": p.Banner, "sound": p.Sound, "notify": p.Notify})
+		}
+		top["dashboard"] = obj{"alerts": obj{"environment_attribute": a.EnvironmentAttribute, "default": a.Default,
+			"repeat": a.Repeat.String(), "policies": ps}}
+	}
 	out, err := json.MarshalIndent(top, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -100,6 +100,7 @@ func decodeConfig(root value) *Config {
 				c.Maintenance = append(c.Maintenance, maintenanceWindow(item))
 			}
 		}),
+		optional("dashboard", func(v value) { dashboard(v, &c.Dashboard) }),
 		optional("action_dirs", func(v value) { c.ActionDirs = strs(v) }),
 		optional("actions", func(v value) {
 			for _, a := range v.items() {

@@ -120,6 +120,7 @@ func (v *validator) check(c *Config) {
 	v.incidents(c)
 	v.calendars(&c.Calendars)
 	v.maintenance(c.Maintenance)
+	v.dashboard(&c.Dashboard)
 	v.scheduleRefs(c)
 	v.actionRefs(c, v.actions(c))
 }
