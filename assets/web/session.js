@@ -138,9 +138,16 @@ export class Api {
     return this.request("DELETE", path);
   }
 
-  async request(method, path, body) {
-    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
+  // request sends body as JSON, or with opts.text as that text with
+  // opts.contentType; opts.headers are added, and opts.signal may abort
+  // the request (which then rejects with the fetch's AbortError).
+  async request(method, path, body, { text, contentType, headers = {}, signal } = {}) {
+    const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
+    if (signal) init.signal = signal;
+    if (text !== undefined) {
+      init.headers["Content-Type"] = contentType;
+      init.body = text;
+    } else if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
@@ -148,6 +155,7 @@ export class Api {
     try {
       resp = await this.fetch(path, init);
     } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") throw err;
       throw new ApiError(0, null, "Cannot reach the gateway (" + (err && err.message ? err.message : String(err)) + ").");
     }
     // An answer that ended on the login page (a redirect the API should
