@@ -384,10 +384,10 @@ func (r *wallRig) feed200(entities []wallEntity, step int) {
 	r.latencies(values)
 }
 
-// A 4K wall screen shows 200 entities (and the gateway's own) at once, every tile inside the
-// screen, nothing to scroll, and names big enough to read across a room.
-func TestBrowserWall4KFits200Entities(t *testing.T) {
-	entities := wallOf200()
+// open4KWall starts a wall of entities showing their first values and
+// opens it in kiosk mode on a 3840×2160 screen, logged in as the admin.
+func open4KWall(t *testing.T, entities []wallEntity) (*wallRig, context.Context) {
+	t.Helper()
 	r := startWall(t, entities)
 	r.feed200(entities, 0)
 	ctx := browsertest.New(t)
@@ -397,6 +397,14 @@ func TestBrowserWall4KFits200Entities(t *testing.T) {
 		t.Fatal(err)
 	}
 	navigate(t, ctx, r.gw.URL()+"/?kiosk=1#/wall")
+	return r, ctx
+}
+
+// A 4K wall screen shows 200 entities (and the gateway's own) at once, every tile inside the
+// screen, nothing to scroll, and names big enough to read across a room.
+func TestBrowserWall4KFits200Entities(t *testing.T) {
+	entities := wallOf200()
+	_, ctx := open4KWall(t, entities)
 	browsertest.WaitFor[bool](t, ctx, "201 tiles, judged",
 		`(t => t.length === 201 && t.filter(e => e.dataset.severity === "critical").length > 0)([...document.querySelectorAll('#view .tile')])`)
 	type fitting struct {
@@ -436,15 +444,7 @@ func TestBrowserWall200EntitiesChangingEverySecond(t *testing.T) {
 		t.Skip("a ten-second measurement")
 	}
 	entities := wallOf200()
-	r := startWall(t, entities)
-	r.feed200(entities, 0)
-	ctx := browsertest.New(t)
-	browsertest.FailOnJSErrors(t, ctx)
-	browsertest.SetSession(t, ctx, r.gw.URL(), r.gw.Admin(t).Cookie)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(3840, 2160)); err != nil {
-		t.Fatal(err)
-	}
-	navigate(t, ctx, r.gw.URL()+"/?kiosk=1#/wall")
+	r, ctx := open4KWall(t, entities)
 	browsertest.WaitFor[bool](t, ctx, "200 tiles", `document.querySelectorAll('#view .tile[data-severity="critical"]').length > 0`)
 	if _, err := chromedp.Call(ctx, performance.Enable, performance.EnableParams{}); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,8 @@
 // Command dashperf measures the dashboard in a real browser: a real
 // gateway in this process, simulated netprobes speaking the real protocol
 // over loopback, and the real dashboard in headless Debian Chromium
-// (driven by chromedp, with gateway/internal/browsertest's flags) at a
-// wall screen's size. Each case feeds the page and measures, over a fixed
+// (driven by chromedp, with gateway/gatewaytest/chromium's flags, as the browser
+// tests run it) at a wall screen's size. Each case feeds the page and measures, over a fixed
 // window: the requestAnimationFrame deltas (median, p99, max, and the
 // frames not drawn: the vsyncs a late frame skipped), long tasks, the
 // latency from a probe's change to the DOM, and the browser's CPU (its
@@ -28,7 +28,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,9 +44,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/watchfloor/watchfloor/bench/internal/estate"
-	"github.com/watchfloor/watchfloor/gateway"
-	"github.com/watchfloor/watchfloor/gateway/config"
-	"github.com/watchfloor/watchfloor/samplers"
+	"github.com/watchfloor/watchfloor/bench/internal/simprobe"
 )
 
 // tokenPrefix keeps this program's probe tokens apart from others'.
@@ -56,19 +53,9 @@ const tokenPrefix = "dashperf"
 // clockTicks is Linux's USER_HZ: /proc's CPU times are in these.
 const clockTicks = 100
 
-// The gateway's configuration needs a sampler type for the simulated
-// probes' dataviews; the probes never run it, they only send its data.
-type perfSampler struct{}
-
-func (perfSampler) Sample(context.Context) ([]samplers.Dataview, error) { return nil, nil }
-func (perfSampler) Close() error                                        { return nil }
-
-func noParams(p json.RawMessage) error { return samplers.DecodeParams(p, &struct{}{}) }
-
-func init() {
-	samplers.Register(samplers.Type{Name: "dashperf", Validate: noParams,
-		New: func(p json.RawMessage, _ samplers.Env) (samplers.Sampler, error) { return perfSampler{}, noParams(p) }})
-}
+// The gateway's configuration declares the simulated probes' dataviews
+// under the sampler type "dashperf".
+func init() { simprobe.RegisterSampler("dashperf") }
 
 // gridCols is the columns of a grid case's dataview.
 const gridCols = 10
@@ -192,43 +179,30 @@ func runCase(p params, c, variant string) (result, error) {
 	if kind == "wall" {
 		yaml += wallRules
 	}
-	cfg, err := config.Parse("dashperf", []byte(yaml))
+	gw, err := estate.StartGateway(ln, "dashperf", yaml, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		ln.Close()
-		return result{}, err
-	}
-	gw, err := gateway.New(gateway.Options{Config: cfg, Listener: ln,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		ln.Close()
 		return result{}, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	errs := make(chan error, probes+1)
-	wg.Go(func() {
-		if err := gw.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			errs <- err
-		}
-	})
+	errs := make(chan error, probes)
+	// The probes end before the gateway does; a gateway that ended early
+	// has its probes fail with it.
 	defer func() {
 		cancel()
 		wg.Wait()
-	}()
-	for i := range probes {
-		value := sendTime
-		if kind == "wall" {
-			value = severityCycle
+		if err := gw.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "dashperf: gateway:", err)
 		}
-		sp := &simProbe{i: i, addr: addr, rows: rows, cols: cols, tick: tick, value: value}
-		offset := time.Duration(int64(tick) * int64(i) / int64(probes))
+	}()
+	value := simprobe.SendTime
+	if kind == "wall" {
+		value = severityCycle
+	}
+	for i := range probes {
+		sp := simProbe(i, probes, addr, rows, cols, tick, value)
 		wg.Go(func() {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(offset):
-			}
-			if err := sp.run(ctx); err != nil && ctx.Err() == nil {
+			if err := sp.Run(ctx); err != nil && ctx.Err() == nil {
 				errs <- err
 			}
 		})

@@ -19,11 +19,12 @@ import (
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/cdproto/profiler"
 	"github.com/chromedp/chromedp"
+
+	"github.com/watchfloor/watchfloor/gateway/gatewaytest/chromium"
 )
 
-// chromiumPath is Debian's chromium itself, as gateway/internal/browsertest
-// runs it.
-const chromiumPath = "/usr/lib/chromium/chromium"
+// chromiumPath is Debian's chromium itself.
+const chromiumPath = chromium.Path
 
 // probeScript is installed in the page before any of its own scripts. It
 // records, while on: every requestAnimationFrame delta, every long task
@@ -87,21 +88,8 @@ func startBrowser(width, height int) (*browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The flags of gateway/internal/browsertest, at a wall screen's size.
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(dir),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(width, height),
-	}
+	// The browser tests' browser, at a wall screen's size.
+	opts := append(chromium.Options(dir), chromedp.WindowSize(width, height))
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	b := &browser{ctx: ctx, cancel: func() {

@@ -42,7 +42,7 @@ func (d *dashClient) run(ctx context.Context) {
 		probe := (d.k*d.p.subs + j) % d.p.probes
 		dv := (d.k + j) % d.p.dataviews
 		msg, _ := json.Marshal(map[string]string{"op": "subscribe",
-			"topic": fmt.Sprintf("dataview/%s/%s/load/dv%d", probeName(probe), estate.Entity(probe), dv)})
+			"topic": fmt.Sprintf("dataview/%s/%s/load/dv%d", estate.Probe(probe), estate.Entity(probe), dv)})
 		if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
 			d.err = err
 			return

@@ -12,8 +12,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -26,27 +24,20 @@ import (
 	"time"
 
 	"github.com/watchfloor/watchfloor/bench/internal/estate"
+	"github.com/watchfloor/watchfloor/bench/internal/simprobe"
 	"github.com/watchfloor/watchfloor/gateway"
 	"github.com/watchfloor/watchfloor/gateway/config"
-	"github.com/watchfloor/watchfloor/samplers"
 )
 
 // childEnv makes this binary serve as the gateway under test.
 const childEnv = "WATCHFLOOR_LOAD_GATEWAY_CONFIG"
 
-// The gateway's configuration needs a sampler type for the simulated
-// probes' dataviews; the probes never run it, they only send its data.
-type loadSampler struct{}
+// tokenPrefix keeps this program's probe tokens apart from others'.
+const tokenPrefix = "load"
 
-func (loadSampler) Sample(context.Context) ([]samplers.Dataview, error) { return nil, nil }
-func (loadSampler) Close() error                                        { return nil }
-
-func noParams(p json.RawMessage) error { return samplers.DecodeParams(p, &struct{}{}) }
-
-func init() {
-	samplers.Register(samplers.Type{Name: "load", Validate: noParams,
-		New: func(p json.RawMessage, _ samplers.Env) (samplers.Sampler, error) { return loadSampler{}, noParams(p) }})
-}
+// The gateway's configuration declares the simulated probes' dataviews
+// under the sampler type "load".
+func init() { simprobe.RegisterSampler("load") }
 
 type params struct {
 	mode                            string
@@ -153,9 +144,6 @@ func remoteWrite(p params) string {
 	return fmt.Sprintf("remote_write:\n  - {url: %q, name: load}\n", p.remoteWrite)
 }
 
-func token(i int) string     { return estate.Token("load", i) }
-func probeName(i int) string { return estate.Probe(i) }
-
 // gatewayUnderTest is the gateway being measured.
 type gatewayUnderTest struct {
 	addr string
@@ -169,21 +157,14 @@ func startGateway(p params) (*gatewayUnderTest, error) {
 		return nil, err
 	}
 	addr := ln.Addr().String()
-	yaml := estate.Config(addr, p.probes, "load", "{name: load, type: load}", "load") + ruleDefs(p) + remoteWrite(p)
+	yaml := estate.Config(addr, p.probes, tokenPrefix, "{name: load, type: load}", "load") + ruleDefs(p) + remoteWrite(p)
 	if p.mode == "inprocess" {
-		cfg, err := config.Parse("load", []byte(yaml))
+		gw, err := estate.StartGateway(ln, "load", yaml,
+			slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		if err != nil {
 			return nil, err
 		}
-		gw, err := gateway.New(gateway.Options{Config: cfg, Listener: ln,
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-		if err != nil {
-			return nil, err
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- gw.Run(ctx) }()
-		return &gatewayUnderTest{addr: addr, stop: func() error { cancel(); return <-done }}, nil
+		return &gatewayUnderTest{addr: addr, stop: gw.Stop}, nil
 	}
 	if p.mode != "child" {
 		return nil, fmt.Errorf("-gateway %q: want child or inprocess", p.mode)

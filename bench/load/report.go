@@ -178,7 +178,7 @@ func run(p params) (*Report, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := (&simProbe{i: i, p: p, addr: gw.addr, c: c}).run(ctx); err != nil && ctx.Err() == nil {
+			if err := simProbe(i, p, gw.addr, c).Run(ctx); err != nil && ctx.Err() == nil {
 				errs <- err
 			}
 		}()

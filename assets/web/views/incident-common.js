@@ -283,11 +283,17 @@ const ONE_CLICK = { ack: "/ack", unack: "/unack", unsnooze: "/unsnooze" };
 
 // runAction takes action on inc for whoever me is: at once for the
 // one-click ones (button is busy meanwhile), else through a dialog opened
-// over host. done(incident) gets the API's answer; failed(err) a refused
-// one-click action (a dialog shows its own errors).
-export function runAction(host, { api, me, inc, action, button, done, failed }) {
+// over host. Once it is done, if the view that asked is still alive(), msg
+// says what was done and after() runs; msg says why a one-click action was
+// refused (a dialog shows its own errors).
+export function runAction(host, { api, me, inc, action, button, msg, alive, after }) {
+  const done = () => {
+    if (!alive()) return;
+    msg.ok(DONE[action] + " " + inc.id + ".");
+    after();
+  };
   if (ONE_CLICK[action]) {
-    return busy(button, () => api.post(incidentPath(inc.id, ONE_CLICK[action]), {})).then(done, failed);
+    return busy(button, () => api.post(incidentPath(inc.id, ONE_CLICK[action]), {})).then(done, (err) => alive() && msg.error(err));
   }
   openDialog(host, { api, me, inc, action, done });
   return Promise.resolve();

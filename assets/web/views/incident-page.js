@@ -13,7 +13,6 @@ import { busy, field, formatWhen, h, messages, tableHead, timeCell } from "../ui
 import {
   actionButtons,
   ageEl,
-  DONE,
   dataviewOf,
   dueEl,
   entityText,
@@ -184,20 +183,7 @@ function mountPage(root, params, { store, api, me: mePromise }) {
     );
   }
 
-  const onAction = (action, button) =>
-    runAction(page, {
-      api,
-      me,
-      inc,
-      action,
-      button,
-      done: () => {
-        if (!alive) return;
-        msg.ok(DONE[action] + " " + id + ".");
-        refetch();
-      },
-      failed: (err) => alive && msg.error(err),
-    });
+  const onAction = (action, button) => runAction(page, { api, me, inc, action, button, msg, alive: () => alive, after: refetch });
 
   function draw(got) {
     inc = got;

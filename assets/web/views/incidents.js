@@ -10,7 +10,6 @@ import { can } from "../session.js";
 import { TREE_TOPIC } from "../tree-model.js";
 import { busy, field, h, messages, tableHead } from "../ui.js";
 import {
-  DONE,
   entityChoices,
   entitySelect,
   INCIDENT_COLUMNS,
@@ -157,19 +156,7 @@ function mountPanel(root, params, { store, api, me: mePromise }) {
   root.append(panel);
 
   const onAction = (action, button, inc) =>
-    runAction(panel, {
-      api,
-      me,
-      inc,
-      action,
-      button,
-      done: () => {
-        if (!alive) return;
-        msg.ok(DONE[action] + " " + inc.id + ".");
-        if (searching()) search();
-      },
-      failed: (err) => alive && msg.error(err),
-    });
+    runAction(panel, { api, me, inc, action, button, msg, alive: () => alive, after: () => searching() && search() });
   const build = (inc) => incidentRow(doc, inc, me, Date.now(), onAction);
 
   const searching = () => filter.state !== "live" && filter.state !== "open";

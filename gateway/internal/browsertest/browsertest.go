@@ -16,11 +16,13 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/watchfloor/watchfloor/gateway/gatewaytest/chromium"
 )
 
 // ChromiumPath is where Debian's chromium package puts the browser itself
 // (the /usr/bin/chromium wrapper prints shell noise).
-const ChromiumPath = "/usr/lib/chromium/chromium"
+const ChromiumPath = chromium.Path
 
 // New starts a fresh headless browser for t, with its own profile, and
 // returns a chromedp context for one tab. Everything stops when t ends.
@@ -32,20 +34,7 @@ func New(t *testing.T) context.Context {
 		}
 		t.Skipf("Chromium not installed at %s (apt-get install chromium); skipping the browser test", ChromiumPath)
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(ChromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), chromium.Options(t.TempDir())...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() {

@@ -1,0 +1,31 @@
+// Package chromium is how this project runs Debian's headless Chromium,
+// for the browser tests (gateway/internal/browsertest) and the dashboard
+// benchmark (bench/dashperf) alike: where the browser is and the flags it
+// starts with.
+package chromium
+
+import "github.com/chromedp/chromedp"
+
+// Path is where Debian's chromium package puts the browser itself (the
+// /usr/bin/chromium wrapper prints shell noise).
+const Path = "/usr/lib/chromium/chromium"
+
+// Options returns the allocator options for a fresh headless Chromium at
+// Path with its profile in dir: no sandbox or GPU, and none of the
+// background networking, component updates or sync that would reach for
+// hosts this machine cannot reach.
+func Options(dir string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(Path),
+		chromedp.UserDataDir(dir),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	}
+}
