@@ -278,11 +278,9 @@ func (c *client) writeLoop(done <-chan struct{}) {
 				return
 			}
 		case m := <-c.send:
-			select {
-			case <-c.kicked: // no frame goes out once its session has ended
+			if c.wasKicked() { // no frame goes out once its session has ended
 				c.sendClose(done)
 				return
-			default:
 			}
 			// Numbered before it is written: the browser can only
 			// acknowledge what it got.
@@ -292,6 +290,10 @@ func (c *client) writeLoop(done <-chan struct{}) {
 			}
 			heartbeat.Reset(c.hub.opts.Heartbeat)
 		case <-heartbeat.C:
+			if c.wasKicked() { // nor a heartbeat: a due one may win the select
+				c.sendClose(done)
+				return
+			}
 			if !c.write(c.hub.heartbeat) {
 				return
 			}
@@ -302,6 +304,18 @@ func (c *client) writeLoop(done <-chan struct{}) {
 				return
 			}
 		}
+	}
+}
+
+// wasKicked reports whether kick has closed kicked: a select with
+// several cases ready picks one at random, so the write loop checks
+// before writing anything a ready case gave it.
+func (c *client) wasKicked() bool {
+	select {
+	case <-c.kicked:
+		return true
+	default:
+		return false
 	}
 }
 

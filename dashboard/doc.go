@@ -62,7 +62,8 @@
 // and acknowledges the ones it has handled, and while as many of them as
 // the window it asked for are unacknowledged it counts as busy and its
 // topics' frames are held back, not queued. The hub notes each topic it
-// missed; when an ack brings the client under its window it rejoins them
+// missed, and holds back every frame of it until an ack brings the client
+// under its window: then it rejoins them
 // and gets one fresh snapshot of each, shared with the topics' other
 // joiners: the latest value of every cell, with no resync counted. A
 // client that never asks is served as above. Every connection that has

@@ -1056,13 +1056,23 @@ func (c *wsClient) next(what string, match func(frame) bool) frame {
 
 // BenchmarkPublishAndFlush publishes one dataview's batch of 100 changed
 // cells and flushes it to 10 subscribers: the hub's share of a tick.
-func BenchmarkPublishAndFlush(b *testing.B) {
+func BenchmarkPublishAndFlush(b *testing.B) { benchPublishAndFlush(b, 0, false) }
+
+// benchPublishAndFlush is BenchmarkPublishAndFlush with every subscriber
+// paced with window if it is not 0, and then, if ack, acknowledging every
+// frame it is sent.
+func benchPublishAndFlush(b *testing.B, window int, ack bool) {
 	src := newMemSource()
 	h := newTestHub(src, Options{})
 	h.prepared = nil
 	subs := make([]*client, 10)
 	for i := range subs {
 		subs[i] = newTestClient(h)
+		if window > 0 {
+			if err := subs[i].pace(window); err != nil {
+				b.Fatal(err)
+			}
+		}
 		h.subscribe(subs[i], dvTopic, dvTopic)
 	}
 	t0 := time.Unix(1_800_000_000, 0)
@@ -1077,8 +1087,18 @@ func BenchmarkPublishAndFlush(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		for _, c := range subs {
+			// Taken off the queue as the write loop would, numbered for
+			// pacing.
 			for len(c.send) > 0 {
 				<-c.send
+				if window > 0 {
+					c.sent.Add(1)
+				}
+			}
+			if ack {
+				if err := c.ack(c.sent.Load()); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 		h.Publish(dvTopic, u)

@@ -47,9 +47,14 @@ func (c *client) busy() bool {
 }
 
 // hold reports whether t's frame must not go to c because c is paced and
-// its window is full; if so it notes that c missed t. The check and the
+// its window is full, or t was held back for c already and its catch-up
+// has not come yet; if so it notes that c missed t. The check and the
 // note are made under c.mu, which ack holds too, so an ack either sees
-// the note or comes before the check.
+// the note or comes before the check. A held topic stays held until the
+// ack that rejoins it, even if the count of frames in flight dips under
+// the window meanwhile (the write loop takes a frame from the queue a
+// moment before it numbers it): a frame of it let through would follow
+// the gap of the one held.
 func (c *client) hold(t *topic) bool {
 	w := c.window.Load()
 	if w == 0 {
@@ -57,6 +62,9 @@ func (c *client) hold(t *topic) bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, held := c.held[t]; held {
+		return true
+	}
 	if c.inFlight() < w {
 		return false
 	}

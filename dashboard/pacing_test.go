@@ -320,48 +320,6 @@ func TestHeartbeats(t *testing.T) {
 // acknowledging: what pacing adds to the hub's share of a tick, and what
 // a held-back topic costs (nothing is encoded for it).
 func BenchmarkPublishAndFlushPaced(b *testing.B) {
-	for _, acking := range []bool{true, false} {
-		name := "acking"
-		if !acking {
-			name = "held"
-		}
-		b.Run(name, func(b *testing.B) {
-			src := newMemSource()
-			h := newTestHub(src, Options{})
-			h.prepared = nil
-			subs := make([]*client, 10)
-			for i := range subs {
-				subs[i] = newTestClient(h)
-				if err := subs[i].pace(1); err != nil {
-					b.Fatal(err)
-				}
-				h.subscribe(subs[i], dvTopic, dvTopic)
-			}
-			t0 := time.Unix(1_800_000_000, 0)
-			h.flush(t0)
-			u := Update{SampleTime: 1732233445123}
-			for r := range 10 {
-				for c := range 10 {
-					u.Changes = append(u.Changes, Change{Row: fmt.Sprint("row", r), Column: fmt.Sprint("col", c),
-						Cell: Cell{V: "12.34", S: "ok", T: 1732233445000}})
-				}
-			}
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				for _, c := range subs {
-					for len(c.send) > 0 {
-						<-c.send
-						c.sent.Add(1)
-					}
-					if acking {
-						if err := c.ack(c.sent.Load()); err != nil {
-							b.Fatal(err)
-						}
-					}
-				}
-				h.Publish(dvTopic, u)
-				h.flush(t0.Add(time.Duration(i) * time.Second))
-			}
-		})
-	}
+	b.Run("acking", func(b *testing.B) { benchPublishAndFlush(b, 1, true) })
+	b.Run("held", func(b *testing.B) { benchPublishAndFlush(b, 1, false) })
 }

@@ -21,6 +21,11 @@ const OPEN_TIMEOUT = 10000; // ms a socket may take to open before it is given u
 // not handled yet, and those run before a timer set after them.
 const GRACE = 200;
 const CONFIRM = 50; // ms, the least wait before the second look
+// The watchdog's looks: the first, the second, and one more when the
+// second was late.
+const FIRST = 0;
+const SECOND = 1;
+const AGAIN = 2;
 
 // dashboardURL returns the WebSocket URL of the gateway's dashboard hub,
 // on the page's own origin.
@@ -187,19 +192,28 @@ export class Connection {
   // watch keeps a watchdog on ws: it must open within openTimeout and,
   // once open, hear something every silence, or it is dropped. One timer,
   // re-armed from when the socket was last heard, not one per message.
+  // A second look that came more than grace late was held up by the
+  // page's own work, and messages that came meanwhile may still be waiting
+  // behind it: it looks once more, after them, before it believes the
+  // silence. Only once: a background tab's timers are all late, and a
+  // dead link must still be noticed there.
   watch(ws, opened) {
-    const arm = (delay, confirming) => {
-      this.watchdog = setTimeout(() => check(confirming), Math.max(0, delay));
+    const arm = (delay, look) => {
+      delay = Math.max(0, delay);
+      const due = this.now() + delay;
+      this.watchdog = setTimeout(() => check(look, due), delay);
     };
-    const check = (confirming) => {
+    const check = (look, due) => {
       if (this.ws !== ws) return;
       const limit = opened() ? this.silence : this.openTimeout;
-      const quiet = this.now() - this.heard;
-      if (quiet < limit - this.grace) arm(limit - this.grace - quiet, false);
-      else if (!confirming || quiet < limit) arm(Math.max(limit - quiet, CONFIRM), true);
+      const at = this.now();
+      const quiet = at - this.heard;
+      if (quiet < limit - this.grace) arm(limit - this.grace - quiet, FIRST);
+      else if (look === FIRST || quiet < limit) arm(Math.max(limit - quiet, CONFIRM), SECOND);
+      else if (look === SECOND && at - due > this.grace) arm(CONFIRM, AGAIN);
       else this.cutOff(ws, opened(), quiet);
     };
-    arm((opened() ? this.silence : this.openTimeout) - this.grace, false);
+    arm((opened() ? this.silence : this.openTimeout) - this.grace, FIRST);
   }
 
   // cutOff drops a socket that has heard nothing for too long, without

@@ -8,7 +8,9 @@
 // component that joins late draws the current state at once instead of
 // waiting for the next snapshot. After a reconnection every live topic is
 // subscribed again and the gateway's fresh snapshots replace the models'
-// contents; until each has come, the store does not call itself live.
+// contents; until each has come, the store does not call itself live. A
+// topic refused on the new connection counts as answered, and its model
+// is replaced by one that holds only the refusal.
 //
 // The store lets the page pace the stream (docs/dashboard-protocol.md,
 // "Pacing"): on every connection it asks the hub to be paced, and it
@@ -60,8 +62,13 @@ export class Store {
         this.settle();
       },
       onMessage: (msg, seq) => {
-        this.dispatch(msg);
-        this.handled(seq);
+        // Acknowledged even if applying it throws: a frame never
+        // acknowledged counts against the window for good.
+        try {
+          this.dispatch(msg);
+        } finally {
+          this.handled(seq);
+        }
       },
       onState: (state) => {
         // "live" waits for the topics' fresh snapshots (onOpen, settle).
@@ -137,7 +144,20 @@ export class Store {
       }
       return;
     }
-    if (this.awaiting && this.awaiting.delete(msg.topic)) this.settle();
+    if (this.awaiting && this.awaiting.delete(msg.topic)) {
+      if (msg.type === "error") {
+        // Refused on this connection: no fresh snapshot will replace what
+        // the last one showed, so it goes, and the error is all there is.
+        entry.model = this.modelFor(msg.topic);
+        entry.model.apply(msg);
+        this.settle();
+        for (const sub of [...entry.subs]) {
+          if (entry.subs.has(sub)) call(sub.handler, entry.model, { full: true });
+        }
+        return;
+      }
+      this.settle();
+    }
     const change = entry.model.apply(msg);
     if (!change) return;
     // A handler may subscribe or unsubscribe others: go over a copy and

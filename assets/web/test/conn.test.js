@@ -191,3 +191,34 @@ test("conn: stop ends the watchdog", async (t) => {
   assert.equal(sockets.length, 1, "sockets opened after stop");
   assert.equal(warnings.length, 0, "warnings");
 });
+
+test("conn: a page busy between the watchdog's two looks does not take its own lateness for the gateway's", async (t) => {
+  const { sockets, events } = connection(t, { silence: 200, grace: 50 });
+  sockets[0].serverOpen();
+  // At 150 ms the watchdog's first look finds the socket quiet and arms
+  // its second for 200 ms; a long task runs from 170 ms, past it, and the
+  // gateway's message, which came meanwhile, waits behind the late second
+  // look.
+  setTimeout(() => {
+    busy(400);
+    setTimeout(() => sockets[0].serverSend('{"type":"heartbeat"}'), 10);
+  }, 170);
+  await sleep(650);
+  assert.equal(sockets.length, 1, "sockets opened");
+  assert.equal(sockets[0].closedByPage, false, "closed by the page");
+  assert.equal(events.at(-1), "open", "still open");
+});
+
+test("conn: a silence found by a late second look is believed at the look after it", async (t) => {
+  const warnings = captureConsole(t, "warn");
+  const { sockets, next, closes } = connection(t, { silence: 200, grace: 50 });
+  sockets[0].serverOpen();
+  setTimeout(() => busy(400), 170); // the second look, due at 200 ms, comes late
+  const started = performance.now();
+  await next();
+  const took = performance.now() - started;
+  assert.ok(sockets[0].closedByPage, "the silent socket closed by the page");
+  assert.ok(took < 1000, "cut off soon after the late look: " + Math.round(took) + " ms");
+  assert.deepEqual(closes, [{ code: 1006, reason: "nothing from the gateway", opened: true }], "reported closes");
+  assert.equal(warnings.length, 1, "warnings");
+});

@@ -303,3 +303,47 @@ test("store: the last topic awaited going away makes the store live", () => {
   off();
   assert.equal(store.state, "live", "state once a is left");
 });
+
+test("store: a frame whose model throws is acknowledged all the same", () => {
+  // Unacknowledged, a frame that fails to apply would count against the
+  // window for good: eight of them and the hub holds every topic back.
+  const transport = new FakeTransport();
+  const paints = [];
+  const throwing = () => ({
+    apply(frame) {
+      if (frame.bad) throw new Error("bad frame");
+      return { frame };
+    },
+  });
+  const store = new Store(transport, throwing, { afterPaint: (fn) => paints.push(fn), hidden: () => false });
+  store.start();
+  transport.connect();
+  store.subscribe("a", () => {});
+  transport.takePacing();
+  // The Connection catches and logs what onMessage throws.
+  try {
+    transport.deliver({ type: "snapshot", topic: "a", bad: true });
+  } catch {}
+  for (const fn of paints.splice(0)) fn();
+  assert.deepEqual(transport.takePacing(), [{ op: "ack", seq: 1 }], "acks after the paint");
+});
+
+test("store: a topic refused on a new connection does not keep showing the old one's numbers", () => {
+  const { store, transport } = liveStore();
+  const topic = "dataview/p/e/s/d";
+  let seen = null;
+  let last = null;
+  store.subscribe(topic, (model, change) => {
+    seen = model;
+    last = change;
+  });
+  transport.deliver(dvSnapshot("p/e/s/d", { columns: ["v"], rows: { r: [cell("12.3")] } }));
+  assert.equal(seen.rows.size, 1, "rows before the reconnection");
+  transport.drop();
+  transport.connect();
+  transport.deliver({ type: "error", topic, message: "subscription refused: not yours any more" });
+  assert.equal(store.state, "live", "state once the topic has answered");
+  assert.equal(seen.rows.size, 0, "rows of the previous connection shown as live");
+  assert.equal(seen.error, "subscription refused: not yours any more", "the refusal shown");
+  assert.deepEqual(last, { full: true }, "the subscribers told to draw it all");
+});
