@@ -86,6 +86,7 @@ func logIn(t *testing.T, ctx context.Context, link string) string {
 // leads to the login page saying it was used.
 func TestBrowserDemoLinkWorksOnce(t *testing.T) {
 	ctx := browsertest.New(t)
+	browsertest.FailOnJSErrors(t, ctx)
 	link := startDemo(t)
 	if !strings.Contains(link, "/login?once=") {
 		t.Fatalf("the demo prints %q, want a one-time login link", link)
@@ -113,6 +114,7 @@ func TestBrowserDemoLinkWorksOnce(t *testing.T) {
 // value change as the netprobe samples.
 func TestBrowserDeepLinkShowsLiveCPU(t *testing.T) {
 	ctx := browsertest.New(t)
+	browsertest.FailOnJSErrors(t, ctx)
 	url := logIn(t, ctx, startDemo(t))
 	host := demoHost()
 	dv := samplers.DataviewPath{Probe: host, Entity: host, Sampler: "cpu", Dataview: "cpu"}
