@@ -49,10 +49,6 @@ export class RulesApi {
     return this.api.get(rulePath(name, "/history"));
   }
 
-  copy(name, to) {
-    return this.api.post(rulePath(name, "/copy"), { name: to });
-  }
-
   validate(text, signal) {
     return this.send("POST", RULES_PATH + "/validate", { yaml: text, signal });
   }

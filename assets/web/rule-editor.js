@@ -31,9 +31,10 @@ export const BACKTEST_WINDOWS = [
 ];
 
 // editorHash returns the hash that opens the named rule's editor, or a
-// new rule's (named name) if isNew.
-export function editorHash(name, isNew = false) {
-  return "#/rules/" + encodeURIComponent(name) + (isNew ? "?new=1" : "");
+// new rule's (named name) if isNew, starting from a copy of the rule
+// named from if given.
+export function editorHash(name, isNew = false, from = "") {
+  return "#/rules/" + encodeURIComponent(name) + (isNew ? "?new=1" + (from ? "&from=" + encodeURIComponent(from) : "") : "");
 }
 
 const DONE = { save: "saved", revert: "reverted", delete: "deleted" };
@@ -129,8 +130,11 @@ function goTo(hash, replace = false) {
 // root. api is the page's Api, me a promise of who is logged in; delay is
 // CHECK_DELAY but for tests; navigate(hash, replace) goes to another page,
 // or with replace only puts hash in the address bar for this one (a new
-// rule once created). It returns {unmount, title}.
-export function mountRuleEditor(root, { api, me, name = "", isNew = false, delay = CHECK_DELAY, navigate = goTo }) {
+// rule once created). A new rule may start as a copy of the rule named
+// copyOf: its text, under the new name, not saved (a copy in force at
+// once would judge, and open incidents, beside the original). It returns
+// {unmount, title}.
+export function mountRuleEditor(root, { api, me, name = "", isNew = false, copyOf = "", delay = CHECK_DELAY, navigate = goTo }) {
   const doc = root.ownerDocument;
   const rapi = new RulesApi(api);
   let alive = true;
@@ -542,11 +546,7 @@ export function mountRuleEditor(root, { api, me, name = "", isNew = false, delay
     const form = h(doc, "form", { class: "rule-copy", dataset: { form: "copy-rule" } }, go, " ", to);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      const target = to.value.trim();
-      busy(go, () => rapi.copy(name, target)).then(
-        (v) => alive && navigate(editorHash(v.name)),
-        (err) => alive && msg.error(err),
-      );
+      navigate(editorHash(to.value.trim(), true, name));
     });
     return form;
   }
@@ -554,11 +554,12 @@ export function mountRuleEditor(root, { api, me, name = "", isNew = false, delay
   // --- Drawing ---------------------------------------------------------------
 
   function drawHeader() {
-    const deleted = isNew && !!rule;
+    const deleted = isNew && !!rule && !!rule.deleted;
     heading.textContent = isNew && !deleted ? "New rule" : "Rule " + name + (deleted ? " (deleted)" : "");
     if (deleted) source.textContent = "Deleted in version " + rule.version + " by " + (rule.updatedBy || "someone") + " at " + formatWhen(rule.updatedAt) +
       ". Its last definition is below: creating it puts it back in force, as does reverting to a version.";
-    else source.textContent = isNew ? "Not saved yet: saving creates it and puts it in force." : sourceText(rule);
+    else if (isNew) source.textContent = "Not saved yet" + (rule ? ", a copy of " + rule.copyOf : "") + ": saving creates it and puts it in force.";
+    else source.textContent = sourceText(rule);
     source.dataset.source = deleted ? "deleted" : isNew ? "new" : rule.source;
   }
 
@@ -617,7 +618,9 @@ export function mountRuleEditor(root, { api, me, name = "", isNew = false, delay
         throw err;
       },
     );
-  const current = isNew ? null : rapi.get(name).catch((err) => (err.status === 404 ? deletedRule(err) : Promise.reject(err)));
+  // A copy is the original's definition under the new name, not saved.
+  const copied = () => rapi.get(copyOf).then((r) => ({ name, copyOf, source: "new", readOnly: false, def: { ...r.def, name } }));
+  const current = isNew ? (copyOf ? copied() : null) : rapi.get(name).catch((err) => (err.status === 404 ? deletedRule(err) : Promise.reject(err)));
   Promise.all([Promise.resolve(me).catch(() => null), current]).then(
     ([m, r]) => {
       if (!alive) return;

@@ -29,7 +29,7 @@ function version(def, v, extra = {}) {
 
 // editor mounts the editor of a rule on a FakeFetch gateway; answers add
 // to (or replace) the gateway's defaults for cpu-high.
-async function editor(t, { me = ENGINEER, answers = {}, name = "cpu-high", isNew = false, delay = 20 } = {}) {
+async function editor(t, { me = ENGINEER, answers = {}, name = "cpu-high", isNew = false, copyOf = "", delay = 20 } = {}) {
   const gw = new FakeFetch({
     "GET /api/v1/rules/cpu-high": () => ({ body: CPU_RULE }),
     "GET /api/v1/rules/cpu-high/history": () => ({ body: { name: "cpu-high", versions: [] } }),
@@ -41,7 +41,7 @@ async function editor(t, { me = ENGINEER, answers = {}, name = "cpu-high", isNew
   const api = new Api({ fetch: gw.fetch, sessionEnded: () => ended.push(true) });
   const root = attached(t);
   const went = [];
-  const handle = mountRuleEditor(root, { api, me: Promise.resolve(me), name, isNew, delay, navigate: (hash, replace) => went.push([hash, !!replace]) });
+  const handle = mountRuleEditor(root, { api, me: Promise.resolve(me), name, isNew, copyOf, delay, navigate: (hash, replace) => went.push([hash, !!replace]) });
   t.cleanup(() => handle.unmount());
   const textarea = () => root.querySelector("textarea");
   await until("the editor", () => textarea() !== null);
@@ -431,7 +431,6 @@ test("rules: a configuration file's rule is read-only, and copied to be edited",
     name: "cfg-cpu",
     answers: {
       "GET /api/v1/rules/cfg-cpu": () => ({ body: CFG_RULE }),
-      "POST /api/v1/rules/cfg-cpu/copy": (req) => ({ status: 201, body: version({ ...CFG_RULE.def, name: JSON.parse(req.body).name }, 1, { action: "copy" }) }),
     },
   });
   assert.ok(e.textarea().readOnly, "read-only for an engineer too");
@@ -442,7 +441,29 @@ test("rules: a configuration file's rule is read-only, and copied to be edited",
   form.elements.namedItem("copy-name").value = "cpu-eod";
   form.requestSubmit();
   await until("the copy", () => e.went.length === 1);
-  assert.deepEqual(e.went, [["#/rules/cpu-eod", false]], "to the copy's editor");
+  assert.deepEqual(e.went, [["#/rules/cpu-eod?new=1&from=cfg-cpu", false]], "to a new rule's editor, from the original");
+  assert.ok(!e.gw.requests.some((r) => r.method !== "GET" && !/validate|preview/.test(r.path)), "nothing written: the copy is not in force yet");
+});
+
+test("rules: a copy starts as the original's text under its new name, unsaved until created", async (t) => {
+  const e = await editor(t, {
+    name: "cpu-eod",
+    isNew: true,
+    copyOf: "cfg-cpu",
+    answers: {
+      "GET /api/v1/rules/cfg-cpu": () => ({ body: CFG_RULE }),
+      "POST /api/v1/rules": (req) => ({ status: 201, body: version({ ...CFG_RULE.def, name: "cpu-eod" }, 1, { action: "create", change: "created" }) }),
+      "GET /api/v1/rules/cpu-eod/history": () => ({ body: { name: "cpu-eod", versions: [] } }),
+    },
+  });
+  assert.equal(e.textarea().value, ruleYAML({ ...CFG_RULE.def, name: "cpu-eod" }), "the original's definition, renamed");
+  assert.ok(!e.textarea().readOnly, "editable, though the original is not");
+  assert.equal(e.root.querySelector("[data-source]").dataset.source, "new", "not saved");
+  assert.ok(e.root.querySelector("[data-source]").textContent.includes("a copy of cfg-cpu"), "says whose copy it is");
+  assert.ok(!e.gw.requests.some((r) => r.method === "POST" && r.path === "/api/v1/rules"), "nothing created yet");
+  e.root.querySelector('[data-action="save"]').click();
+  await until("the creation", () => e.root.querySelector("[data-source]").dataset.source === "api");
+  assert.deepEqual(e.went, [["#/rules/cpu-eod", true]], "the address becomes the rule's");
 });
 
 test("rules: a backtest says how often the rule would have fired, and lists the firings", async (t) => {

@@ -191,6 +191,6 @@ function decodeName(s) {
 export const ruleEditView = {
   mount(root, params, { api, me }) {
     const name = decodeName(params.name);
-    return mountRuleEditor(root, { api, me, name, isNew: params.new === "1" || name === "" });
+    return mountRuleEditor(root, { api, me, name, isNew: params.new === "1" || name === "", copyOf: params.new === "1" && params.from ? params.from : "" });
   },
 };
