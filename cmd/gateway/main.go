@@ -166,6 +166,7 @@ func run(args []string) int {
 func printDemo(s demo.Started, hint bool) {
 	fmt.Printf("Open %s\n", s.Link)
 	fmt.Println("(the link logs you in as admin once, within 15 minutes; restart the demo for another)")
+	fmt.Printf("Dashboard, once logged in: %[1]s/#/wall (the wall), %[1]s/#/incidents, %[1]s/#/rules; a wall screen: %[1]s/?kiosk=1#/wall\n", s.URL)
 	fmt.Printf("History, once logged in: %s\n", s.History())
 	switch ui := s.VictoriaMetricsUI(); {
 	case ui != "":

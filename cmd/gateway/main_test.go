@@ -239,7 +239,8 @@ func TestAPIRulesSurviveRestart(t *testing.T) {
 	stop(t, gw, syscall.SIGTERM)
 }
 
-// The demo prints its login link and its history link; then how to get
+// The demo prints its login link, the dashboard's pages and its history
+// link; then how to get
 // VictoriaMetrics if it is not installed, and nothing about it with
 // --no-victoria-metrics. It stops cleanly on an interrupt.
 func TestDemoPrintsURLAndStopsOnInterrupt(t *testing.T) {
@@ -265,6 +266,9 @@ func TestDemoPrintsURLAndStopsOnInterrupt(t *testing.T) {
 			wantHistory := url + "/api/v1/history?path=" + host + "/" + host + "/cpu/cpu/total/utilisation&from=-5m&step=10s"
 			if got := printed["History, once logged in"]; got != wantHistory {
 				t.Errorf("demo printed the history link %q, want %q", got, wantHistory)
+			}
+			if got := printed["Dashboard, once logged in"]; !strings.HasPrefix(got, url+"/#/wall (the wall)") || !strings.Contains(got, url+"/?kiosk=1#/wall") {
+				t.Errorf("demo printed the dashboard line %q, want the wall at %s/#/wall and its kiosk form", got, url)
 			}
 			if get(url + "/api/v1/tree") {
 				t.Fatal("the demo serves its tree without a login")
