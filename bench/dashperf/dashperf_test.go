@@ -1,9 +1,10 @@
 package main
 
 import (
-	"os"
 	"testing"
 	"time"
+
+	"github.com/watchfloor/watchfloor/gateway/gatewaytest/chromium"
 )
 
 // A short run of a small grid and a small wall measures what it claims
@@ -11,12 +12,7 @@ import (
 // latency of values that reached the page, and the browser's CPU. It
 // skips without Chromium, except under CI=true.
 func TestShortRun(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required under CI=true and is missing at %s", chromiumPath)
-		}
-		t.Skipf("Chromium not installed at %s", chromiumPath)
-	}
+	chromium.Require(t)
 	p := params{cases: []string{"grid:40", "wall:5"}, tick: 250 * time.Millisecond, duration: 2 * time.Second, warmup: 500 * time.Millisecond, width: 1280, height: 800}
 	rs, err := runAll(p)
 	if err != nil {

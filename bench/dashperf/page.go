@@ -23,9 +23,6 @@ import (
 	"github.com/watchfloor/watchfloor/gateway/gatewaytest/chromium"
 )
 
-// chromiumPath is Debian's chromium itself.
-const chromiumPath = chromium.Path
-
 // probeScript is installed in the page before any of its own scripts. It
 // records, while on: every requestAnimationFrame delta, every long task
 // (PerformanceObserver), and ten times a second the age of the values of
@@ -81,8 +78,8 @@ type browser struct {
 }
 
 func startBrowser(width, height int) (*browser, error) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		return nil, fmt.Errorf("chromium not installed at %s (apt-get install chromium): %w", chromiumPath, err)
+	if _, err := os.Stat(chromium.Path); err != nil {
+		return nil, fmt.Errorf("chromium not installed at %s (apt-get install chromium): %w", chromium.Path, err)
 	}
 	dir, err := os.MkdirTemp("", "watchfloor-dashperf-")
 	if err != nil {

@@ -4,7 +4,7 @@ import { auditQuery, auditView, isoToLocal, localToISO } from "../views/admin-au
 import { kioskRequest, screensView } from "../views/admin-screens.js";
 import { DEFAULT_ROLES, editRequest, roleChoices, userRequest, usersView } from "../views/admin-users.js";
 import { passwordChange, passwordView } from "../views/password.js";
-import { attached, FakeApi, settled } from "./fakes.js";
+import { attached, errorOf, FakeApi, settled } from "./fakes.js";
 
 // mount mounts view into the page with api, as the router would, and
 // waits for its first requests to be answered.
@@ -28,15 +28,6 @@ function messageOf(root, kind = "error") {
 
 function fill(form, values) {
   for (const [name, v] of Object.entries(values)) form.elements.namedItem(name).value = v;
-}
-
-function errorOf(f) {
-  try {
-    f();
-  } catch (err) {
-    return err.message;
-  }
-  return "";
 }
 
 const KIOSKS = [

@@ -250,6 +250,16 @@ export function settled() {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+// errorOf returns the message f throws, or "" when it throws nothing.
+export function errorOf(f) {
+  try {
+    f();
+  } catch (err) {
+    return err.message;
+  }
+  return "";
+}
+
 // until resolves once cond() holds, checking every few milliseconds, and
 // rejects naming what after ms: for what a view does over several turns
 // of the event loop (a dialog closing after its request's answer).

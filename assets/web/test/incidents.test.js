@@ -13,7 +13,7 @@ import {
 import { handoverURL } from "../views/incident-handover.js";
 import { eventText } from "../views/incident-page.js";
 import { incidentsView, incidentView, panelFilter, searchURL } from "../views/incidents.js";
-import { attached, FakeApi, liveStore, probe, settled, treeSnapshot, until } from "./fakes.js";
+import { attached, errorOf, FakeApi, liveStore, probe, settled, treeSnapshot, until } from "./fakes.js";
 
 const NOW = Date.parse("2026-12-01T10:00:00Z");
 
@@ -60,15 +60,6 @@ function refusal(status, message) {
   return () => {
     throw new ApiError(status, { message });
   };
-}
-
-function errorOf(f) {
-  try {
-    f();
-  } catch (err) {
-    return err.message;
-  }
-  return "";
 }
 
 test("incidents: ages and client-update deadlines read for people", () => {

@@ -4,7 +4,12 @@
 // starts with.
 package chromium
 
-import "github.com/chromedp/chromedp"
+import (
+	"os"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
 
 // Path is where Debian's chromium package puts the browser itself (the
 // /usr/bin/chromium wrapper prints shell noise).
@@ -27,5 +32,18 @@ func Options(dir string) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+	}
+}
+
+// Require skips t when Chromium is not installed at Path, on a
+// developer's machine, and fails it under CI=true, where a missing tool
+// is a failure.
+func Require(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(Path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Chromium is required under CI=true and is missing at %s (apt-get install chromium)", Path)
+		}
+		t.Skipf("Chromium not installed at %s (apt-get install chromium); skipping the browser test", Path)
 	}
 }

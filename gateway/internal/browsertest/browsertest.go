@@ -20,20 +20,11 @@ import (
 	"github.com/watchfloor/watchfloor/gateway/gatewaytest/chromium"
 )
 
-// ChromiumPath is where Debian's chromium package puts the browser itself
-// (the /usr/bin/chromium wrapper prints shell noise).
-const ChromiumPath = chromium.Path
-
 // New starts a fresh headless browser for t, with its own profile, and
 // returns a chromedp context for one tab. Everything stops when t ends.
 func New(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(ChromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required under CI=true and is missing at %s (apt-get install chromium)", ChromiumPath)
-		}
-		t.Skipf("Chromium not installed at %s (apt-get install chromium); skipping the browser test", ChromiumPath)
-	}
+	chromium.Require(t)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), chromium.Options(t.TempDir())...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
