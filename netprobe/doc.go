@@ -29,5 +29,12 @@
 // tick and closes its sampler when it ends. Stopping Run cancels them all
 // and waits, for a sampler stuck in Sample only for a grace period.
 //
+// A sampler that is a samplers.Waker (a process watcher woken by a pidfd,
+// a log follower woken by inotify) also ships between its ticks: when it
+// signals news, the runner calls its SampleNews and the sender ships the
+// change at once, at most once per 50 ms per instance; news that comes
+// sooner is coalesced into one update when the spacing is up
+// (watchfloor_netprobe_news_samples_total, _news_coalesced_total).
+//
 // The netprobe evaluates no rules: judging values is the gateway's job.
 package netprobe

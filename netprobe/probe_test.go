@@ -22,10 +22,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func testMetrics() *probeMetrics {
 	s := metrics.NewSet()
 	return &probeMetrics{
-		samples:      s.NewCounter("samples"),
-		sampleErrors: s.NewCounter("errors"),
-		skippedTicks: s.NewCounter("skipped"),
-		failing:      s.NewGauge("failing", nil),
+		samples:       s.NewCounter("samples"),
+		sampleErrors:  s.NewCounter("errors"),
+		skippedTicks:  s.NewCounter("skipped"),
+		news:          s.NewCounter("news"),
+		newsCoalesced: s.NewCounter("coalesced"),
+		failing:       s.NewGauge("failing", nil),
 	}
 }
 

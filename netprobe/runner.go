@@ -16,6 +16,12 @@ import (
 // the error as its value, until the sampler samples again.
 const ErrorHeadline = "samplerError"
 
+// newsSpacing is the least time between two out-of-tick updates of one
+// sampler instance (see samplers.Waker): news that comes sooner waits for
+// the spacing and is coalesced, so a crash loop or a busy log cannot flood
+// the gateway.
+const newsSpacing = 50 * time.Millisecond
+
 // stopGrace bounds how long stopping the probe waits for samplers still
 // in a Sample that ignores its cancelled context.
 const stopGrace = 5 * time.Second
@@ -167,7 +173,8 @@ type instance struct {
 
 type probeMetrics struct {
 	samples, sampleErrors, skippedTicks *metrics.Counter
-	failing                             *metrics.Gauge // instances whose last sample failed
+	news, newsCoalesced                 *metrics.Counter // out-of-tick updates; wakes folded into one
+	failing                             *metrics.Gauge   // instances whose last sample failed
 }
 
 // newRunner starts a runner's owner goroutine; stop ends it.
@@ -383,11 +390,61 @@ func (r *runner) run(ctx context.Context, cfg protocol.SamplerConfig, gen uint64
 	due := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// A Waker's news is sampled between ticks, at most once per
+	// newsSpacing; news that comes sooner arms newsTimer for the rest of
+	// the spacing. A nil channel never fires, so other samplers only tick.
+	var (
+		wake      <-chan struct{}
+		lastNews  time.Time
+		newsTimer *time.Timer
+		newsC     <-chan time.Time
+	)
+	waker, isWaker := s.(samplers.Waker)
+	if isWaker {
+		wake = waker.Wake()
+		newsTimer = time.NewTimer(time.Hour)
+		newsTimer.Stop()
+		defer newsTimer.Stop()
+	}
 	for {
+		news := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-wake:
+			if wait := newsSpacing - time.Since(lastNews); wait > 0 {
+				if newsC == nil {
+					newsTimer.Reset(wait)
+					newsC = newsTimer.C
+				}
+				r.m.newsCoalesced.Inc()
+				continue
+			}
+			news = true
+		case <-newsC:
+			newsC = nil
+			news = true
+		}
+		if news {
+			lastNews = time.Now()
+			if good == nil || failures > 0 {
+				continue // the next tick's full sample carries it
+			}
+			sctx, cancel := context.WithTimeout(ctx, timeout)
+			dvs, err := waker.SampleNews(sctx)
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				r.log.Debug("out-of-tick sample failed; the tick will retry", "entity", cfg.Entity, "sampler", cfg.Name, "err", err)
+				continue
+			}
+			r.m.news.Inc()
+			good = &sample{cfg: cfg, dvs: dvs, time: time.Now().UnixNano()}
+			r.store.put(cfg.ID, gen, good)
+			continue
 		}
 		start := time.Now()
 		sctx, cancel := context.WithTimeout(ctx, timeout)
