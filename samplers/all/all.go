@@ -4,5 +4,6 @@ package all
 
 import (
 	_ "github.com/watchfloor/watchfloor/samplers/cpu"
+	_ "github.com/watchfloor/watchfloor/samplers/disk"
 	_ "github.com/watchfloor/watchfloor/samplers/memory"
 )
