@@ -6,4 +6,5 @@ import (
 	_ "github.com/watchfloor/watchfloor/samplers/cpu"
 	_ "github.com/watchfloor/watchfloor/samplers/disk"
 	_ "github.com/watchfloor/watchfloor/samplers/memory"
+	_ "github.com/watchfloor/watchfloor/samplers/network"
 )
